@@ -7,11 +7,11 @@
 
 namespace nqkv::golden {
 
-enum class CodebookId { NF4, NF3, NF2, FP4, INT4SYM, LLOYD4, INT4 };
+enum class CodebookId { NF4, NF3, NF2, FP4, E2M1, INT4SYM, LLOYD4, INT4 };
 
 struct Codebook {
   CodebookId id;
-  std::string name;   // CLI spelling: nf4, nf3, nf2, fp4, int4sym, lloyd4, int4
+  std::string name;   // CLI spelling: nf4, nf3, nf2, fp4, e2m1, int4sym, lloyd4, int4
   int bits = 4;       // bits per code
   bool affine = false;  // INT4 (KIVI-style min/max): codes 0..15 on a per-block grid, no table
   // Symmetric (absmax) codebooks: values sorted ascending in [-1, 1], thresholds[k] separates
