@@ -20,6 +20,14 @@ const std::vector<float> kNF4 = {
     0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f,
     0.7229568362236023f, 1.0f};
 // The same construction at 3 and 2 bits (section 3.2); tests rebuild these from normal_ppf.
+// bitsandbytes' dQuantizeNF4 decision-tree constants (section 3.5). They were computed from the
+// float64 quantiles, so four of them differ by one fp32 ulp from the midpoint rule applied to the
+// fp32 table; NF4 uses these exactly, for bitsandbytes compatibility.
+const std::vector<float> kNF4Thresholds = {
+    -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
+    -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
+    0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
+    0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f};
 const std::vector<float> kNF3 = {-1.0f, -0.4786292016506195f, -0.217141792178154f, 0.0f,
                                  0.16093020141124725f, 0.33791524171829224f, 0.5626170039176941f, 1.0f};
 const std::vector<float> kNF2 = {-1.0f, 0.0f, 0.33791524171829224f, 1.0f};
@@ -56,16 +64,20 @@ std::vector<float> int4_symmetric_values() {
   return v;
 }
 
-Codebook make(CodebookId id, const std::string& name, int bits, std::vector<float> values) {
+Codebook make(CodebookId id, const std::string& name, int bits, std::vector<float> values,
+             const std::vector<float>* thresholds = nullptr) {
   Codebook cb;
   cb.id = id;
   cb.name = name;
   cb.bits = bits;
   cb.values = std::move(values);
-  // Section 3.5: threshold = fp32 of the float64 midpoint of adjacent fp32 values. For NF4 this
-  // reproduces bitsandbytes' dQuantizeNF4 constants exactly (checked in tests).
-  for (size_t k = 0; k + 1 < cb.values.size(); ++k)
-    cb.thresholds.push_back(static_cast<float>((double(cb.values[k]) + double(cb.values[k + 1])) / 2.0));
+  // Section 3.5: threshold = fp32 of the float64 midpoint of adjacent fp32 values, except NF4.
+  if (thresholds) {
+    cb.thresholds = *thresholds;
+  } else {
+    for (size_t k = 0; k + 1 < cb.values.size(); ++k)
+      cb.thresholds.push_back(static_cast<float>((double(cb.values[k]) + double(cb.values[k + 1])) / 2.0));
+  }
   for (float v : cb.values) cb.mac.push_back(static_cast<int8_t>(std::nearbyint(double(v) * 127.0)));
   cb.zero_code = static_cast<int>(std::count_if(cb.thresholds.begin(), cb.thresholds.end(), [](float t) { return 0.0f > t; }));
   return cb;
@@ -74,7 +86,7 @@ Codebook make(CodebookId id, const std::string& name, int bits, std::vector<floa
 const std::map<CodebookId, Codebook>& table() {
   static const std::map<CodebookId, Codebook> t = [] {
     std::map<CodebookId, Codebook> m;
-    m[CodebookId::NF4] = make(CodebookId::NF4, "nf4", 4, kNF4);
+    m[CodebookId::NF4] = make(CodebookId::NF4, "nf4", 4, kNF4, &kNF4Thresholds);
     m[CodebookId::NF3] = make(CodebookId::NF3, "nf3", 3, kNF3);
     m[CodebookId::NF2] = make(CodebookId::NF2, "nf2", 2, kNF2);
     m[CodebookId::FP4] = make(CodebookId::FP4, "fp4", 4, fp4_bnb_values());

@@ -209,8 +209,8 @@ ModelConfig load_hf_config(const std::string& path) {
 ModelConfig resolve_model(const std::string& name_or_path) {
   for (const auto& m : model_zoo())
     if (m.name == name_or_path) return m;
-  if (name_or_path.find('/') != std::string::npos || name_or_path.size() > 5 &&
-                                                         name_or_path.substr(name_or_path.size() - 5) == ".json")
+  const bool json_suffix = name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".json";
+  if (name_or_path.find('/') != std::string::npos || json_suffix)
     return load_hf_config(name_or_path);
   return zoo_model(name_or_path);  // throws with the list of names
 }

@@ -72,14 +72,36 @@ void check_block(const Config& c, int block) {
 }
 }  // namespace
 
-DequantKVStore::DequantKVStore(const Config& c, const golden::Codebook& cb, golden::ElemType type, int block)
-    : FloatKVStore(c, golden::ElemType::F32), cb_(&cb), type_(type), block_(block) {
+DequantKVStore::DequantKVStore(const Config& c, const golden::Codebook& cb, golden::ElemType type, int block,
+                               bool quantize_k, bool quantize_v)
+    : FloatKVStore(c, golden::ElemType::F32),
+      quantize_k_(quantize_k),
+      quantize_v_(quantize_v),
+      cb_(&cb),
+      type_(type),
+      block_(block) {
   check_block(c, block);
   rounded_.resize(kv_dim_);
   codes_.resize(block);
 }
 
+void DequantKVStore::append(int layer, const float* k, const float* v) {
+  auto& K = k_.at(layer);
+  auto& V = v_.at(layer);
+  const size_t off = K.size();
+  K.resize(off + kv_dim_);
+  V.resize(off + kv_dim_);
+  current_is_quantized_ = quantize_k_;
+  store_row(k, K.data() + off);
+  current_is_quantized_ = quantize_v_;
+  store_row(v, V.data() + off);
+}
+
 void DequantKVStore::store_row(const float* in, float* out) {
+  if (!current_is_quantized_) {
+    std::copy_n(in, kv_dim_, out);
+    return;
+  }
   for (int i = 0; i < kv_dim_; ++i) rounded_[i] = golden::elem_to_f32(type_, golden::f32_to_elem(type_, in[i]));
   for (int b = 0; b < kv_dim_; b += block_) {
     golden::BlockStatus st = golden::BlockStatus::Ok;
@@ -147,7 +169,7 @@ void GoldenKVStore::attend(int layer, const float* q, float* out) {
 
 std::string KVFormat::label() const {
   if (!quantized()) return name;
-  return name + "/B" + std::to_string(block) + "/" + path;
+  return name + "/B" + std::to_string(block) + "/" + path + (tensors == "kv" ? "" : "/" + tensors + "-only");
 }
 
 double KVFormat::bits_per_element() const {
@@ -162,7 +184,12 @@ std::unique_ptr<KVStore> make_kv_store(const Config& c, const KVFormat& f) {
   if (f.name == "bf16") return std::make_unique<FloatKVStore>(c, golden::ElemType::BF16);
   const golden::Codebook& cb = golden::codebook_by_name(f.name);
   if (f.path == "golden") return std::make_unique<GoldenKVStore>(c, cb, f.type, f.block);
-  if (f.path == "dequant") return std::make_unique<DequantKVStore>(c, cb, f.type, f.block);
+  if (f.tensors != "kv" && f.tensors != "k" && f.tensors != "v")
+    throw InputError("quantized tensors must be kv, k or v (got '" + f.tensors + "')");
+  if (f.tensors != "kv" && f.path != "dequant")
+    throw InputError("quantizing only K or only V is a diagnostic of the dequant path (the golden cache holds both)");
+  if (f.path == "dequant")
+    return std::make_unique<DequantKVStore>(c, cb, f.type, f.block, f.tensors != "v", f.tensors != "k");
   throw InputError("unknown attention path '" + f.path + "' (golden or dequant)");
 }
 

@@ -51,11 +51,16 @@ class FloatKVStore : public KVStore {
 
 class DequantKVStore : public FloatKVStore {
  public:
-  DequantKVStore(const Config& c, const golden::Codebook& cb, golden::ElemType type, int block);
+  // quantize_k / quantize_v: which of the two tensors is quantized (the other is kept in float;
+  // a diagnostic for telling key error from value error apart).
+  DequantKVStore(const Config& c, const golden::Codebook& cb, golden::ElemType type, int block,
+                 bool quantize_k = true, bool quantize_v = true);
+  void append(int layer, const float* k, const float* v) override;
   golden::QuantStats stats() const { return stats_; }
 
  private:
   void store_row(const float* in, float* out) override;
+  bool quantize_k_, quantize_v_, current_is_quantized_ = true;
   const golden::Codebook* cb_;
   golden::ElemType type_;
   int block_;
@@ -93,6 +98,7 @@ struct KVFormat {
   int block = 0;      // quantized formats only
   std::string path;   // quantized formats: "golden" or "dequant"
   golden::ElemType type = golden::ElemType::F16;  // element type the quantizer sees
+  std::string tensors = "kv";  // dequant path only: "kv", "k" (V kept in float) or "v" (K kept in float)
   bool quantized() const { return block > 0; }
   std::string label() const;
   double bits_per_element() const;

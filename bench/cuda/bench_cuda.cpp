@@ -1,0 +1,313 @@
+// Effective bandwidth of the nqkv CUDA kernels (Google Benchmark, manual timing with CUDA events).
+// Each benchmark warms up, then times every launch on its own and reports the median; inputs rotate
+// over several copies whose total exceeds the L2 cache, so the cache does not flatter the numbers.
+// Counters: median_us, GBps (bytes actually read + written / median), cacheGBps (the quantized
+// cache bytes the kernel must read / median), frac_copy (cacheGBps over the measured
+// device-to-device copy bandwidth, read + write).
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "golden/rng.hpp"
+#include "kernels/cuda/nqkv_cuda.hpp"
+
+namespace nc = nqkv::cuda;
+namespace ng = nqkv::golden;
+
+namespace {
+
+constexpr int kWarmup = 5, kTimed = 50;
+constexpr size_t kRotateBytes = size_t(256) << 20;  // at least 256 MiB of distinct inputs (L2 is 50 MB)
+
+double g_copy_GBps = 0.0;
+
+#define BCK(expr)                                                       \
+  do {                                                                  \
+    const nc::Result r_ = (expr);                                       \
+    if (!r_.ok()) {                                                     \
+      state.SkipWithError((std::string(#expr) + ": " + r_.message).c_str()); \
+      return;                                                           \
+    }                                                                   \
+  } while (0)
+
+template <class F>
+double median_us(F&& launch, int rotations) {
+  cudaEvent_t a, b;
+  cudaEventCreate(&a);
+  cudaEventCreate(&b);
+  for (int i = 0; i < kWarmup; ++i) launch(i % rotations);
+  cudaDeviceSynchronize();
+  std::vector<float> ms(kTimed);
+  for (int i = 0; i < kTimed; ++i) {
+    cudaEventRecord(a);
+    launch(i % rotations);
+    cudaEventRecord(b);
+    cudaEventSynchronize(b);
+    cudaEventElapsedTime(&ms[i], a, b);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return 1000.0 * ms[kTimed / 2];
+}
+
+void report(benchmark::State& state, double us, double bytes, double cache_bytes) {
+  for (auto _ : state) state.SetIterationTime(us * 1e-6);
+  state.counters["median_us"] = us;
+  state.counters["GBps"] = bytes / (us * 1e-6) / 1e9;
+  state.counters["cacheGBps"] = cache_bytes / (us * 1e-6) / 1e9;
+  if (g_copy_GBps > 0) state.counters["frac_copy"] = cache_bytes / (us * 1e-6) / 1e9 / g_copy_GBps;
+  state.counters["copyGBps"] = g_copy_GBps;
+}
+
+bool have_gpu(benchmark::State& state) {
+  std::string why;
+  if (nc::device_available(&why)) return true;
+  state.SkipWithError(why.c_str());
+  return false;
+}
+
+// Device-to-device copy: the bandwidth limit (bytes read + bytes written).
+void BM_CopyD2D(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const size_t n = size_t(1) << 30;
+  void *src = nullptr, *dst = nullptr;
+  cudaMalloc(&src, n);
+  cudaMalloc(&dst, n);
+  cudaMemset(src, 1, n);
+  const double us = median_us([&](int) { cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice); }, 1);
+  cudaFree(src);
+  cudaFree(dst);
+  g_copy_GBps = 2.0 * n / (us * 1e-6) / 1e9;
+  report(state, us, 2.0 * n, 2.0 * n);
+}
+
+
+// A paged cache with `rot` disjoint page ranges (one per rotation), each filled with random tokens.
+struct RotCache {
+  nc::DeviceCache cache;
+  std::vector<int32_t*> tables;  // one page table per rotation
+  int rot = 1;
+  ~RotCache() {
+    for (auto* t : tables) cudaFree(t);
+  }
+};
+
+nc::Result make_cache(RotCache& rc, ng::CodebookId cb, int B, int Hkv, int D, int block, int T, int page_size,
+                      size_t bytes_per_copy) {
+  rc.rot = int(std::max<size_t>(1, (kRotateBytes + bytes_per_copy - 1) / bytes_per_copy));
+  rc.rot = std::min(rc.rot, 64);
+  const int maxp = (T + page_size - 1) / page_size;
+  nc::PagedCache s;
+  s.codebook = cb;
+  s.type = ng::ElemType::F16;
+  s.kv_heads = Hkv;
+  s.head_dim = D;
+  s.block = block;
+  s.page_size = page_size;
+  s.num_pages = B * maxp * rc.rot;
+  s.batch = B;
+  s.max_pages_per_seq = maxp;
+  std::vector<int32_t> table(size_t(B) * maxp);
+  std::iota(table.begin(), table.end(), 0);
+  nc::Result r = rc.cache.allocate(s, table, std::vector<int32_t>(B, 0));
+  if (!r.ok()) return r;
+  // Fill: append T random tokens for each rotation (page ranges shifted by r * B * maxp), in chunks
+  // of up to 1024 random tokens reused along the context.
+  const int Tc = std::min(T, 1024);
+  const size_t n = size_t(B) * Tc * Hkv * D;
+  std::vector<uint16_t> h(n);
+  ng::SplitMix64 rng(42);
+  for (auto& x : h) x = ng::f32_to_elem(ng::ElemType::F16, float(rng.normal()));
+  uint16_t *dk = nullptr, *dv = nullptr;
+  cudaMalloc(&dk, n * 2);
+  cudaMalloc(&dv, n * 2);
+  cudaMemcpy(dk, h.data(), n * 2, cudaMemcpyHostToDevice);
+  for (size_t i = 0; i < n; ++i) h[i] = uint16_t(h[(i * 7919) % n] ^ 0x8000);  // a different V
+  cudaMemcpy(dv, h.data(), n * 2, cudaMemcpyHostToDevice);
+  for (int q = 0; q < rc.rot && r.ok(); ++q) {
+    std::vector<int32_t> t(table.size());
+    for (size_t i = 0; i < t.size(); ++i) t[i] = int32_t(q * table.size() + table[i]);
+    int32_t* dt = nullptr;
+    cudaMalloc(&dt, t.size() * 4);
+    cudaMemcpy(dt, t.data(), t.size() * 4, cudaMemcpyHostToDevice);
+    rc.tables.push_back(dt);
+    nc::PagedCache c = rc.cache.desc();
+    c.page_table = dt;
+    rc.cache.set_seq_lens(std::vector<int32_t>(B, 0));
+    for (int t0 = 0; t0 < T && r.ok(); t0 += Tc)
+      r = nc::quantize_append(c, dk, dv, std::min(Tc, T - t0), true, rc.cache.error_word(), nullptr);
+  }
+  cudaFree(dk);
+  cudaFree(dv);
+  if (!r.ok()) return r;
+  r = rc.cache.set_seq_lens(std::vector<int32_t>(B, T));
+  if (!r.ok()) return r;
+  return nc::read_device_errors(rc.cache.error_word());
+}
+
+// Fused decode attention. Args: batch, q_heads, kv_heads, head_dim, context, block, codebook bits.
+void BM_DecodeAttention(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int B = int(state.range(0)), Hq = int(state.range(1)), Hkv = int(state.range(2)), D = int(state.range(3));
+  const int T = int(state.range(4)), block = int(state.range(5)), bits = int(state.range(6));
+  const ng::CodebookId cb = bits == 4 ? ng::CodebookId::NF4 : bits == 3 ? ng::CodebookId::NF3 : ng::CodebookId::NF2;
+  const int ps = 16;
+  const int rb = D * bits / 8, nb = D / block;
+  const double cache_bytes = double(B) * T * Hkv * 2.0 * (rb + 2.0 * nb);
+  RotCache rc;
+  BCK(make_cache(rc, cb, B, Hkv, D, block, T, ps, size_t(cache_bytes)));
+  const size_t nq = size_t(B) * Hq * D;
+  std::vector<float> hq(nq);
+  ng::SplitMix64 rng(3);
+  for (auto& x : hq) x = float(rng.normal());
+  float *q = nullptr, *out = nullptr;
+  cudaMalloc(&q, nq * 4);
+  cudaMalloc(&out, nq * 4);
+  cudaMemcpy(q, hq.data(), nq * 4, cudaMemcpyHostToDevice);
+  nc::DecodeWorkspace ws;
+  BCK(ws.allocate(B, Hq, Hkv, D, T));
+  nc::Result lr;
+  const double us = median_us(
+      [&](int r) {
+        nc::PagedCache c = rc.cache.desc();
+        c.page_table = rc.tables[r];
+        nc::Result x = nc::decode_attention(c, q, Hq, 0.0f, T, out, ws, rc.cache.error_word());
+        if (!x.ok()) lr = x;
+      },
+      rc.rot);
+  BCK(lr);
+  BCK(nc::read_device_errors(rc.cache.error_word()));
+  const int P = (T + 511) / 512;
+  const double part_bytes = 2.0 * double(B) * Hq * P * (D + 3) * 8;  // written, then read by the combine
+  const double bytes = cache_bytes + double(nq) * 8 + part_bytes + double(B) * ((T + ps - 1) / ps) * 4;
+  cudaFree(q);
+  cudaFree(out);
+  state.counters["rotations"] = rc.rot;
+  report(state, us, bytes, cache_bytes);
+}
+
+// Quantize-append of n_new tokens per sequence (prefill-style chunks; decode appends 1).
+// Args: batch, kv_heads, head_dim, n_new, block, bits.
+void BM_QuantizeAppend(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int B = int(state.range(0)), Hkv = int(state.range(1)), D = int(state.range(2)), n_new = int(state.range(3));
+  const int block = int(state.range(4)), bits = int(state.range(5));
+  const ng::CodebookId cb = bits == 4 ? ng::CodebookId::NF4 : bits == 3 ? ng::CodebookId::NF3 : ng::CodebookId::NF2;
+  const int ps = 16, rb = D * bits / 8, nb = D / block;
+  const size_t n = size_t(B) * n_new * Hkv * D;
+  const double in_bytes = 2.0 * n * 2, out_bytes = double(B) * n_new * Hkv * 2.0 * (rb + 2.0 * nb);
+  const int rot = int(std::max<size_t>(2, kRotateBytes / size_t(in_bytes + out_bytes) + 1));
+  const int maxp = (n_new + ps - 1) / ps;
+  nc::PagedCache s;
+  s.codebook = cb;
+  s.type = ng::ElemType::F16;
+  s.kv_heads = Hkv;
+  s.head_dim = D;
+  s.block = block;
+  s.page_size = ps;
+  s.num_pages = B * maxp * rot;
+  s.batch = B;
+  s.max_pages_per_seq = maxp;
+  std::vector<int32_t> table(size_t(B) * maxp);
+  std::iota(table.begin(), table.end(), 0);
+  nc::DeviceCache cache;
+  BCK(cache.allocate(s, table, std::vector<int32_t>(B, 0)));
+  std::vector<int32_t*> tables;
+  for (int q = 0; q < rot; ++q) {
+    std::vector<int32_t> t(table.size());
+    for (size_t i = 0; i < t.size(); ++i) t[i] = int32_t(q * table.size() + table[i]);
+    int32_t* dt = nullptr;
+    cudaMalloc(&dt, t.size() * 4);
+    cudaMemcpy(dt, t.data(), t.size() * 4, cudaMemcpyHostToDevice);
+    tables.push_back(dt);
+  }
+  std::vector<uint16_t> h(n);
+  ng::SplitMix64 rng(5);
+  for (auto& x : h) x = ng::f32_to_elem(ng::ElemType::F16, float(rng.normal()));
+  std::vector<uint16_t*> ins(2 * rot);
+  for (auto& p : ins) {
+    cudaMalloc(&p, n * 2);
+    cudaMemcpy(p, h.data(), n * 2, cudaMemcpyHostToDevice);
+  }
+  nc::Result lr;
+  const double us = median_us(
+      [&](int r) {
+        nc::PagedCache c = cache.desc();
+        c.page_table = tables[r];
+        nc::Result x = nc::quantize_append(c, ins[2 * r], ins[2 * r + 1], n_new, false, cache.error_word(), nullptr);
+        if (!x.ok()) lr = x;
+      },
+      rot);
+  for (auto* p : ins) cudaFree(p);
+  for (auto* t : tables) cudaFree(t);
+  BCK(lr);
+  BCK(nc::read_device_errors(cache.error_word()));
+  state.counters["rotations"] = rot;
+  report(state, us, in_bytes + out_bytes, in_bytes + out_bytes);
+}
+
+// Dequantize the whole cache to fp32. Args: batch, kv_heads, head_dim, tokens, block.
+void BM_DequantizeCache(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int B = int(state.range(0)), Hkv = int(state.range(1)), D = int(state.range(2)), T = int(state.range(3));
+  const int block = int(state.range(4));
+  const double qbytes = double(B) * T * Hkv * 2.0 * (D / 2 + 2.0 * D / block);
+  RotCache rc;
+  BCK(make_cache(rc, ng::CodebookId::NF4, B, Hkv, D, block, T, 16, size_t(qbytes)));
+  const size_t n = size_t(B) * T * Hkv * D;
+  float *ok = nullptr, *ov = nullptr;
+  cudaMalloc(&ok, n * 4);
+  cudaMalloc(&ov, n * 4);
+  nc::Result lr;
+  const double us = median_us(
+      [&](int r) {
+        nc::PagedCache c = rc.cache.desc();
+        c.page_table = rc.tables[r];
+        nc::Result x = nc::dequantize_cache(c, T, ok, ov, rc.cache.error_word());
+        if (!x.ok()) lr = x;
+      },
+      rc.rot);
+  cudaFree(ok);
+  cudaFree(ov);
+  BCK(lr);
+  report(state, us, qbytes + 2.0 * n * 4, qbytes + 2.0 * n * 4);
+}
+
+}  // namespace
+
+BENCHMARK(BM_CopyD2D)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeAttention)
+    ->ArgNames({"B", "Hq", "Hkv", "D", "T", "blk", "bits"})
+    ->ArgsProduct({{1, 8, 32}, {32}, {8, 32}, {128}, {8192, 32768}, {64}, {4}})
+    ->Args({8, 32, 8, 128, 8192, 32, 4})
+    ->Args({8, 32, 8, 64, 8192, 64, 4})
+    ->Args({8, 32, 4, 256, 8192, 64, 4})
+    ->Args({8, 32, 8, 128, 8192, 64, 3})
+    ->Args({8, 32, 8, 128, 8192, 64, 2})
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_QuantizeAppend)
+    ->ArgNames({"B", "Hkv", "D", "n_new", "blk", "bits"})
+    ->Args({32, 8, 128, 512, 64, 4})
+    ->Args({8, 32, 128, 512, 64, 4})
+    ->Args({32, 8, 128, 1, 64, 4})
+    ->Args({32, 8, 128, 512, 64, 3})
+    ->Args({32, 8, 128, 512, 64, 2})
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DequantizeCache)
+    ->ArgNames({"B", "Hkv", "D", "T", "blk"})
+    ->Args({8, 8, 128, 8192, 64})
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();

@@ -1,0 +1,35 @@
+// Golden vector files (one safetensors file per named case) and their bit-exact checking.
+// Case kinds and tensor names are listed in docs/golden-vectors.md.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.hpp"
+
+namespace nqkv::golden {
+
+struct GoldenCase {
+  std::string name;
+  io::SafeTensors data;
+};
+
+// Every corner and random suite, seeded and reproducible: the same seed gives the same bytes.
+std::vector<GoldenCase> generate_golden_cases(uint64_t seed);
+
+// Recomputes a case from its inputs with the golden library: the expected tensors.
+io::SafeTensors recompute_case(const io::SafeTensors& c);
+// Names of the output tensors of a case (what a backend must reproduce).
+std::vector<std::string> output_tensor_names(const io::SafeTensors& c);
+
+struct TensorDiff {
+  int64_t compared = 0, mismatches = 0;
+  std::string report;  // the first mismatches: index, expected and got in hex, ULP distance
+};
+// Bit comparison of two tensors of the same dtype and shape; shape/dtype disagreements count as
+// a mismatch of the whole tensor and are reported.
+TensorDiff compare_tensors(const std::string& name, const io::Tensor& expected, const io::Tensor& got,
+                           int max_report = 5);
+
+}  // namespace nqkv::golden

@@ -1,0 +1,560 @@
+// Quantize-append into the paged cache, cache dequantization, and the generic row quantizer of the
+// golden `quantize` cases (docs/numerics.md sections 4-6), bit-exact with golden/quantize.cpp.
+#include <cfloat>
+#include <cmath>
+#include <mutex>
+
+#include "golden/attention.hpp"
+#include "kernels/cuda/common.cuh"
+
+namespace nqkv::cuda {
+namespace detail {
+
+DevCodebook make_dev_codebook(golden::CodebookId id) {
+  const golden::Codebook& cb = golden::codebook(id);
+  DevCodebook d{};
+  d.bits = cb.bits;
+  d.affine = cb.affine ? 1 : 0;
+  d.n = cb.affine ? 16 : static_cast<int>(cb.values.size());
+  d.zero_code = cb.zero_code;
+  for (int i = 0; i < 16; ++i) {
+    d.values[i] = i < static_cast<int>(cb.values.size()) ? cb.values[i] : 0.0f;
+    d.thr[i] = i < static_cast<int>(cb.thresholds.size()) ? cb.thresholds[i] : INFINITY;
+    d.mac[i] = i < static_cast<int>(cb.mac.size()) ? cb.mac[i] : 0;
+  }
+  for (int w = 0; w < 4; ++w) {
+    uint32_t v = 0;
+    for (int j = 0; j < 4; ++j) v |= uint32_t(uint8_t(d.mac[4 * w + j])) << (8 * j);
+    d.lut[w] = v;
+  }
+  return d;
+}
+
+__device__ uint32_t g_exp2_table[1024];
+
+const uint32_t* exp2_table_device(Result* err) {
+  static std::mutex mu;
+  static int uploaded_device = -1;
+  std::lock_guard<std::mutex> lock(mu);
+  int dev = 0;
+  cudaGetDevice(&dev);
+  if (uploaded_device != dev) {
+    const auto& t = golden::exp2_table();
+    cudaError_t e = cudaMemcpyToSymbol(g_exp2_table, t.data(), 1024 * sizeof(uint32_t));
+    if (e != cudaSuccess) {
+      *err = cuda_result(e, "exp2 table upload");
+      return nullptr;
+    }
+    uploaded_device = dev;
+  }
+  void* p = nullptr;
+  cudaError_t e = cudaGetSymbolAddress(&p, g_exp2_table);
+  if (e != cudaSuccess) {
+    *err = cuda_result(e, "exp2 table address");
+    return nullptr;
+  }
+  return static_cast<const uint32_t*>(p);
+}
+
+// Number of thresholds below xn (strict), by binary search over 15 sorted entries (+inf padded).
+__device__ __forceinline__ int encode_code(const float* thr, float xn) {
+  int c = 0;
+  if (xn > thr[c + 7]) c += 8;
+  if (xn > thr[c + 3]) c += 4;
+  if (xn > thr[c + 1]) c += 2;
+  if (xn > thr[c]) c += 1;
+  return c;
+}
+
+// fp16 -> fp32 exactly as golden/float_formats.hpp (a NaN keeps its payload; __half2float would
+// return the canonical 0x7fffffff).
+__device__ __forceinline__ float f16_widen(uint32_t h) {
+  if (((h >> 10) & 31) == 31) return __uint_as_float(((h & 0x8000u) << 16) | 0x7f800000u | ((h & 0x3ffu) << 13));
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(h)));
+}
+__device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
+  return is_bf16 ? __uint_as_float(bits << 16) : f16_widen(bits);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantize-append. One group of head_dim/8 lanes per (sequence, new token, kv head, K|V) row; each
+// lane quantizes 8 consecutive elements (one 16-byte load) and writes bits bytes of packed codes.
+template <int BITS>
+__global__ void __launch_bounds__(256) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
+                                                     const uint16_t* __restrict__ v_new, int n_new, int32_t* err,
+                                                     int64_t* stats) {
+  __shared__ float thr[16];
+  if (threadIdx.x < 16) thr[threadIdx.x] = cb.thr[threadIdx.x];
+  __syncthreads();
+  const int D = c.head_dim, lpr = D / 8, lpb = c.block / 8, H = c.kv_heads;
+  const int is_bf16 = c.type == golden::ElemType::BF16;
+  const int64_t rows = int64_t(c.batch) * n_new * H * 2;
+  const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / lpr;
+  const int sub = threadIdx.x % lpr;
+  const bool valid = row < rows;
+  // row = ((b * n_new + j) * H + h) * 2 + is_v
+  const int is_v = int(row & 1);
+  const int64_t r2 = row >> 1;
+  const int h = int(r2 % H);
+  const int64_t bj = r2 / H;
+  const int j = int(bj % n_new), b = int(bj / n_new);
+
+  uint4 raw = make_uint4(0, 0, 0, 0);
+  int64_t dst_row = -1;
+  if (valid) {
+    const uint16_t* src = (is_v ? v_new : k_new) + ((bj * H + h) * D + sub * 8);
+    raw = *reinterpret_cast<const uint4*>(src);
+    const int len = c.seq_lens[b];
+    const int64_t pos = int64_t(len) + j;
+    const int64_t pg = pos / c.page_size;
+    if (len < 0 || pg >= c.max_pages_per_seq) {
+      if (sub == 0) atomicOr(err, kErrSeqLenOutOfRange);
+    } else {
+      const int page = c.page_table[int64_t(b) * c.max_pages_per_seq + pg];
+      if (page < 0 || page >= c.num_pages) {
+        if (sub == 0) atomicOr(err, kErrPageOutOfRange);
+      } else {
+        dst_row = (int64_t(page) * H + h) * c.page_size + pos % c.page_size;
+      }
+    }
+  }
+  const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+  uint32_t e[8];
+  uint32_t amax = 0, nonfin = 0;
+  const uint32_t inf_bits = is_bf16 ? 0x7f80u : 0x7c00u;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    e[i] = (words[i / 2] >> (16 * (i & 1))) & 0xffffu;
+    const uint32_t mag = e[i] & 0x7fffu;
+    nonfin |= mag >= inf_bits;
+    amax = max(amax, mag);
+  }
+  // Reduce over the lanes of one block (lpb consecutive lanes, aligned).
+  for (int o = 1; o < lpb; o <<= 1) {
+    amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    nonfin |= __shfl_xor_sync(0xffffffffu, nonfin, o);
+  }
+  const float a = widen(is_bf16, amax);
+  int st = 0;  // 0 ok, 1 zero, 2 flushed, 3 non-finite
+  uint32_t scale_bits = amax;
+  if (nonfin) {
+    st = 3;
+    scale_bits = is_bf16 ? golden::kBF16QuietNaN : golden::kF16QuietNaN;
+  } else if (amax == 0) {
+    st = 1;
+  } else if (a < FLT_MIN) {
+    st = 2;
+    scale_bits = 0;
+  }
+  int codes[8];
+  if (st == 0) {
+    const float inv = __fdiv_rn(1.0f, a);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) codes[i] = encode_code(thr, __fmul_rn(widen(is_bf16, e[i]), inv));
+  } else {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) codes[i] = cb.zero_code;
+  }
+  if (dst_row >= 0) {
+    const int rb = D * BITS / 8;
+    uint8_t* dst = (is_v ? c.v_codes : c.k_codes) + dst_row * rb + sub * BITS;
+    if constexpr (BITS == 4) {
+      uint32_t w = 0;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
+      *reinterpret_cast<uint32_t*>(dst) = w;
+    } else if constexpr (BITS == 2) {
+      const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
+      const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
+      *reinterpret_cast<uint16_t*>(dst) = static_cast<uint16_t>(b0 | (b1 << 8));
+    } else {
+      uint32_t v = 0;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
+      dst[0] = uint8_t(v >> 16);
+      dst[1] = uint8_t(v >> 8);
+      dst[2] = uint8_t(v);
+    }
+    if (sub % lpb == 0) {
+      (is_v ? c.v_scales : c.k_scales)[dst_row * (D / c.block) + sub / lpb] = static_cast<uint16_t>(scale_bits);
+      if (stats && st) atomicAdd(reinterpret_cast<unsigned long long*>(stats + (st - 1)), 1ull);
+    }
+  }
+}
+
+__global__ void advance_lens_kernel(int32_t* lens, int batch, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < batch) lens[i] += n;
+}
+
+// Cache dequantization: one thread per (sequence, token, kv head, K|V, element group of 8).
+template <int BITS>
+__global__ void dequant_cache_kernel(PagedCache c, DevCodebook cb, int max_tokens, float* out_k, float* out_v,
+                                     int32_t* err) {
+  const int D = c.head_dim, H = c.kv_heads, groups = D / 8;
+  const int64_t total = int64_t(c.batch) * max_tokens * H * 2 * groups;
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const int g = int(i % groups);
+  int64_t r = i / groups;
+  const int is_v = int(r & 1);
+  r >>= 1;
+  const int h = int(r % H);
+  r /= H;
+  const int t = int(r % max_tokens), b = int(r / max_tokens);
+  const int len = c.seq_lens[b];
+  if (t >= len) return;
+  if (int64_t(len) > int64_t(c.max_pages_per_seq) * c.page_size) {
+    atomicOr(err, kErrSeqLenOutOfRange);
+    return;
+  }
+  const int page = c.page_table[int64_t(b) * c.max_pages_per_seq + t / c.page_size];
+  if (page < 0 || page >= c.num_pages) {
+    atomicOr(err, kErrPageOutOfRange);
+    return;
+  }
+  const int64_t row = (int64_t(page) * H + h) * c.page_size + t % c.page_size;
+  const uint8_t* codes = (is_v ? c.v_codes : c.k_codes) + row * (D * BITS / 8) + g * BITS;
+  const uint32_t sb = (is_v ? c.v_scales : c.k_scales)[row * (D / c.block) + (g * 8) / c.block];
+  const int is_bf16 = c.type == golden::ElemType::BF16;
+  const float a = widen(is_bf16, sb);
+  const uint32_t w = spread8<BITS>(codes);
+  float* out = (is_v ? out_v : out_k) + ((int64_t(b) * max_tokens + t) * H + h) * D + g * 8;
+#pragma unroll
+  for (int n = 0; n < 8; ++n) {
+    const float v = cb.values[(w >> (4 * n)) & 15u];
+    // x86 semantics of the golden's v * a: a NaN operand comes back quieted.
+    out[perm8(BITS, n)] = isnan(a) ? __uint_as_float(__float_as_uint(a) | 0x400000u) : __fmul_rn(v, a);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic rows (golden `quantize` cases): one thread per block, scalar.
+__device__ __forceinline__ uint32_t load_elem(const void* x, int esize, int64_t i) {
+  return esize == 2 ? uint32_t(static_cast<const uint16_t*>(x)[i]) : static_cast<const uint32_t*>(x)[i];
+}
+__device__ __forceinline__ float elem_to_f32(int type, uint32_t b) {
+  return type == 0 ? f16_widen(b)
+                   : type == 1 ? __uint_as_float(b << 16) : __uint_as_float(b);
+}
+__device__ __forceinline__ uint32_t f32_to_elem(int type, float v) {
+  return type == 0 ? uint32_t(__half_as_ushort(__float2half_rn(v)))
+                   : type == 1 ? uint32_t(__bfloat16_as_ushort(__float2bfloat16_rn(v))) : __float_as_uint(v);
+}
+__device__ __forceinline__ void store_elem(void* p, int esize, int64_t i, uint32_t v) {
+  if (esize == 2) static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(v);
+  else static_cast<uint32_t*>(p)[i] = v;
+}
+// x86 SSE results of the golden's float arithmetic: NaN operands propagate quieted (first wins),
+// an invalid operation gives the default NaN 0xffc00000.
+__device__ __forceinline__ float x86_fix(float a, float b, float r) {
+  if (isnan(a)) return __uint_as_float(__float_as_uint(a) | 0x400000u);
+  if (isnan(b)) return __uint_as_float(__float_as_uint(b) | 0x400000u);
+  if (isnan(r)) return __uint_as_float(0xffc00000u);
+  return r;
+}
+
+__global__ void quantize_rows_kernel(DevCodebook cb, int type, int block, int64_t rows, int64_t cols, const void* x,
+                                     uint8_t* codes, void* s0, void* s1, uint8_t* status) {
+  const int64_t nbr = cols / block;
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows * nbr) return;
+  const int64_t r = i / nbr, bk = i % nbr;
+  const int esize = type == 2 ? 4 : 2;
+  const int64_t base = r * cols + bk * block;
+  const uint32_t qnan = type == 0 ? golden::kF16QuietNaN : type == 1 ? golden::kBF16QuietNaN : golden::kF32QuietNaN;
+  uint8_t* out = codes + r * (cols * cb.bits / 8) + bk * block * cb.bits / 8;
+  for (int k = 0; k < block * cb.bits / 8; ++k) out[k] = 0;
+  auto put = [&](int idx, int code) {
+    for (int bt = 0; bt < cb.bits; ++bt) {
+      const int p = idx * cb.bits + bt;
+      const int bit = (code >> (cb.bits - 1 - bt)) & 1;
+      out[p >> 3] |= uint8_t(bit << (7 - (p & 7)));
+    }
+  };
+  bool finite = true;
+  int st = 0;
+  if (cb.affine) {
+    float mn = elem_to_f32(type, load_elem(x, esize, base)), mx = mn;
+    for (int k = 0; k < block; ++k) {
+      const float v = elem_to_f32(type, load_elem(x, esize, base + k));
+      finite = finite && isfinite(v);
+      if (v < mn) mn = v;
+      if (mx < v) mx = v;
+    }
+    const float range = __fsub_rn(mx, mn);
+    uint32_t minb, stepb;
+    if (!finite || !isfinite(range)) {
+      for (int k = 0; k < block; ++k) put(k, 0);
+      minb = stepb = qnan;
+      st = 3;
+    } else if (range == 0.0f) {
+      for (int k = 0; k < block; ++k) put(k, 0);
+      minb = f32_to_elem(type, mn);
+      stepb = f32_to_elem(type, 0.0f);
+      st = (mn == 0.0f) ? 1 : 0;
+    } else {
+      minb = f32_to_elem(type, mn);
+      const float inv = __fdiv_rn(15.0f, range);
+      for (int k = 0; k < block; ++k) {
+        const float v = elem_to_f32(type, load_elem(x, esize, base + k));
+        const float t = rintf(__fmul_rn(__fsub_rn(v, mn), inv));
+        put(k, int(fminf(fmaxf(t, 0.0f), 15.0f)));
+      }
+      stepb = f32_to_elem(type, __fdiv_rn(range, 15.0f));
+    }
+    store_elem(s0, esize, i, minb);
+    store_elem(s1, esize, i, stepb);
+  } else {
+    uint32_t amaxb = 0;
+    const uint32_t mask = esize == 2 ? 0x7fffu : 0x7fffffffu;
+    const uint32_t infb = type == 0 ? 0x7c00u : type == 1 ? 0x7f80u : 0x7f800000u;
+    for (int k = 0; k < block; ++k) {
+      const uint32_t m = load_elem(x, esize, base + k) & mask;
+      finite = finite && m < infb;
+      amaxb = max(amaxb, m);
+    }
+    const float a = elem_to_f32(type, amaxb);
+    uint32_t sb = amaxb;
+    if (!finite) {
+      st = 3;
+      sb = qnan;
+    } else if (amaxb == 0) {
+      st = 1;
+    } else if (a < FLT_MIN) {
+      st = 2;
+      sb = 0;
+    }
+    if (st != 0) {
+      for (int k = 0; k < block; ++k) put(k, cb.zero_code);
+    } else {
+      const float inv = __fdiv_rn(1.0f, a);
+      for (int k = 0; k < block; ++k)
+        put(k, encode_code(cb.thr, __fmul_rn(elem_to_f32(type, load_elem(x, esize, base + k)), inv)));
+    }
+    store_elem(s0, esize, i, sb);
+  }
+  status[i] = uint8_t(st);
+}
+
+__global__ void dequantize_rows_kernel(DevCodebook cb, int type, int block, int64_t rows, int64_t cols,
+                                       const uint8_t* codes, const void* s0, const void* s1, float* out) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows * cols) return;
+  const int64_t r = i / cols, k = i % cols;
+  const uint8_t* row = codes + r * (cols * cb.bits / 8);
+  int code = 0;
+  for (int bt = 0; bt < cb.bits; ++bt) {
+    const int64_t p = k * cb.bits + bt;
+    code = (code << 1) | ((row[p >> 3] >> (7 - (p & 7))) & 1);
+  }
+  const int esize = type == 2 ? 4 : 2;
+  const int64_t si = r * (cols / block) + k / block;
+  if (cb.affine) {
+    const float mn = elem_to_f32(type, load_elem(s0, esize, si)), step = elem_to_f32(type, load_elem(s1, esize, si));
+    const float cf = float(code);
+    const float prod = x86_fix(cf, step, __fmul_rn(cf, step));
+    out[i] = x86_fix(mn, prod, __fadd_rn(mn, prod));
+  } else {
+    const float a = elem_to_f32(type, load_elem(s0, esize, si));
+    const float v = cb.values[code];
+    out[i] = x86_fix(v, a, __fmul_rn(v, a));
+  }
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+// ---------------------------------------------------------------------------------------------
+bool device_available(std::string* why) {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    if (why) *why = std::string("no CUDA device: cudaGetDeviceCount failed: ") + cudaGetErrorString(e);
+    cudaGetLastError();
+    return false;
+  }
+  if (n == 0) {
+    if (why) *why = "no CUDA device: cudaGetDeviceCount returned 0";
+    return false;
+  }
+  return true;
+}
+
+int PagedCache::bits() const { return golden::codebook(codebook).bits; }
+
+Result validate_cache(const PagedCache& c) {
+  const golden::Codebook& cb = golden::codebook(c.codebook);
+  if (cb.affine) return invalid("paged cache: the affine int4 codebook is not a KV-cache codebook");
+  if (cb.bits != 2 && cb.bits != 3 && cb.bits != 4) return invalid("paged cache: codebook bits must be 2, 3 or 4");
+  if (c.type != golden::ElemType::F16 && c.type != golden::ElemType::BF16)
+    return invalid("paged cache: element type must be f16 or bf16");
+  if (c.head_dim != 64 && c.head_dim != 128 && c.head_dim != 256)
+    return invalid("paged cache: head_dim must be 64, 128 or 256 (got " + std::to_string(c.head_dim) + ")");
+  if (c.block != 32 && c.block != 64 && c.block != 128 && c.block != 256)
+    return invalid("paged cache: block must be 32, 64, 128 or 256");
+  if (c.head_dim % c.block != 0) return invalid("paged cache: block must divide head_dim");
+  if (c.page_size != 16 && c.page_size != 64) return invalid("paged cache: page_size must be 16 or 64");
+  if (c.kv_heads <= 0 || c.num_pages <= 0 || c.batch <= 0 || c.max_pages_per_seq <= 0)
+    return invalid("paged cache: kv_heads, num_pages, batch and max_pages_per_seq must be positive");
+  if (!c.k_codes || !c.v_codes || !c.k_scales || !c.v_scales || !c.page_table || !c.seq_lens)
+    return invalid("paged cache: null device pointer");
+  auto al = [](const void* p, size_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; };
+  if (!al(c.k_codes, 16) || !al(c.v_codes, 16) || !al(c.k_scales, 16) || !al(c.v_scales, 16) || !al(c.page_table, 4) ||
+      !al(c.seq_lens, 4))
+    return invalid("paged cache: pools must be 16-byte aligned");
+  if (double(c.num_pages) * c.kv_heads * c.page_size * c.row_bytes() > 9.0e18)
+    return invalid("paged cache: pool too large");
+  return Result::success();
+}
+
+void DeviceCache::release() {
+  cudaFree(c_.k_codes);
+  cudaFree(c_.v_codes);
+  cudaFree(c_.k_scales);
+  cudaFree(c_.v_scales);
+  cudaFree(c_.page_table);
+  cudaFree(c_.seq_lens);
+  cudaFree(err_);
+  c_.k_codes = c_.v_codes = nullptr;
+  c_.k_scales = c_.v_scales = nullptr;
+  c_.page_table = c_.seq_lens = nullptr;
+  err_ = nullptr;
+}
+DeviceCache::~DeviceCache() { release(); }
+
+Result DeviceCache::allocate(const PagedCache& shape, const std::vector<int32_t>& page_table,
+                             const std::vector<int32_t>& seq_lens) {
+  release();
+  c_ = shape;
+  if (page_table.size() != size_t(shape.batch) * shape.max_pages_per_seq) return invalid("DeviceCache: page table size");
+  if (seq_lens.size() != size_t(shape.batch)) return invalid("DeviceCache: seq_lens size");
+  auto alloc = [](void** p, size_t n) { return cudaMalloc(p, n ? n : 16); };
+  cudaError_t e = cudaSuccess;
+  if (!e) e = alloc(reinterpret_cast<void**>(&c_.k_codes), c_.code_pool_bytes());
+  if (!e) e = alloc(reinterpret_cast<void**>(&c_.v_codes), c_.code_pool_bytes());
+  if (!e) e = alloc(reinterpret_cast<void**>(&c_.k_scales), c_.scale_pool_elems() * 2);
+  if (!e) e = alloc(reinterpret_cast<void**>(&c_.v_scales), c_.scale_pool_elems() * 2);
+  if (!e) e = alloc(reinterpret_cast<void**>(&c_.page_table), page_table.size() * 4);
+  if (!e) e = alloc(reinterpret_cast<void**>(&c_.seq_lens), seq_lens.size() * 4);
+  if (!e) e = alloc(reinterpret_cast<void**>(&err_), 4);
+  if (!e) e = cudaMemset(c_.k_codes, 0, c_.code_pool_bytes());
+  if (!e) e = cudaMemset(c_.v_codes, 0, c_.code_pool_bytes());
+  if (!e) e = cudaMemset(c_.k_scales, 0, c_.scale_pool_elems() * 2);
+  if (!e) e = cudaMemset(c_.v_scales, 0, c_.scale_pool_elems() * 2);
+  if (!e) e = cudaMemset(err_, 0, 4);
+  if (!e) e = cudaMemcpy(c_.page_table, page_table.data(), page_table.size() * 4, cudaMemcpyHostToDevice);
+  if (!e) e = cudaMemcpy(c_.seq_lens, seq_lens.data(), seq_lens.size() * 4, cudaMemcpyHostToDevice);
+  if (e) {
+    release();
+    return cuda_result(e, "DeviceCache::allocate");
+  }
+  return validate_cache(c_);
+}
+
+Result DeviceCache::set_seq_lens(const std::vector<int32_t>& seq_lens) {
+  if (seq_lens.size() != size_t(c_.batch)) return invalid("DeviceCache: seq_lens size");
+  return cuda_result(cudaMemcpy(c_.seq_lens, seq_lens.data(), seq_lens.size() * 4, cudaMemcpyHostToDevice),
+                     "set_seq_lens");
+}
+
+std::string describe_error_bits(int32_t bits) {
+  std::string s;
+  auto add = [&](int32_t b, const char* m) {
+    if (bits & b) s += (s.empty() ? "" : "; ") + std::string(m);
+  };
+  add(kErrNonFiniteQuery, "non-finite query element");
+  add(kErrNonFiniteCache, "cache holds a non-finite block");
+  add(kErrPageOutOfRange, "page table entry out of range");
+  add(kErrSeqLenOutOfRange, "sequence length out of range of the page table or max_seq_len");
+  return s.empty() ? "no error" : s;
+}
+
+Result read_device_errors(int32_t* err_word) {
+  if (!err_word) return invalid("read_device_errors: null error word");
+  int32_t v = 0;
+  cudaError_t e = cudaDeviceSynchronize();
+  if (!e) e = cudaMemcpy(&v, err_word, 4, cudaMemcpyDeviceToHost);
+  if (!e) e = cudaMemset(err_word, 0, 4);
+  if (e) return cuda_result(e, "read_device_errors");
+  if (v) return Result{Status::DeviceError, describe_error_bits(v)};
+  return Result::success();
+}
+
+Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_t* v_new, int n_new, bool advance_lens,
+                       int32_t* err_word, int64_t* stats, void* stream) {
+  Result r = validate_cache(c);
+  if (!r.ok()) return r;
+  if (n_new <= 0) return invalid("quantize_append: n_new must be positive");
+  if (!k_new || !v_new || !err_word) return invalid("quantize_append: null pointer");
+  if (reinterpret_cast<uintptr_t>(k_new) % 16 || reinterpret_cast<uintptr_t>(v_new) % 16)
+    return invalid("quantize_append: inputs must be 16-byte aligned");
+  const int64_t threads = int64_t(c.batch) * n_new * c.kv_heads * 2 * (c.head_dim / 8);
+  const int64_t grid = (threads + 255) / 256;
+  if (grid > 0x7fffffff) return invalid("quantize_append: too many tokens for one launch");
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  const DevCodebook cb = make_dev_codebook(c.codebook);
+  switch (cb.bits) {
+    case 4: append_kernel<4><<<unsigned(grid), 256, 0, s>>>(c, cb, k_new, v_new, n_new, err_word, stats); break;
+    case 3: append_kernel<3><<<unsigned(grid), 256, 0, s>>>(c, cb, k_new, v_new, n_new, err_word, stats); break;
+    default: append_kernel<2><<<unsigned(grid), 256, 0, s>>>(c, cb, k_new, v_new, n_new, err_word, stats); break;
+  }
+  r = cuda_result(cudaGetLastError(), "quantize_append launch");
+  if (!r.ok() || !advance_lens) return r;
+  advance_lens_kernel<<<(c.batch + 255) / 256, 256, 0, s>>>(c.seq_lens, c.batch, n_new);
+  return cuda_result(cudaGetLastError(), "advance_lens launch");
+}
+
+Result dequantize_cache(const PagedCache& c, int max_tokens, float* out_k, float* out_v, int32_t* err_word,
+                        void* stream) {
+  Result r = validate_cache(c);
+  if (!r.ok()) return r;
+  if (max_tokens <= 0 || !out_k || !out_v || !err_word) return invalid("dequantize_cache: bad arguments");
+  const int64_t threads = int64_t(c.batch) * max_tokens * c.kv_heads * 2 * (c.head_dim / 8);
+  const int64_t grid = (threads + 255) / 256;
+  if (grid > 0x7fffffff) return invalid("dequantize_cache: too large");
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  const DevCodebook cb = make_dev_codebook(c.codebook);
+  switch (cb.bits) {
+    case 4: dequant_cache_kernel<4><<<unsigned(grid), 256, 0, s>>>(c, cb, max_tokens, out_k, out_v, err_word); break;
+    case 3: dequant_cache_kernel<3><<<unsigned(grid), 256, 0, s>>>(c, cb, max_tokens, out_k, out_v, err_word); break;
+    default: dequant_cache_kernel<2><<<unsigned(grid), 256, 0, s>>>(c, cb, max_tokens, out_k, out_v, err_word); break;
+  }
+  return cuda_result(cudaGetLastError(), "dequantize_cache launch");
+}
+
+static Result check_rows(golden::CodebookId cbid, golden::ElemType type, int block, int64_t rows, int64_t cols) {
+  (void)cbid;
+  (void)type;
+  if (rows <= 0 || cols <= 0 || block <= 0 || block % 8 != 0 || cols % block != 0)
+    return invalid("quantize_rows: block must be a positive multiple of 8 dividing cols");
+  if (rows * (cols / block) > (int64_t(1) << 40)) return invalid("quantize_rows: too large");
+  return Result::success();
+}
+
+Result quantize_rows(golden::CodebookId cbid, golden::ElemType type, int block, int64_t rows, int64_t cols,
+                     const void* x, uint8_t* codes, void* scale0, void* scale1, uint8_t* status, void* stream) {
+  Result r = check_rows(cbid, type, block, rows, cols);
+  if (!r.ok()) return r;
+  const DevCodebook cb = make_dev_codebook(cbid);
+  if (!x || !codes || !scale0 || !status || (cb.affine && !scale1)) return invalid("quantize_rows: null pointer");
+  const int64_t n = rows * (cols / block);
+  quantize_rows_kernel<<<unsigned((n + 127) / 128), 128, 0, static_cast<cudaStream_t>(stream)>>>(
+      cb, static_cast<int>(type), block, rows, cols, x, codes, scale0, scale1, status);
+  return cuda_result(cudaGetLastError(), "quantize_rows launch");
+}
+
+Result dequantize_rows(golden::CodebookId cbid, golden::ElemType type, int block, int64_t rows, int64_t cols,
+                       const uint8_t* codes, const void* scale0, const void* scale1, float* out, void* stream) {
+  Result r = check_rows(cbid, type, block, rows, cols);
+  if (!r.ok()) return r;
+  const DevCodebook cb = make_dev_codebook(cbid);
+  if (!codes || !scale0 || !out || (cb.affine && !scale1)) return invalid("dequantize_rows: null pointer");
+  const int64_t n = rows * cols;
+  dequantize_rows_kernel<<<unsigned((n + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+      cb, static_cast<int>(type), block, rows, cols, codes, scale0, scale1, out);
+  return cuda_result(cudaGetLastError(), "dequantize_rows launch");
+}
+
+}  // namespace nqkv::cuda

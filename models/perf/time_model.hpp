@@ -1,0 +1,68 @@
+// Roofline time per prefill and per decode step (GPUs), the no-KV-cache recompute mode, whole
+// generations, and the modeled accelerator's cycle formula for decode attention.
+#pragma once
+#include <cstdint>
+
+#include "models/perf/hardware.hpp"
+#include "models/perf/kv_format.hpp"
+#include "models/perf/memory_model.hpp"
+#include "models/perf/model_zoo.hpp"
+
+namespace nqkv::perf {
+
+struct TimeParams {
+  double mem_efficiency = 1.0;      // fraction of peak bandwidth reached (1 = ideal roofline)
+  double compute_efficiency = 1.0;  // fraction of peak FLOP/s reached
+  double step_overhead_s = 0;       // fixed per forward pass (launches, scheduling)
+  bool full_prompt_logits = false;  // LM head over every prompt position (HF generate style)
+};
+
+struct PhaseCost {
+  double bytes = 0;         // DRAM traffic
+  double tensor_flops = 0;  // matmul work on tensor cores
+  double vector_ops = 0;    // quantize/dequantize work on CUDA cores
+  double t_memory = 0, t_compute = 0, time = 0;
+  bool memory_bound() const { return t_memory >= t_compute; }
+};
+
+// Weight bytes streamed per forward pass: every matrix once (the input embedding table is only
+// gathered, so it counts only when tied to the LM head).
+double streamed_weight_bytes(const ModelConfig& m);
+
+PhaseCost decode_step(const ModelConfig& m, const Hardware& hw, const KvFormat& f, int64_t batch, int64_t kv_tokens,
+                      const TimeParams& p);
+PhaseCost prefill(const ModelConfig& m, const Hardware& hw, const KvFormat& f, int64_t batch, int64_t prompt,
+                  const TimeParams& p);
+// No KV cache: one output token costs a full forward over all `tokens` positions.
+PhaseCost recompute_step(const ModelConfig& m, const Hardware& hw, int64_t batch, int64_t tokens, const TimeParams& p);
+
+struct Generation {
+  PhaseCost prefill, first_decode, last_decode;  // for the bound report
+  double prefill_time = 0, decode_time = 0, total_time = 0;
+  double tpot = 0;            // mean time per output token after the first (decode steps)
+  double tokens_per_s = 0;    // batch x gen / total time (prefill included)
+  bool decode_memory_bound = true, prefill_memory_bound = false;
+};
+// batch sequences, `prompt` tokens in, `gen` tokens out. With KvKind::NONE every token after the
+// first is a recompute over prompt + i positions.
+Generation generate(const ModelConfig& m, const Hardware& hw, const KvFormat& f, int64_t batch, int64_t prompt,
+                    int64_t gen, const TimeParams& p);
+
+// Decode attention alone (what an SDPA/flash-decoding kernel does): q [B, Hq, 1, d], K/V
+// [B, Hkv, T, d] in format f, output [B, Hq, 1, d]. bandwidth overrides hw.mem_bw when > 0
+// (validation uses a measured copy bandwidth).
+PhaseCost decode_attention(int64_t batch, int64_t q_heads, int64_t kv_heads, int64_t head_dim, int64_t tokens,
+                           const KvFormat& f, const Hardware& hw, double bandwidth);
+
+struct AccelCycles {
+  double quantize = 0, mac = 0, softmax = 0, block_overhead = 0, token_overhead = 0, tile_overhead = 0;
+  double compute = 0, memory = 0, layer_overhead = 0, total = 0;
+  int64_t tiles = 0;
+  bool memory_bound() const { return memory >= compute; }
+};
+// Cycles for one sequence and one layer of a decode step on the accelerator (section 5 of
+// docs/perf-model.md): quantize the new token's K and V, then the dequant-MAC over `tokens`.
+AccelCycles accel_layer_cycles(const AcceleratorParams& a, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                               int64_t tokens, const KvFormat& f);
+
+}  // namespace nqkv::perf

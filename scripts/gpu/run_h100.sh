@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Device run (see reports/gpu.md): golden-reference suite, compute-sanitizer memcheck + racecheck,
+# Google Benchmark of the kernels, and the fp16 SDPA baseline, all in one call. Binaries are built
+# on the development machine (scripts/gpu/pack_carry.sh) and carried in build-cuda/devcarry.
+# Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test memcheck racecheck bench sdpa
+set -u
+OUTD=${1:?outdir}; shift
+STEPS=${*:-test memcheck racecheck bench sdpa}
+C=build-cuda/devcarry
+export LD_LIBRARY_PATH=$PWD/$C/lib:${LD_LIBRARY_PATH:-}
+export PATH=$PATH:/usr/local/cuda/bin
+date -u > "$OUTD/env.txt"; nvidia-smi >> "$OUTD/env.txt" 2>&1
+for s in $STEPS; do
+  case $s in
+    test) timeout 150 $C/cuda_golden_tests 2>&1 | tee "$OUTD/tests.log" | grep -E "^\[ *(OK|FAILED|PASSED|SKIPPED) |sweep|golden cases|Failure|gpu=" | head -80 ;;
+    memcheck) NQKV_CUDA_SWEEP=3 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 $C/cuda_golden_tests \
+        --gtest_filter='CudaRandom.*:CudaErrors.*:CudaGolden.AllGenerated*' > "$OUTD/memcheck.log" 2>&1; echo "memcheck rc=$?"; tail -4 "$OUTD/memcheck.log" ;;
+    racecheck) NQKV_CUDA_SWEEP=2 timeout 240 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 9 $C/cuda_golden_tests \
+        --gtest_filter='CudaRandom.SeededShapeSweep:CudaErrors.*' > "$OUTD/racecheck.log" 2>&1; echo "racecheck rc=$?"; tail -4 "$OUTD/racecheck.log" ;;
+    bench) timeout 200 $C/bench_cuda --benchmark_out="$OUTD/gpu_bench.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/bench.log" | tail -25 ;;
+    sdpa) PYTHONUNBUFFERED=1 timeout 120 python3 scripts/gpu/sdpa_baseline.py --out "$OUTD/gpu_sdpa.json" 2>&1 | tail -14
+          if [ -f scripts/gpu/sdpa_decode_baseline.py ]; then PYTHONUNBUFFERED=1 timeout 150 python3 scripts/gpu/sdpa_decode_baseline.py --out "$OUTD/h100_sdpa.json" > "$OUTD/h100_sdpa.log" 2>&1; echo "helper sdpa rc=$?"; fi ;;
+    ncu) timeout 150 ncu --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section WarpStateStats --section ComputeWorkloadAnalysis \
+        -k regex:decode_kernel --launch-skip 3 -c 1 $C/bench_cuda --benchmark_filter='BM_DecodeAttention/B:32/Hq:32/Hkv:8/D:128/T:8192/blk:64/bits:4' > "$OUTD/ncu.txt" 2>&1; echo "ncu rc=$?"; grep -E "Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Warp Cycles Per Issued|Issue Slots Busy|Stall" "$OUTD/ncu.txt" | head -30 ;;
+  esac
+done

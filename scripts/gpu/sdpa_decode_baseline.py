@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Decode-attention baseline for the performance model's validation (reports/nqkv-claims.md, 6.1).
+
+Times fp16 torch.nn.functional.scaled_dot_product_attention with the flash backend on decode
+shapes q [B, Hq, 1, 128], K/V [B, Hkv, T, 128] (GQA through enable_gqa=True where PyTorch has it,
+otherwise by repeating K/V heads before timing; each case records which as `gqa_mode`), and one
+large device-to-device copy whose bandwidth counts bytes read + bytes written. Writes JSON:
+
+  {"device": ..., "torch": ..., "cuda": ..., "copy": {"bytes": N, "median_ms": t, "bandwidth_bytes_per_s": bw},
+   "cases": [{"batch", "q_heads", "kv_heads", "tokens", "head_dim", "dtype", "gqa_mode", "runs",
+              "median_ms", "p10_ms", "p90_ms"}, ...]}
+
+Usage: python3 scripts/gpu/sdpa_decode_baseline.py --out reports/data/h100_sdpa.json
+Then:  nqkv project --claims-report reports/nqkv-claims.md --plot reports/perf --sdpa-json reports/data/h100_sdpa.json
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+
+
+def cuda_time_ms(fn, runs, warmup):
+    """Median/p10/p90 of `runs` CUDA-event timings of fn(i) after `warmup` untimed calls."""
+    for i in range(warmup):
+        fn(i)
+    torch.cuda.synchronize()
+    times = []
+    for i in range(runs):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn(i)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    times.sort()
+    return {
+        "runs": runs,
+        "median_ms": statistics.median(times),
+        "p10_ms": times[int(0.1 * (len(times) - 1))],
+        "p90_ms": times[int(0.9 * (len(times) - 1))],
+    }
+
+
+def sets_needed(bytes_per_set, l2_bytes, cap=8):
+    # Rotate among enough input sets that their total exceeds 4x L2: each run then reads K/V from DRAM.
+    need = max(2, -(-4 * l2_bytes // max(bytes_per_set, 1)))
+    return int(min(need, cap))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="output JSON path")
+    ap.add_argument("--runs", type=int, default=100, help="timed runs per case (>= 50)")
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--batches", default="1,8,32")
+    ap.add_argument("--kv-heads", default="8,32")
+    ap.add_argument("--tokens", default="8192,16384,32768")
+    ap.add_argument("--q-heads", type=int, default=32)
+    ap.add_argument("--head-dim", type=int, default=128)
+    ap.add_argument("--copy-gib", type=float, default=2.0, help="size of the copy benchmark's source buffer")
+    args = ap.parse_args()
+    if args.runs < 50:
+        sys.exit("error: --runs must be at least 50")
+    if not torch.cuda.is_available():
+        sys.exit("error: no CUDA device")
+
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    l2_bytes = getattr(props, "L2_cache_size", 50 * 2**20)
+    dtype = torch.float16
+    result = {
+        "device": props.name,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "l2_bytes": l2_bytes,
+        "cases": [],
+    }
+
+    # Copy bandwidth: one large D2D copy, counted as bytes read + bytes written.
+    n = int(args.copy_gib * 2**30) // 2
+    src = torch.empty(n, dtype=dtype, device=dev).uniform_()
+    dst = torch.empty_like(src)
+    t = cuda_time_ms(lambda i: dst.copy_(src), args.runs, args.warmup)
+    moved = 2 * src.numel() * src.element_size()
+    result["copy"] = {"bytes": moved, **t, "bandwidth_bytes_per_s": moved / (t["median_ms"] * 1e-3)}
+    del src, dst
+    torch.cuda.empty_cache()
+    print(f"copy: {result['copy']['bandwidth_bytes_per_s'] / 1e9:.0f} GB/s (read + write)", file=sys.stderr)
+
+    try:  # enable_gqa arrived in PyTorch 2.5
+        x = torch.zeros(1, 4, 1, 64, dtype=dtype, device=dev)
+        y = torch.zeros(1, 2, 8, 64, dtype=dtype, device=dev)
+        F.scaled_dot_product_attention(x, y, y, enable_gqa=True)
+        has_gqa = True
+    except TypeError:
+        has_gqa = False
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        def flash():
+            return sdpa_kernel([SDPBackend.FLASH_ATTENTION])
+    except ImportError:  # PyTorch < 2.3
+        def flash():
+            return torch.backends.cuda.sdp_kernel(enable_flash=True, enable_math=False, enable_mem_efficient=False)
+
+    hq, d = args.q_heads, args.head_dim
+    for b in (int(x) for x in args.batches.split(",")):
+        for hkv in (int(x) for x in args.kv_heads.split(",")):
+            for tokens in (int(x) for x in args.tokens.split(",")):
+                kv_bytes = 2 * b * hkv * tokens * d * 2
+                nsets = sets_needed(kv_bytes, l2_bytes)
+                free, _ = torch.cuda.mem_get_info()
+                nsets = max(1, min(nsets, int(0.6 * free // max(kv_bytes * (hq // hkv if not has_gqa else 1), 1))))
+                sets = []
+                for _ in range(nsets):
+                    q = torch.randn(b, hq, 1, d, dtype=dtype, device=dev)
+                    k = torch.randn(b, hkv, tokens, d, dtype=dtype, device=dev)
+                    v = torch.randn(b, hkv, tokens, d, dtype=dtype, device=dev)
+                    if hkv != hq and not has_gqa:
+                        # Repeating heads outside the timed region: the kernel then reads Hq/Hkv times
+                        # the bytes a GQA kernel would; recorded as gqa_mode so the report can tell.
+                        k = k.repeat_interleave(hq // hkv, dim=1)
+                        v = v.repeat_interleave(hq // hkv, dim=1)
+                    sets.append((q, k, v))
+                kwargs = {"enable_gqa": True} if (hkv != hq and has_gqa) else {}
+
+                def run(i):
+                    q, k, v = sets[i % len(sets)]
+                    return F.scaled_dot_product_attention(q, k, v, **kwargs)
+
+                with flash():
+                    try:
+                        t = cuda_time_ms(run, args.runs, args.warmup)
+                    except RuntimeError as e:  # flash may refuse a shape; say so rather than fall back silently
+                        print(f"skip B={b} Hkv={hkv} T={tokens}: {e}", file=sys.stderr)
+                        continue
+                case = {"batch": b, "q_heads": hq, "kv_heads": hkv, "tokens": tokens, "head_dim": d,
+                        "dtype": "float16", "input_sets": len(sets),
+                        "gqa_mode": "native" if kwargs else ("none" if hkv == hq else "repeated"), **t}
+                result["cases"].append(case)
+                print(f"B={b} Hq={hq} Hkv={hkv} T={tokens}: {t['median_ms'] * 1e3:.1f} us", file=sys.stderr)
+                del sets
+                torch.cuda.empty_cache()
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=2)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+// The Dut interface for each verilated parameter set (see sim/CMakeLists.txt).
+#include <stdexcept>
+#include <type_traits>
+
+#include "sim/dut.hpp"
+#include "verilated.h"
+#include "verilated_fst_c.h"
+#include "Vnq_l16.h"
+#include "Vnq_l4.h"
+
+namespace nqkv::sim {
+namespace {
+
+template <class T>
+std::enable_if_t<std::is_integral_v<T>> put_words(T& port, const uint32_t* w, int bits) {
+  uint64_t v = w[0];
+  if (bits > 32) v |= static_cast<uint64_t>(w[1]) << 32;
+  port = static_cast<T>(v);
+}
+template <std::size_t N>
+void put_words(VlWide<N>& port, const uint32_t* w, int) {
+  for (std::size_t i = 0; i < N; ++i) port[i] = w[i];
+}
+template <class T>
+std::enable_if_t<std::is_integral_v<T>> get_words(const T& port, uint32_t* w, int bits) {
+  const uint64_t v = port;
+  w[0] = static_cast<uint32_t>(v);
+  if (bits > 32) w[1] = static_cast<uint32_t>(v >> 32);
+}
+template <std::size_t N>
+void get_words(const VlWide<N>& port, uint32_t* w, int) {
+  for (std::size_t i = 0; i < N; ++i) w[i] = port[i];
+}
+
+template <class V>
+class DutImpl final : public Dut {
+ public:
+  DutImpl(int lanes, int rand_reset, uint64_t seed) {
+    ctx_ = std::make_unique<VerilatedContext>();
+    const std::string rr = "+verilator+rand+reset+" + std::to_string(rand_reset);
+    const std::string sd = "+verilator+seed+" + std::to_string(1 + seed % 2147483000ull);
+    const char* argv[] = {"nqkv-sim", rr.c_str(), sd.c_str()};
+    ctx_->commandArgs(3, argv);
+    ctx_->traceEverOn(true);
+    top_ = std::make_unique<V>(ctx_.get(), "top");
+    p_.lanes = lanes;
+  }
+  ~DutImpl() override {
+    trace_close();
+    top_->final();
+  }
+  const DutParams& params() const override { return p_; }
+  void eval() override { top_->eval(); }
+  void set_clk(bool v) override { top_->clk = v; }
+  void set_rst_n(bool v) override { top_->rst_n = v; }
+  void set_reg(bool we, uint32_t addr, uint32_t wdata) override {
+    top_->reg_we = we;
+    top_->reg_addr = addr;
+    top_->reg_wdata = wdata;
+  }
+  uint32_t reg_rdata() const override { return top_->reg_rdata; }
+  void set_qi(bool valid, const uint16_t* e) override {
+    top_->qi_valid = valid;
+    std::vector<uint32_t> w((p_.lanes * 16 + 31) / 32, 0);
+    if (e)
+      for (int i = 0; i < p_.lanes; ++i) w[i / 2] |= static_cast<uint32_t>(e[i]) << (16 * (i % 2));
+    put_words(top_->qi_data, w.data(), p_.lanes * 16);
+  }
+  bool qi_ready() const override { return top_->qi_ready; }
+  void set_qo_ready(bool r) override { top_->qo_ready = r; }
+  bool qo_valid() const override { return top_->qo_valid; }
+  void qo(std::vector<uint32_t>& codes, uint16_t& scale, int& status, bool& last) const override {
+    codes.assign((p_.lanes * p_.bits_max + 31) / 32, 0);
+    get_words(top_->qo_codes, codes.data(), p_.lanes * p_.bits_max);
+    scale = top_->qo_scale;
+    status = top_->qo_status;
+    last = top_->qo_last;
+  }
+  void set_ms(bool valid, uint16_t data) override {
+    top_->ms_valid = valid;
+    top_->ms_data = data;
+  }
+  bool ms_ready() const override { return top_->ms_ready; }
+  void set_mc(bool valid, const std::vector<uint32_t>& codes, bool last) override {
+    top_->mc_valid = valid;
+    top_->mc_last = last;
+    std::vector<uint32_t> w((p_.lanes * p_.bits_max + 31) / 32, 0);
+    for (size_t i = 0; i < w.size() && i < codes.size(); ++i) w[i] = codes[i];
+    put_words(top_->mc_data, w.data(), p_.lanes * p_.bits_max);
+  }
+  bool mc_ready() const override { return top_->mc_ready; }
+  void set_mo_ready(bool r) override { top_->mo_ready = r; }
+  bool mo_valid() const override { return top_->mo_valid; }
+  void mo(uint64_t& data, int& x, bool& last) const override {
+    data = top_->mo_data;
+    const int raw = top_->mo_x & 0x3ff;
+    x = raw >= 512 ? raw - 1024 : raw;
+    last = top_->mo_last;
+  }
+  void trace_open(const std::string& path) override {
+    tfp_ = std::make_unique<VerilatedFstC>();
+    top_->trace(tfp_.get(), 99);
+    tfp_->open(path.c_str());
+  }
+  void trace_dump(uint64_t t) override {
+    if (tfp_) tfp_->dump(t);
+  }
+  void trace_close() override {
+    if (tfp_) tfp_->close();
+    tfp_.reset();
+  }
+
+ private:
+  DutParams p_;
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<V> top_;
+  std::unique_ptr<VerilatedFstC> tfp_;
+};
+
+}  // namespace
+
+std::vector<int> available_lanes() { return {4, 16}; }
+
+std::unique_ptr<Dut> make_dut(int lanes, int rand_reset, uint64_t rand_seed) {
+  if (lanes == 4) return std::make_unique<DutImpl<Vnq_l4>>(4, rand_reset, rand_seed);
+  if (lanes == 16) return std::make_unique<DutImpl<Vnq_l16>>(16, rand_reset, rand_seed);
+  throw std::invalid_argument("no verilated model with LANES=" + std::to_string(lanes) + " (built: 4, 16)");
+}
+
+}  // namespace nqkv::sim

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Area of nq_accel_top per parameter set, with Yosys 0.23.
+
+For each parameter set: read rtl/*.sv, `chparam` the top, `synth -top nq_accel_top` (hierarchy
+kept), then `stat -tech cmos` (a CMOS transistor estimate of the generic gate netlist; flip-flops
+are counted as cells and converted with a fixed transistor cost per bit, see FF_TRANSISTORS).
+Results are cached in reports/area/cache/<key>.json, the key being a hash of the parameters and
+the RTL sources, so an unchanged design is never re-synthesized. Writes reports/area/area.md
+(one row per parameter set and module) and reports/area/area.json for the design-space
+exploration.
+
+usage: tools/area/nqkv_area.py [--set LANES,BLOCK_MAX,BITS_MAX[,DMAX[,ACC_W[,DIV_SPS]]]]... [--jobs N]
+With no --set, the default sweep below runs.
+"""
+import argparse, hashlib, json, os, re, subprocess, sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+RTL = os.path.join(ROOT, "rtl")
+OUT = os.path.join(ROOT, "reports", "area")
+SOURCES = ["nq_widen.sv", "nq_recip_stage.sv", "nq_recip.sv", "nq_quant_lane.sv", "nq_fifo.sv",
+           "nq_quantizer.sv", "nq_scale_parts.sv", "nq_dequant_mac.sv", "nq_accel_top.sv"]
+KEYS = ["LANES", "BLOCK_MAX", "BITS_MAX", "DMAX", "ACC_W", "DIV_SPS"]
+DEFAULTS = [16, 256, 4, 256, 48, 4]
+DEFAULT_SWEEP = [(4, 64, 4), (4, 256, 4), (16, 64, 4), (16, 256, 4), (16, 64, 2), (16, 64, 3)]
+FF_TRANSISTORS = 24  # a static CMOS D flip-flop with reset (stat -tech cmos does not cost DFFs)
+
+
+def params_of(spec):
+    vals = list(DEFAULTS)
+    for i, v in enumerate(spec):
+        vals[i] = int(v)
+    return dict(zip(KEYS, vals))
+
+
+def cache_key(p):
+    h = hashlib.sha256()
+    for s in SOURCES:
+        with open(os.path.join(RTL, s), "rb") as f:
+            h.update(f.read())
+    h.update(json.dumps(p, sort_keys=True).encode())
+    h.update(b"yosys-0.23 synth; abc -g cmos2; stat -tech cmos v1")
+    return h.hexdigest()[:16]
+
+
+def parse_stat(text):
+    """Per-module cell counts, flip-flop bits and transistor estimates from `stat -tech cmos`."""
+    mods, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^=== (\S+) ===", line)
+        if m:
+            cur = m.group(1)
+            mods[cur] = {"cells": 0, "ff": 0, "transistors": 0}
+            continue
+        if cur is None:
+            continue
+        m = re.match(r"^\s+Number of cells:\s+(\d+)", line)
+        if m:
+            mods[cur]["cells"] = int(m.group(1))
+        m = re.match(r"^\s+\$_(S?DFF\w*|DFFE\w*|SDFF\w*|ALDFF\w*|DLATCH\w*)_?\s+(\d+)", line)
+        if m:
+            mods[cur]["ff"] += int(m.group(2))
+        m = re.match(r"^\s+Estimated number of transistors:\s+(\d+)", line)
+        if m:
+            mods[cur]["transistors"] = int(m.group(1))
+        if line.startswith("=== design hierarchy ==="):
+            cur = "__hier__"
+            mods[cur] = {"cells": 0, "ff": 0, "transistors": 0}
+    return mods
+
+
+def short_name(mod):
+    m = re.search(r"(nq_\w+)", mod)
+    return m.group(1) if m else mod
+
+
+def synth(p):
+    key = cache_key(p)
+    cache = os.path.join(OUT, "cache", key + ".json")
+    if os.path.exists(cache):
+        with open(cache) as f:
+            return json.load(f), True
+    chp = " ".join(f"-set {k} {v}" for k, v in p.items())
+    script = (f"read_verilog -sv {' '.join(os.path.join(RTL, s) for s in SOURCES)}; "
+              f"chparam {chp} nq_accel_top; synth -top nq_accel_top; abc -g cmos2; opt_clean; stat -tech cmos")
+    with tempfile.TemporaryDirectory() as td:
+        r = subprocess.run(["yosys", "-q", "-p", script, "-l", os.path.join(td, "log")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"yosys failed for {p}:\n{r.stderr[-2000:]}")
+        with open(os.path.join(td, "log")) as f:
+            text = f.read()
+    mods = parse_stat(text)
+    # Flatten the per-module numbers by instance count: Yosys reports each module once, and the
+    # design-hierarchy section gives the total for the top.
+    res = {"params": p, "key": key, "modules": {}}
+    for name, v in mods.items():
+        if name == "__hier__":
+            continue
+        res["modules"][short_name(name)] = {
+            "cells": v["cells"], "ff_bits": v["ff"], "transistors_logic": v["transistors"],
+            "transistors": v["transistors"] + FF_TRANSISTORS * v["ff"]}
+    inst = re.findall(r"^\s+(\S+)\s+(\d+)$", text.split("=== design hierarchy ===")[-1], re.M) if "=== design hierarchy ===" in text else []
+    res["instances"] = {short_name(n): int(c) for n, c in inst if "nq_" in n}
+    total = {"cells": 0, "ff_bits": 0, "transistors": 0}
+    for name, v in res["modules"].items():
+        n = res["instances"].get(name, 1) if name != "nq_accel_top" else 1
+        for k in total:
+            total[k] += n * v[k if k != "transistors" else "transistors"]
+    res["total"] = total
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with open(cache, "w") as f:
+        json.dump(res, f, indent=1)
+    return res, False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", action="append", default=[], help="LANES,BLOCK_MAX,BITS_MAX[,DMAX[,ACC_W[,DIV_SPS]]]")
+    ap.add_argument("--jobs", type=int, default=1)
+    a = ap.parse_args()
+    sets = [params_of(s.split(",")) for s in a.set] if a.set else [params_of(s) for s in DEFAULT_SWEEP]
+    with ThreadPoolExecutor(max_workers=a.jobs) as ex:
+        results = list(ex.map(synth, sets))
+    rows, js = [], []
+    for res, cached in results:
+        js.append(res)
+        print(f"{res['params']}: {res['total']['transistors']} transistors, {res['total']['ff_bits']} FF bits"
+              f"{' (cached)' if cached else ''}")
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "area.json"), "w") as f:
+        json.dump(js, f, indent=1)
+    lines = ["# nq_accel_top area (Yosys 0.23 `synth`, `stat -tech cmos`)", "",
+             f"Transistors = CMOS estimate of the gate netlist + {FF_TRANSISTORS} per flip-flop bit. Per-module rows",
+             "are one instance; `total` multiplies by the instance counts of the hierarchy.", "",
+             "| LANES | BLOCK_MAX | BITS_MAX | DMAX | ACC_W | module | instances | cells | FF bits | transistors |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for res in js:
+        p = res["params"]
+        pre = f"| {p['LANES']} | {p['BLOCK_MAX']} | {p['BITS_MAX']} | {p['DMAX']} | {p['ACC_W']} "
+        for name in sorted(res["modules"]):
+            v = res["modules"][name]
+            n = res["instances"].get(name, 1)
+            lines.append(pre + f"| {name} | {n} | {v['cells']} | {v['ff_bits']} | {v['transistors']} |")
+        t = res["total"]
+        lines.append(pre + f"| **total** | | {t['cells']} | {t['ff_bits']} | **{t['transistors']}** |")
+    with open(os.path.join(OUT, "area.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote", os.path.join(OUT, "area.md"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

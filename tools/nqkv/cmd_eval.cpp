@@ -1,0 +1,154 @@
+// nqkv eval: perplexity on held-out text and greedy-token agreement for KV-cache formats against
+// the float cache (workloads/llama/eval.hpp), as a markdown table and optionally CSV and a plot.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "golden/codebook.hpp"
+#include "io/atomic_file.hpp"
+#include "io/error.hpp"
+#include "io/plot.hpp"
+#include "tools/nqkv/commands.hpp"
+#include "workloads/llama/cli_common.hpp"
+#include "workloads/llama/eval.hpp"
+#include "workloads/llama/texts.hpp"
+
+namespace {
+
+struct EvalOptions {
+  std::string checkpoint, tokenizer, text_file, csv, md, plot, type = "f16", path = "auto", tensors = "kv";
+  std::vector<std::string> kv{"nf4", "nf3", "nf2", "int4", "fp4"};
+  std::vector<int> blocks{32, 8};
+  int gen = 256;
+  bool no_baselines = false;
+};
+
+void run_eval(const EvalOptions& o) {
+  using namespace nqkv;
+  using namespace nqkv::llama;
+  for (const auto& [p, f] : {std::pair{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}})
+    if (!p.empty()) check_output_path(p, f);
+  const golden::ElemType type = parse_elem_type(o.type);
+  if (type == golden::ElemType::F32) throw InputError("--type: quantized KV caches hold f16 or bf16 elements");
+  if (o.path != "auto" && o.path != "golden" && o.path != "dequant" && o.path != "both")
+    throw InputError("--path must be auto, golden, dequant or both");
+  if (o.gen < 1) throw InputError("--gen must be positive");
+  LoadedModel lm = load_model(o.checkpoint, o.tokenizer);
+  const Config c = lm.checkpoint.config;
+  std::vector<KVFormat> formats;
+  if (!o.no_baselines) {
+    formats.push_back({"f32", 0, "", golden::ElemType::F32});
+    formats.push_back({"f16", 0, "", golden::ElemType::F16});
+  }
+  for (const auto& name : o.kv) {
+    if (name == "f32" || name == "f16" || name == "bf16") {
+      formats.push_back({name, 0, "", type});
+      continue;
+    }
+    const golden::Codebook& cb = golden::codebook_by_name(name);
+    for (int b : o.blocks) {
+      if (b <= 0 || c.kv_dim() % b != 0)
+        throw InputError(fmt::format("--block: {} does not divide the K/V row of kv_dim = {} elements", b, c.kv_dim()));
+      std::vector<std::string> paths;
+      if (o.tensors != "kv") {
+        if (o.path == "golden" || o.path == "both")
+          throw InputError("--tensors k|v (one tensor quantized) needs --path dequant or auto");
+        paths = {"dequant"};
+      } else if (o.path == "auto") paths = {cb.affine ? "dequant" : "golden"};
+      else if (o.path == "both") paths = cb.affine ? std::vector<std::string>{"dequant"}
+                                                    : std::vector<std::string>{"golden", "dequant"};
+      else if (o.path == "golden" && cb.affine)
+        throw InputError("--path golden: " + name + " is affine and the golden decode attention takes absmax "
+                         "codebooks only; use --path auto or dequant");
+      else paths = {o.path};
+      for (const auto& p : paths) formats.push_back({name, b, p, type, o.tensors});
+    }
+  }
+  const std::string text = o.text_file.empty() ? builtin_eval_text() : read_text_file(o.text_file);
+  const auto windows = split_windows(text_tokens(lm.tokenizer, text), c.seq_len);
+  Model model(std::move(lm.checkpoint));
+  std::fprintf(stderr, "eval: float reference (%zu window(s), %d greedy steps)\n", windows.size(), o.gen);
+  const EvalReference ref = make_reference(model, windows, o.gen);
+  std::vector<EvalResult> results;
+  for (const KVFormat& f : formats) {
+    const std::string label = f.label();
+    results.push_back(evaluate_format(model, f, ref, [&](const std::string& stage, int64_t d, int64_t t) {
+      std::fprintf(stderr, "eval: %s: %s %lld/%lld\n", label.c_str(), stage.c_str(), (long long)d, (long long)t);
+    }));
+  }
+  const double base_ppl = results.front().ppl;
+  std::ostringstream md, csv;
+  md << fmt::format("## KV-cache formats against the float cache: {}\n\n", o.checkpoint);
+  md << fmt::format(
+      "Held-out text: {} ({} scored tokens in {} window(s)); greedy continuation from BOS: {} tokens. Quantizer "
+      "element type {}; blocks are slices of the per-token kv_dim = {} row. Path golden = golden::decode_attention "
+      "(integer dequant-MAC); dequant = golden quantize/dequantize then float attention. ΔPPL is against the first "
+      "row.\n\n",
+      o.text_file.empty() ? "built-in" : o.text_file, results.front().predicted, windows.size(),
+      results.front().greedy_tokens, o.type, c.kv_dim());
+  md << "| KV format | block | path | bits/elem | PPL | ΔPPL | text top-1 agree | greedy teacher-forced agree | "
+        "free-run first divergence | free-run same token | seconds |\n";
+  md << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  csv << "format,block,path,bits_per_element,ppl,delta_ppl_pct,text_top1,greedy_tf,first_divergence,free_run_match,"
+         "golden_attention_calls,seconds\n";
+  for (const EvalResult& r : results) {
+    const KVFormat& f = r.format;
+    const double dp = 100 * (r.ppl / base_ppl - 1);
+    md << fmt::format("| {} | {} | {} | {:.3f} | {:.4f} | {:+.2f}% | {:.1f}% | {:.1f}% | {} | {:.1f}% | {:.1f} |\n",
+                      f.name + (f.tensors == "kv" ? "" : " (" + f.tensors + " only)"), f.quantized() ? std::to_string(f.block) : "-",
+                      f.quantized() ? f.path : "float",
+                      r.bits_per_element, r.ppl, dp, 100 * r.text_top1_agreement, 100 * r.greedy_tf_agreement,
+                      r.first_divergence, 100 * r.free_run_match, r.seconds);
+    csv << fmt::format("{}{},{},{},{:.6g},{:.9g},{:.6g},{:.6g},{:.6g},{},{:.6g},{},{:.3f}\n", f.name, f.tensors == "kv" ? "" : "_" + f.tensors + "only", f.block,
+                       f.quantized() ? f.path : "float", r.bits_per_element, r.ppl, dp, r.text_top1_agreement,
+                       r.greedy_tf_agreement, r.first_divergence, r.free_run_match, r.golden_attention_calls,
+                       r.seconds);
+  }
+  const std::string out = md.str();
+  std::fputs(out.c_str(), stdout);
+  if (!o.md.empty()) io::write_text_atomically(o.md, out);
+  if (!o.csv.empty()) io::write_text_atomically(o.csv, csv.str());
+  if (!o.plot.empty()) {
+    // ΔPPL against block size, one series per codebook and path.
+    std::map<std::string, io::PlotSeries> series;
+    for (const EvalResult& r : results) {
+      if (!r.format.quantized()) continue;
+      const std::string key = r.format.name + (o.path == "both" ? " " + r.format.path : "");
+      auto& s = series[key];
+      s.name = key;
+      s.x.push_back(r.format.block);
+      s.y.push_back(100 * (r.ppl / base_ppl - 1));
+    }
+    std::vector<io::PlotSeries> ps;
+    for (auto& [k, s] : series) ps.push_back(s);
+    io::write_line_plot_png(o.plot, {"Perplexity increase from quantized KV caches (stories260K)",
+                                     "block size (elements)", "perplexity increase over f32 cache (%)", true, true},
+                            ps);
+  }
+}
+
+}  // namespace
+
+NQKV_COMMAND(eval) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "eval", "Perplexity and greedy agreement of a llama2.c model with quantized KV caches versus the float cache");
+  sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format)")->required();
+  sub->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
+  sub->add_option("--text", o->text_file, "held-out UTF-8 text (default: built-in paragraphs)");
+  sub->add_option("--kv", o->kv, "KV formats: codebook names (nf4,nf3,nf2,fp4,int4,int4sym,lloyd4) or f32/f16/bf16")
+      ->delimiter(',');
+  sub->add_option("--block", o->blocks, "block sizes (must divide the per-token K/V row, kv_dim)")->delimiter(',');
+  sub->add_option("--path", o->path,
+                  "auto (golden decode attention; dequant for affine int4), golden, dequant, or both");
+  sub->add_option("--type", o->type, "element type of the quantized cache: f16 or bf16");
+  sub->add_option("--tensors", o->tensors, "kv (default), or k / v to quantize one tensor only (dequant path)");
+  sub->add_option("--gen", o->gen, "greedy tokens to generate and compare");
+  sub->add_flag("--no-baselines", o->no_baselines, "omit the f32 and f16 float-cache rows");
+  sub->add_option("--csv", o->csv, "write the table as CSV");
+  sub->add_option("--md", o->md, "write the markdown table to a file as well");
+  sub->add_option("--plot", o->plot, "write a PNG of perplexity increase against block size");
+  sub->callback([o] { run_eval(*o); });
+}

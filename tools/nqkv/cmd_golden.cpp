@@ -1,0 +1,170 @@
+// nqkv golden gen / nqkv golden check: the golden vector files and bit-exact checks of every
+// backend (cpu, rtl, systemc, cuda) or of an external kernel's results file against them.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "golden/vectors.hpp"
+#include "io/error.hpp"
+#include "io/safetensors.hpp"
+#include "tools/nqkv/commands.hpp"
+#ifdef NQKV_RTL_BACKEND_AVAILABLE
+#include "sim/rtl_backend.hpp"
+#endif
+#ifdef NQKV_CUDA_AVAILABLE
+#include "kernels/cuda/nqkv_cuda.hpp"
+#endif
+#ifdef NQKV_SYSTEMC_BACKEND_AVAILABLE
+#include "models/systemc/systemc_backend.hpp"
+#endif
+
+namespace {
+using namespace nqkv;
+namespace fs = std::filesystem;
+
+void run_gen(const std::string& out, uint64_t seed) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (!fs::is_directory(out)) throw InputError("cannot create output directory " + out);
+  const auto cases = golden::generate_golden_cases(seed);
+  size_t bytes = 0;
+  for (const auto& c : cases) {
+    c.data.save((fs::path(out) / (c.name + ".safetensors")).string());
+    for (const auto& [n, t] : c.data.tensors) bytes += t.data.size();
+  }
+  fmt::print("wrote {} golden cases ({:.1f} MB, seed {}) to {}\n", cases.size(), bytes / 1e6, seed, out);
+}
+
+std::vector<fs::path> case_files(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw InputError("golden directory not found: " + dir);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".safetensors") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw InputError("no .safetensors golden cases in " + dir + " (run `nqkv golden gen --out " + dir + "`)");
+  return files;
+}
+
+struct Totals {
+  int64_t cases = 0, skipped = 0, failed = 0, compared = 0, mismatches = 0;
+};
+
+// Compares the named output tensors of `got` with the golden case (those present in `got`).
+void compare_outputs(const io::SafeTensors& golden_case, const io::SafeTensors& got, const std::string& prefix,
+                     golden::TensorDiff& total, bool require_all) {
+  for (const auto& name : golden::output_tensor_names(golden_case)) {
+    const std::string key = prefix + name;
+    if (!got.has(key)) {
+      if (require_all) throw InputError(got.source + ": result tensor '" + key + "' missing");
+      continue;
+    }
+    const auto d = golden::compare_tensors(key, golden_case.get(name), got.get(key));
+    total.compared += d.compared;
+    total.mismatches += d.mismatches;
+    total.report += d.report;
+  }
+}
+
+void run_check(const std::string& dir, const std::string& backend, const std::string& results, bool verbose) {
+  const auto files = case_files(dir);
+  io::SafeTensors external;
+  if (!results.empty()) external = io::SafeTensors::load(results);
+#ifdef NQKV_CUDA_AVAILABLE
+  if (backend == "cuda") {
+    std::string why;
+    if (!cuda::device_available(&why)) throw InputError("backend cuda: no usable GPU (" + why + ")");
+  }
+#endif
+  Totals tot;
+  for (const auto& f : files) {
+    const io::SafeTensors c = io::SafeTensors::load(f.string());
+    const std::string name = f.stem().string();
+    golden::TensorDiff diff;
+    bool skipped = false;
+    std::string skip_reason;
+    if (!results.empty()) {
+      // An external kernel's results: tensors named "<case>/<output>", any subset of cases.
+      bool any = false;
+      for (const auto& n : golden::output_tensor_names(c)) any = any || external.has(name + "/" + n);
+      if (!any) {
+        skipped = true;
+        skip_reason = "no results for this case";
+      } else {
+        compare_outputs(c, external, name + "/", diff, false);
+      }
+    } else if (backend == "cpu") {
+      compare_outputs(c, golden::recompute_case(c), "", diff, true);
+    } else if (backend == "rtl") {
+#ifdef NQKV_RTL_BACKEND_AVAILABLE
+      const auto r = sim::rtl_check_case(c, sim::RtlConfig{});
+      diff.compared = r.compared, diff.mismatches = r.mismatches, diff.report = r.first_mismatches;
+      skipped = r.skipped, skip_reason = r.skip_reason;
+#else
+      throw InputError("backend rtl is not built into this nqkv (Verilator was not found at configure time)");
+#endif
+    } else if (backend == "cuda") {
+#ifdef NQKV_CUDA_AVAILABLE
+      const auto r = cuda::cuda_check_case(c);
+      diff.compared = r.compared, diff.mismatches = r.mismatches, diff.report = r.first_mismatches;
+      skipped = r.skipped, skip_reason = r.skip_reason;
+#else
+      throw InputError("backend cuda is not built into this nqkv (nvcc was not found at configure time)");
+#endif
+    } else if (backend == "systemc") {
+#ifdef NQKV_SYSTEMC_BACKEND_AVAILABLE
+      const auto r = systemc::systemc_check_case(c);
+      diff.compared = r.compared, diff.mismatches = r.mismatches, diff.report = r.first_mismatches;
+      skipped = r.skipped, skip_reason = r.skip_reason;
+#else
+      throw InputError("backend systemc is not built into this nqkv yet");
+#endif
+    }
+    ++tot.cases;
+    if (skipped) {
+      ++tot.skipped;
+      if (verbose) fmt::print("SKIP {:<48} {}\n", name, skip_reason);
+      continue;
+    }
+    tot.compared += diff.compared;
+    tot.mismatches += diff.mismatches;
+    if (diff.mismatches) {
+      ++tot.failed;
+      fmt::print("FAIL {:<48} {} of {} values differ\n{}", name, diff.mismatches, diff.compared, diff.report);
+    } else if (verbose) {
+      fmt::print("ok   {:<48} {} values bit-exact\n", name, diff.compared);
+    }
+  }
+  fmt::print("golden check ({}): {} cases, {} checked, {} skipped, {} failed; {} values compared, {} mismatches\n",
+             results.empty() ? backend : "results " + results, tot.cases, tot.cases - tot.skipped, tot.skipped, tot.failed,
+             tot.compared, tot.mismatches);
+  if (tot.cases == tot.skipped) throw InputError("no golden case could be checked");
+  if (tot.mismatches) std::exit(1);
+}
+
+}  // namespace
+
+NQKV_COMMAND(golden) {
+  auto* golden_cmd = app.add_subcommand("golden", "Golden vector files: generate them, check a backend against them");
+  golden_cmd->require_subcommand(1);
+  auto* gen = golden_cmd->add_subcommand("gen", "Write every golden case (corner and random suites) to a directory");
+  auto out = std::make_shared<std::string>();
+  auto seed = std::make_shared<uint64_t>(20261122);
+  gen->add_option("--out", *out, "Output directory")->required();
+  gen->add_option("--seed", *seed, "Seed of the random suites")->capture_default_str();
+  gen->callback([=] { run_gen(*out, *seed); });
+
+  auto* check = golden_cmd->add_subcommand("check", "Check a backend (or an external results file) bit for bit");
+  auto dir = std::make_shared<std::string>(), backend = std::make_shared<std::string>("cpu"),
+       results = std::make_shared<std::string>();
+  auto verbose = std::make_shared<bool>(false);
+  check->add_option("dir", *dir, "Directory written by `nqkv golden gen`")->required();
+  check->add_option("--backend", *backend, "cpu|rtl|systemc|cuda")
+      ->check(CLI::IsMember({"cpu", "rtl", "systemc", "cuda"}))
+      ->capture_default_str();
+  check->add_option("--results", *results,
+                    "Safetensors file of an external kernel's outputs, tensors named CASE/OUTPUT (e.g. "
+                    "normal_nf4_f16_b64/codes); compares whatever it holds");
+  check->add_flag("-v,--verbose", *verbose, "Print one line per case");
+  check->callback([=] { run_check(*dir, *backend, *results, *verbose); });
+}

@@ -1,0 +1,219 @@
+// nqkv kvstats: capture a real model's KV cache over text and report normality of quantization
+// blocks, per-channel outliers of keys versus values and every codebook's error on real K and V
+// next to Gaussian data (workloads/llama/kvstats.hpp). --dump writes the capture as safetensors.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "golden/codebook.hpp"
+#include "io/atomic_file.hpp"
+#include "io/error.hpp"
+#include "io/plot.hpp"
+#include "tools/nqkv/commands.hpp"
+#include "workloads/llama/cli_common.hpp"
+#include "workloads/llama/kvstats.hpp"
+#include "workloads/llama/texts.hpp"
+
+namespace {
+
+struct KvstatsOptions {
+  std::string checkpoint, tokenizer, text_file, dump, csv, md, plot_prefix, type = "f16";
+  std::vector<int> blocks{8, 16, 32};
+  std::vector<std::string> codebooks;
+  uint64_t seed = 2505162100ull;
+};
+
+void run_kvstats(const KvstatsOptions& o) {
+  using namespace nqkv;
+  using namespace nqkv::llama;
+  for (const auto& [p, f] : {std::pair{o.dump, "--dump"}, {o.csv, "--csv"}, {o.md, "--md"}})
+    if (!p.empty()) check_output_path(p, f);
+  if (!o.plot_prefix.empty()) check_output_path(o.plot_prefix + "_normality.png", "--plot-prefix");
+  const golden::ElemType type = parse_elem_type(o.type);
+  std::vector<const golden::Codebook*> cbs;
+  if (o.codebooks.empty())
+    for (auto id : golden::all_codebooks()) cbs.push_back(&golden::codebook(id));
+  else
+    for (const auto& n : o.codebooks) cbs.push_back(&golden::codebook_by_name(n));
+
+  LoadedModel lm = load_model(o.checkpoint, o.tokenizer);
+  const Config c = lm.checkpoint.config;
+  for (int b : o.blocks)
+    if (b < 8 || c.kv_dim() % b != 0)
+      throw InputError(fmt::format("--blocks: {} must be at least 8 (the K^2 test needs n >= 8) and divide the "
+                                   "K/V row of kv_dim = {} elements",
+                                   b, c.kv_dim()));
+  const std::string text = o.text_file.empty() ? builtin_kvstats_text() : read_text_file(o.text_file);
+  const auto windows = split_windows(text_tokens(lm.tokenizer, text), c.seq_len);
+  Model model(std::move(lm.checkpoint));
+  const KVCapture cap = capture_kv(model, windows, [](int64_t d, int64_t t) {
+    if (d % 100 == 0 || d == t) std::fprintf(stderr, "kvstats: forward pass %lld/%lld tokens\n", (long long)d, (long long)t);
+  });
+  const int64_t T = cap.rows();
+  const int L = c.n_layers, C = c.kv_dim();
+  // All layers stacked: rows = L * T.
+  std::vector<float> Kall, Vall;
+  for (int l = 0; l < L; ++l) {
+    Kall.insert(Kall.end(), cap.k[l].begin(), cap.k[l].end());
+    Vall.insert(Vall.end(), cap.v[l].begin(), cap.v[l].end());
+  }
+  const int64_t R = static_cast<int64_t>(L) * T;
+  const std::vector<float> gauss = synthetic_rows("gaussian", R, C, o.seed);
+  const std::vector<float> lap = synthetic_rows("laplace", R, C, o.seed + 1);
+
+  std::ostringstream md, csv;
+  csv << "section,source,layer,block,codebook,metric,value\n";
+  auto csvrow = [&](const std::string& sec, const std::string& src, int layer, int block, const std::string& cb,
+                    const std::string& metric, double v) {
+    csv << sec << ',' << src << ',' << layer << ',' << block << ',' << cb << ',' << metric << ','
+        << fmt::format("{:.9g}", v) << '\n';
+  };
+  md << fmt::format("## KV statistics: {}\n\n", o.checkpoint);
+  md << fmt::format(
+      "Model: dim {}, {} layers, {} heads, {} kv heads, head_dim {}; K/V row per token and layer = {} elements. "
+      "Text: {} ({} tokens in {} window(s)); {} K rows and {} V rows ({} per layer). Element type {}; "
+      "blocks are contiguous slices of the row. Gaussian/Laplace: the same number of seeded rows (seed {}).\n\n",
+      c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_size(), C,
+      o.text_file.empty() ? "built-in" : o.text_file, T, windows.size(), R, R, T, o.type, o.seed);
+
+  md << "### Normality of blocks (D'Agostino-Pearson K^2, pass = p >= 0.05)\n\n";
+  md << "| block | data | blocks | pass at 5% | median p | mean skew | mean abs skew | mean excess kurtosis |\n";
+  md << "|---:|---|---:|---:|---:|---:|---:|---:|\n";
+  std::map<std::string, std::vector<double>> pass_by_source;
+  for (int b : o.blocks) {
+    for (const auto& [name, data] : {std::pair<std::string, const std::vector<float>*>{"K", &Kall},
+                                     {"V", &Vall}, {"gaussian", &gauss}, {"laplace", &lap}}) {
+      const NormalitySummary s = normality_of_blocks(name, data->data(), R, C, b);
+      pass_by_source[name].push_back(s.pass_fraction);
+      md << fmt::format("| {} | {} | {} | {:.1f}% | {:.3f} | {:+.3f} | {:.3f} | {:+.3f} |\n", b, name, s.valid,
+                        100 * s.pass_fraction, s.median_p, s.mean_skew, s.mean_abs_skew, s.mean_excess_kurtosis);
+      csvrow("normality", name, -1, b, "", "pass_fraction", s.pass_fraction);
+      csvrow("normality", name, -1, b, "", "median_p", s.median_p);
+      csvrow("normality", name, -1, b, "", "mean_skew", s.mean_skew);
+      csvrow("normality", name, -1, b, "", "mean_abs_skew", s.mean_abs_skew);
+      csvrow("normality", name, -1, b, "", "mean_excess_kurtosis", s.mean_excess_kurtosis);
+    }
+  }
+  md << "\n### Normality pass rate per layer\n\n| layer |";
+  for (int b : o.blocks) md << fmt::format(" K B{} | V B{} |", b, b);
+  md << "\n|---:|";
+  for (size_t i = 0; i < o.blocks.size(); ++i) md << "---:|---:|";
+  md << "\n";
+  for (int l = 0; l < L; ++l) {
+    md << "| " << l << " |";
+    for (int b : o.blocks) {
+      const NormalitySummary k = normality_of_blocks("K", cap.k[l].data(), T, C, b);
+      const NormalitySummary v = normality_of_blocks("V", cap.v[l].data(), T, C, b);
+      md << fmt::format(" {:.1f}% | {:.1f}% |", 100 * k.pass_fraction, 100 * v.pass_fraction);
+      csvrow("normality_layer", "K", l, b, "", "pass_fraction", k.pass_fraction);
+      csvrow("normality_layer", "V", l, b, "", "pass_fraction", v.pass_fraction);
+    }
+    md << "\n";
+  }
+
+  md << "\n### Per-channel outliers (channel = one of the row's elements, over all tokens)\n\n";
+  md << "| layer | K max/median channel RMS | K channels > 2x median | K peak/RMS | K excess kurtosis | "
+        "V max/median channel RMS | V channels > 2x median | V peak/RMS | V excess kurtosis |\n";
+  md << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (int l = 0; l < L; ++l) {
+    const ChannelOutliers k = channel_outliers(l, "K", cap.k[l].data(), T, C);
+    const ChannelOutliers v = channel_outliers(l, "V", cap.v[l].data(), T, C);
+    md << fmt::format("| {} | {:.2f} | {} | {:.1f} | {:+.2f} | {:.2f} | {} | {:.1f} | {:+.2f} |\n", l,
+                      k.max_over_median_rms, k.channels_over_2x, k.peak_over_rms, k.excess_kurtosis,
+                      v.max_over_median_rms, v.channels_over_2x, v.peak_over_rms, v.excess_kurtosis);
+    for (const ChannelOutliers* x : {&k, &v}) {
+      csvrow("outliers", x->tensor, l, 0, "", "max_over_median_rms", x->max_over_median_rms);
+      csvrow("outliers", x->tensor, l, 0, "", "channels_over_2x", x->channels_over_2x);
+      csvrow("outliers", x->tensor, l, 0, "", "peak_over_rms", x->peak_over_rms);
+      csvrow("outliers", x->tensor, l, 0, "", "excess_kurtosis", x->excess_kurtosis);
+    }
+  }
+
+  md << "\n### Codebook error on real K and V versus Gaussian (relative MSE, SQNR in dB)\n\n";
+  md << "| codebook | block | bits/elem | K rel. MSE | K SQNR | V rel. MSE | V SQNR | Gaussian SQNR |\n";
+  md << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  std::map<std::string, std::vector<double>> sqnr_k, sqnr_v;
+  std::map<double, std::vector<std::pair<double, std::string>>> rank_k, rank_v;  // by bits/elem
+  for (const golden::Codebook* cb : cbs) {
+    for (int b : o.blocks) {
+      const CodebookError k = codebook_error(*cb, type, "K", Kall.data(), R, C, b);
+      const CodebookError v = codebook_error(*cb, type, "V", Vall.data(), R, C, b);
+      const CodebookError g = codebook_error(*cb, type, "gaussian", gauss.data(), R, C, b);
+      md << fmt::format("| {} | {} | {:.3f} | {:.5f} | {:.2f} | {:.5f} | {:.2f} | {:.2f} |\n", cb->name, b,
+                        k.bits_per_element, k.rel_mse, k.sqnr_db, v.rel_mse, v.sqnr_db, g.sqnr_db);
+      for (const CodebookError* e : {&k, &v, &g}) {
+        csvrow("codebook", e->source, -1, b, cb->name, "rel_mse", e->rel_mse);
+        csvrow("codebook", e->source, -1, b, cb->name, "sqnr_db", e->sqnr_db);
+      }
+      sqnr_k[cb->name].push_back(k.sqnr_db);
+      sqnr_v[cb->name].push_back(v.sqnr_db);
+      if (cb->bits == 4) {
+        rank_k[k.bits_per_element].emplace_back(k.sqnr_db, fmt::format("{} B{}", cb->name, b));
+        rank_v[k.bits_per_element].emplace_back(v.sqnr_db, fmt::format("{} B{}", cb->name, b));
+      }
+    }
+  }
+  md << "\nBest 4-bit format by SQNR at equal storage (bits/elem, scales counted):\n\n";
+  md << "| bits/elem | candidates | best on K | best on V |\n|---:|---|---|---|\n";
+  for (const auto& [bits, cand] : rank_k) {
+    const auto bk = *std::max_element(cand.begin(), cand.end());
+    const auto bv = *std::max_element(rank_v[bits].begin(), rank_v[bits].end());
+    std::string names;
+    for (const auto& c : cand) names += (names.empty() ? "" : ", ") + c.second;
+    md << fmt::format("| {:.3f} | {} | {} ({:.2f} dB) | {} ({:.2f} dB) |\n", bits, names, bk.second, bk.first,
+                      bv.second, bv.first);
+  }
+
+  const std::string out = md.str();
+  std::fputs(out.c_str(), stdout);
+  if (!o.md.empty()) io::write_text_atomically(o.md, out);
+  if (!o.csv.empty()) io::write_text_atomically(o.csv, csv.str());
+  if (!o.plot_prefix.empty()) {
+    std::vector<double> xs(o.blocks.begin(), o.blocks.end());
+    std::vector<io::PlotSeries> s;
+    for (const std::string n : {"K", "V", "gaussian", "laplace"}) {
+      std::vector<double> y;
+      for (double p : pass_by_source[n]) y.push_back(100 * p);
+      s.push_back({n, xs, y});
+    }
+    io::write_line_plot_png(o.plot_prefix + "_normality.png",
+                            {"Blocks passing the K^2 normality test at 5% (stories260K)", "block size (elements)",
+                             "blocks passing (%)", true, false},
+                            s);
+    for (const auto& [which, m] : {std::pair<std::string, const std::map<std::string, std::vector<double>>*>{"k", &sqnr_k},
+                                   {"v", &sqnr_v}}) {
+      std::vector<io::PlotSeries> ps;
+      for (const auto& [name, y] : *m) ps.push_back({name, xs, y});
+      io::write_line_plot_png(o.plot_prefix + "_sqnr_" + which + ".png",
+                              {std::string("Codebook SQNR on real ") + (which == "k" ? "keys" : "values") +
+                                   " (stories260K)",
+                               "block size (elements)", "SQNR (dB)", true, false},
+                              ps);
+    }
+  }
+  if (!o.dump.empty())
+    dump_capture(cap, o.dump, o.text_file.empty() ? "built-in kvstats text" : "text file " + o.text_file);
+}
+
+}  // namespace
+
+NQKV_COMMAND(kvstats) {
+  auto o = std::make_shared<KvstatsOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "kvstats", "Capture a llama2.c model's KV cache over text; report block normality, channel outliers and "
+                 "codebook error on real K/V versus Gaussian data");
+  sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format)")->required();
+  sub->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
+  sub->add_option("--text", o->text_file, "UTF-8 text to run (default: a built-in few paragraphs)");
+  sub->add_option("--blocks", o->blocks, "block sizes (elements of the per-token K/V row; >= 8)")->delimiter(',');
+  sub->add_option("--codebooks", o->codebooks, "codebooks (default: all)")->delimiter(',');
+  sub->add_option("--type", o->type, "element type the quantizer sees: f16, bf16 or f32");
+  sub->add_option("--seed", o->seed, "seed of the Gaussian/Laplace comparison data");
+  sub->add_option("--dump", o->dump, "write the captured q/k/v as OUT.safetensors");
+  sub->add_option("--csv", o->csv, "write every statistic as long-form CSV");
+  sub->add_option("--md", o->md, "write the markdown report to a file as well");
+  sub->add_option("--plot-prefix", o->plot_prefix, "write PREFIX_normality.png, PREFIX_sqnr_k.png, PREFIX_sqnr_v.png");
+  sub->callback([o] { run_kvstats(*o); });
+}

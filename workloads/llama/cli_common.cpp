@@ -1,0 +1,39 @@
+#include "workloads/llama/cli_common.hpp"
+
+#include <filesystem>
+
+#include "io/error.hpp"
+
+namespace nqkv::llama {
+
+LoadedModel load_model(const std::string& checkpoint_path, const std::string& tokenizer_path) {
+  LoadedModel lm{load_checkpoint(checkpoint_path), Tokenizer{}, tokenizer_path};
+  if (lm.tokenizer_path.empty()) {
+    lm.tokenizer_path = default_tokenizer_path(checkpoint_path, lm.checkpoint.config.vocab_size);
+    if (lm.tokenizer_path.empty())
+      throw InputError("no tokenizer beside " + checkpoint_path + " (looked for tok" +
+                       std::to_string(lm.checkpoint.config.vocab_size) + ".bin and tokenizer.bin); pass --tokenizer");
+  }
+  lm.tokenizer = Tokenizer::load(lm.tokenizer_path, lm.checkpoint.config.vocab_size);
+  return lm;
+}
+
+golden::ElemType parse_elem_type(const std::string& s) {
+  if (s == "f16") return golden::ElemType::F16;
+  if (s == "bf16") return golden::ElemType::BF16;
+  if (s == "f32") return golden::ElemType::F32;
+  throw InputError("unknown element type '" + s + "' (f16, bf16 or f32)");
+}
+
+void check_output_path(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(flag + ": output directory does not exist: " + dir.string());
+  if (fs::is_directory(p, ec)) throw InputError(flag + ": " + path + " is a directory");
+}
+
+std::vector<int> text_tokens(const Tokenizer& tok, const std::string& text) { return tok.encode(text, false, false); }
+
+}  // namespace nqkv::llama

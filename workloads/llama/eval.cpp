@@ -1,0 +1,96 @@
+#include "workloads/llama/eval.hpp"
+
+#include <chrono>
+#include <cmath>
+
+namespace nqkv::llama {
+
+namespace {
+
+double nll_of(const std::vector<float>& logits, int target) {
+  double mx = logits[0];
+  for (float v : logits) mx = std::max(mx, static_cast<double>(v));
+  double s = 0;
+  for (float v : logits) s += std::exp(static_cast<double>(v) - mx);
+  return -(static_cast<double>(logits[target]) - mx - std::log(s));
+}
+
+}  // namespace
+
+EvalReference make_reference(Model& m, std::vector<std::vector<int>> windows, int greedy_steps) {
+  EvalReference r;
+  r.windows = std::move(windows);
+  FloatKVStore kv(m.config());
+  for (const auto& w : r.windows) {
+    kv.reset();
+    for (size_t pos = 0; pos + 1 < w.size(); ++pos) r.text_argmax.push_back(argmax(m.forward(w[pos], pos, kv)));
+  }
+  r.greedy = generate_greedy(m, kv, greedy_steps);
+  return r;
+}
+
+EvalResult evaluate_format(Model& m, const KVFormat& f, const EvalReference& ref, const Progress& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  EvalResult res;
+  res.format = f;
+  res.bits_per_element = f.bits_per_element();
+  std::unique_ptr<KVStore> kv = make_kv_store(m.config(), f);
+  int64_t total = static_cast<int64_t>(ref.text_argmax.size() + 2 * ref.greedy.size()), done = 0;
+  auto tick = [&](const char* stage) {
+    ++done;
+    if (progress && (done % 64 == 0 || done == total)) progress(stage, done, total);
+  };
+  // Perplexity and top-1 agreement on the held-out text.
+  double nll = 0;
+  int64_t agree = 0, idx = 0;
+  for (const auto& w : ref.windows) {
+    kv->reset();
+    for (size_t pos = 0; pos + 1 < w.size(); ++pos, ++idx) {
+      const std::vector<float>& logits = m.forward(w[pos], static_cast<int>(pos), *kv);
+      nll += nll_of(logits, w[pos + 1]);
+      agree += argmax(logits) == ref.text_argmax[idx];
+      tick("text");
+    }
+  }
+  res.predicted = idx;
+  res.mean_nll = idx ? nll / idx : 0;
+  res.ppl = std::exp(res.mean_nll);
+  res.text_top1_agreement = idx ? static_cast<double>(agree) / idx : 0;
+  // Teacher-forced agreement on the float continuation: feed BOS, g0, g1, ... and compare the
+  // argmax at each step with the next float-greedy token.
+  const int64_t G = static_cast<int64_t>(ref.greedy.size());
+  res.greedy_tokens = G;
+  kv->reset();
+  int64_t tf = 0;
+  int token = Tokenizer::kBos;
+  for (int64_t i = 0; i < G; ++i) {
+    tf += argmax(m.forward(token, static_cast<int>(i), *kv)) == ref.greedy[i];
+    token = ref.greedy[i];
+    tick("teacher-forced");
+  }
+  res.greedy_tf_agreement = G ? static_cast<double>(tf) / G : 0;
+  // Free-running greedy generation with this cache.
+  kv->reset();
+  std::vector<int> gen;
+  token = Tokenizer::kBos;
+  for (int64_t i = 0; i < G; ++i) {
+    const int next = argmax(m.forward(token, static_cast<int>(i), *kv));
+    tick("free-running");
+    if (next == Tokenizer::kBos) break;
+    gen.push_back(next);
+    token = next;
+  }
+  res.first_divergence = G;
+  int64_t same = 0;
+  for (int64_t i = 0; i < G; ++i) {
+    const bool eq = i < static_cast<int64_t>(gen.size()) && gen[i] == ref.greedy[i];
+    same += eq;
+    if (!eq && res.first_divergence == G) res.first_divergence = i;
+  }
+  res.free_run_match = G ? static_cast<double>(same) / G : 0;
+  if (auto* g = dynamic_cast<GoldenKVStore*>(kv.get())) res.golden_attention_calls = g->decode_attention_calls();
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace nqkv::llama
