@@ -173,19 +173,8 @@ struct AttnShape {
 };
 
 GoldenCase attention_case(const std::string& name, const AttnShape& s, SplitMix64& rng) {
-  GoldenCase c;
-  c.name = name;
-  c.data.metadata = {{"kind", "attention"},
-                     {"codebook", codebook(s.cb).name},
-                     {"block", std::to_string(s.block)},
-                     {"dtype", elem_type_name(s.type)},
-                     {"q_heads", std::to_string(s.hq)},
-                     {"kv_heads", std::to_string(s.hkv)},
-                     {"head_dim", std::to_string(s.d)},
-                     {"tokens", std::to_string(s.tokens)},
-                     {"sm_scale_bits", std::to_string(f32_bits(static_cast<float>(1.0 / std::sqrt(double(s.d)))))}};
   const int64_t n = static_cast<int64_t>(s.tokens) * s.hkv * s.d;
-  // Keys with outlier channels and a per-token drift, values plain: the shape of real caches.
+  // Keys with outlier channels, values plain: the shape of real caches.
   std::vector<uint32_t> k(static_cast<size_t>(n)), v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const int ch = static_cast<int>(i % s.d);
@@ -195,12 +184,7 @@ GoldenCase attention_case(const std::string& name, const AttnShape& s, SplitMix6
   }
   std::vector<float> q(static_cast<size_t>(s.hq) * s.d);
   for (auto& x : q) x = static_cast<float>(1.5 * rng.normal());
-  c.data.tensors["k"] = element_tensor(s.type, {s.tokens, s.hkv, s.d}, k);
-  c.data.tensors["v"] = element_tensor(s.type, {s.tokens, s.hkv, s.d}, v);
-  c.data.tensors["q"] = f32_tensor({s.hq, s.d}, q);
-  io::SafeTensors full = recompute_case(c.data);
-  for (auto& [name, t] : full.tensors) c.data.tensors[name] = t;
-  return c;
+  return make_attention_case(name, codebook(s.cb).name, s.type, s.hq, s.hkv, s.d, s.block, s.tokens, k, v, q);
 }
 
 void add_attention_suites(std::vector<GoldenCase>& cases, uint64_t seed) {
@@ -382,6 +366,28 @@ std::string distance(const io::Tensor& a, const io::Tensor& b, size_t i) {
 }
 
 }  // namespace
+
+GoldenCase make_attention_case(const std::string& name, const std::string& cb, ElemType type, int q_heads,
+                               int kv_heads, int head_dim, int block, int tokens, const std::vector<uint32_t>& k_bits,
+                               const std::vector<uint32_t>& v_bits, const std::vector<float>& q) {
+  GoldenCase c;
+  c.name = name;
+  c.data.metadata = {{"kind", "attention"},
+                     {"codebook", cb},
+                     {"block", std::to_string(block)},
+                     {"dtype", elem_type_name(type)},
+                     {"q_heads", std::to_string(q_heads)},
+                     {"kv_heads", std::to_string(kv_heads)},
+                     {"head_dim", std::to_string(head_dim)},
+                     {"tokens", std::to_string(tokens)},
+                     {"sm_scale_bits", std::to_string(f32_bits(static_cast<float>(1.0 / std::sqrt(double(head_dim)))))}};
+  c.data.tensors["k"] = element_tensor(type, {tokens, kv_heads, head_dim}, k_bits);
+  c.data.tensors["v"] = element_tensor(type, {tokens, kv_heads, head_dim}, v_bits);
+  c.data.tensors["q"] = f32_tensor({q_heads, head_dim}, q);
+  io::SafeTensors full = recompute_case(c.data);
+  for (auto& [n, t] : full.tensors) c.data.tensors[n] = t;
+  return c;
+}
 
 std::vector<GoldenCase> generate_golden_cases(uint64_t seed) {
   std::vector<GoldenCase> cases;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "golden/float_formats.hpp"
 #include "io/safetensors.hpp"
 
 namespace nqkv::golden {
@@ -17,6 +18,12 @@ struct GoldenCase {
 
 // Every corner and random suite, seeded and reproducible: the same seed gives the same bytes.
 std::vector<GoldenCase> generate_golden_cases(uint64_t seed);
+
+// An attention case from explicit inputs: k and v are tokens x kv_heads x head_dim raw element
+// bits, q is q_heads x head_dim fp32. The expected outputs are computed with the golden library.
+GoldenCase make_attention_case(const std::string& name, const std::string& codebook, ElemType type, int q_heads,
+                               int kv_heads, int head_dim, int block, int tokens, const std::vector<uint32_t>& k_bits,
+                               const std::vector<uint32_t>& v_bits, const std::vector<float>& q);
 
 // Recomputes a case from its inputs with the golden library: the expected tensors.
 io::SafeTensors recompute_case(const io::SafeTensors& c);

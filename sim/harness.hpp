@@ -27,7 +27,7 @@ struct HarnessOptions {
 
 struct RunStats {
   uint64_t cycles = 0;        // clock cycles of the runs
-  uint64_t stall_cycles = 0;  // cycles where an input offered a beat and the DUT was not ready
+  uint64_t stall_cycles = 0;  // cycles where the data stream (qi or mc) offered a beat and the DUT was not ready
   uint64_t work = 0;          // elements quantized or MACs performed
   uint64_t data_beats = 0;    // element beats (quantizer) or code beats (MAC)
   uint64_t span_cycles = 0;   // cycles from the first to the last data beat accepted (inclusive)

@@ -39,34 +39,43 @@ def cache_key(p):
         with open(os.path.join(RTL, s), "rb") as f:
             h.update(f.read())
     h.update(json.dumps(p, sort_keys=True).encode())
-    h.update(b"yosys-0.23 synth; abc -g cmos2; stat -tech cmos v1")
+    h.update(b"yosys-0.23 synth; abc -g cmos2; stat -tech cmos v2")
     return h.hexdigest()[:16]
 
 
+FF_RE = re.compile(r"^\s+\$_(S?DFFE?\w*|ALDFFE?\w*|DLATCH\w*)\s+(\d+)\s*$")
+
+
 def parse_stat(text):
-    """Per-module cell counts, flip-flop bits and transistor estimates from `stat -tech cmos`."""
-    mods, cur = {}, None
+    """Per derived module: cells, flip-flop bits and logic transistors (`stat -tech cmos`); the
+    instance count of every derived module and the flattened totals (design hierarchy section)."""
+    text = text[text.rfind("Printing statistics"):] if "Printing statistics" in text else text
+    mods, cur, hier, inst, total = {}, None, False, {}, {"cells": 0, "ff": 0, "transistors": 0}
     for line in text.splitlines():
-        m = re.match(r"^=== (\S+) ===", line)
+        m = re.match(r"^=== (.+) ===\s*$", line)
         if m:
-            cur = m.group(1)
-            mods[cur] = {"cells": 0, "ff": 0, "transistors": 0}
+            hier = m.group(1) == "design hierarchy"
+            cur = None if hier else m.group(1)
+            if cur:
+                mods[cur] = {"cells": 0, "ff": 0, "transistors": 0}
             continue
-        if cur is None:
+        tgt = total if hier else (mods[cur] if cur else None)
+        if tgt is None:
             continue
         m = re.match(r"^\s+Number of cells:\s+(\d+)", line)
         if m:
-            mods[cur]["cells"] = int(m.group(1))
-        m = re.match(r"^\s+\$_(S?DFF\w*|DFFE\w*|SDFF\w*|ALDFF\w*|DLATCH\w*)_?\s+(\d+)", line)
+            tgt["cells"] = int(m.group(1))
+        m = FF_RE.match(line)
         if m:
-            mods[cur]["ff"] += int(m.group(2))
+            tgt["ff"] += int(m.group(2))
         m = re.match(r"^\s+Estimated number of transistors:\s+(\d+)", line)
         if m:
-            mods[cur]["transistors"] = int(m.group(1))
-        if line.startswith("=== design hierarchy ==="):
-            cur = "__hier__"
-            mods[cur] = {"cells": 0, "ff": 0, "transistors": 0}
-    return mods
+            tgt["transistors"] = int(m.group(1))
+        if hier:
+            m = re.match(r"^\s+(\S*nq_\S+)\s+(\d+)\s*$", line)
+            if m:
+                inst[m.group(1)] = int(m.group(2))
+    return mods, inst, total
 
 
 def short_name(mod):
@@ -81,33 +90,29 @@ def synth(p):
         with open(cache) as f:
             return json.load(f), True
     chp = " ".join(f"-set {k} {v}" for k, v in p.items())
-    script = (f"read_verilog -sv {' '.join(os.path.join(RTL, s) for s in SOURCES)}; "
-              f"chparam {chp} nq_accel_top; synth -top nq_accel_top; abc -g cmos2; opt_clean; stat -tech cmos")
     with tempfile.TemporaryDirectory() as td:
-        r = subprocess.run(["yosys", "-q", "-p", script, "-l", os.path.join(td, "log")],
-                           capture_output=True, text=True)
+        stat = os.path.join(td, "stat.txt")
+        script = (f"read_verilog -sv {' '.join(os.path.join(RTL, s) for s in SOURCES)}; "
+                  f"chparam {chp} nq_accel_top; synth -top nq_accel_top; abc -g cmos2; opt_clean; "
+                  f"tee -q -o {stat} stat -tech cmos")
+        r = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"yosys failed for {p}:\n{r.stderr[-2000:]}")
-        with open(os.path.join(td, "log")) as f:
+        with open(stat) as f:
             text = f.read()
-    mods = parse_stat(text)
-    # Flatten the per-module numbers by instance count: Yosys reports each module once, and the
-    # design-hierarchy section gives the total for the top.
+    mods, inst, flat = parse_stat(text)
     res = {"params": p, "key": key, "modules": {}}
     for name, v in mods.items():
-        if name == "__hier__":
-            continue
-        res["modules"][short_name(name)] = {
-            "cells": v["cells"], "ff_bits": v["ff"], "transistors_logic": v["transistors"],
-            "transistors": v["transistors"] + FF_TRANSISTORS * v["ff"]}
-    inst = re.findall(r"^\s+(\S+)\s+(\d+)$", text.split("=== design hierarchy ===")[-1], re.M) if "=== design hierarchy ===" in text else []
-    res["instances"] = {short_name(n): int(c) for n, c in inst if "nq_" in n}
-    total = {"cells": 0, "ff_bits": 0, "transistors": 0}
-    for name, v in res["modules"].items():
-        n = res["instances"].get(name, 1) if name != "nq_accel_top" else 1
-        for k in total:
-            total[k] += n * v[k if k != "transistors" else "transistors"]
-    res["total"] = total
+        n = inst.get(name, 1)
+        agg = res["modules"].setdefault(short_name(name), {"instances": 0, "cells": 0, "ff_bits": 0,
+                                                           "transistors_logic": 0, "transistors": 0})
+        agg["instances"] += n
+        agg["cells"] += n * v["cells"]
+        agg["ff_bits"] += n * v["ff"]
+        agg["transistors_logic"] += n * v["transistors"]
+        agg["transistors"] += n * (v["transistors"] + FF_TRANSISTORS * v["ff"])
+    res["total"] = {"cells": flat["cells"], "ff_bits": flat["ff"], "transistors_logic": flat["transistors"],
+                    "transistors": flat["transistors"] + FF_TRANSISTORS * flat["ff"]}
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     with open(cache, "w") as f:
         json.dump(res, f, indent=1)
@@ -132,7 +137,8 @@ def main():
         json.dump(js, f, indent=1)
     lines = ["# nq_accel_top area (Yosys 0.23 `synth`, `stat -tech cmos`)", "",
              f"Transistors = CMOS estimate of the gate netlist + {FF_TRANSISTORS} per flip-flop bit. Per-module rows",
-             "are one instance; `total` multiplies by the instance counts of the hierarchy.", "",
+             "are summed over all instances of the module (own logic only, children excluded);",
+             "`total` is the flattened design.", "",
              "| LANES | BLOCK_MAX | BITS_MAX | DMAX | ACC_W | module | instances | cells | FF bits | transistors |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for res in js:
@@ -140,7 +146,7 @@ def main():
         pre = f"| {p['LANES']} | {p['BLOCK_MAX']} | {p['BITS_MAX']} | {p['DMAX']} | {p['ACC_W']} "
         for name in sorted(res["modules"]):
             v = res["modules"][name]
-            n = res["instances"].get(name, 1)
+            n = v["instances"]
             lines.append(pre + f"| {name} | {n} | {v['cells']} | {v['ff_bits']} | {v['transistors']} |")
         t = res["total"]
         lines.append(pre + f"| **total** | | {t['cells']} | {t['ff_bits']} | **{t['transistors']}** |")
