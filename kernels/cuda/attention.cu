@@ -15,6 +15,7 @@
 // two tokens) times int8 entries with dp2a into int32 accumulators, reduced exactly in int64.
 #include <climits>
 #include <cmath>
+#include <cstdlib>
 
 #include "golden/attention.hpp"
 #include "kernels/cuda/common.cuh"
@@ -70,6 +71,57 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+// Completion: the last CTA of this (sequence, kv head) to finish runs the combine (section 9.2).
+__device__ __forceinline__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, int b, int kvh, int& s_err,
+                                             int& s_last) {
+  const int tid = threadIdx.x, H = p.c.kv_heads, Hq = p.q_heads;
+  const int sk = b * H + kvh;
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) {
+    if (s_err) {
+      atomicOr(&p.seq_err[sk], s_err);
+      atomicOr(p.err, s_err);
+    }
+    const int old = atomicAdd(&p.counters[sk], 1);
+    s_last = old == nparts - 1;
+  }
+  __syncthreads();
+  if (!s_last) return;
+  __threadfence();
+  const int serr = atomicOr(&p.seq_err[sk], 0);
+  for (int idx = tid; idx < G * D; idx += kThreads) {
+    const int h = idx / D, i = idx % D;
+    const int64_t hb = (int64_t(b) * Hq + kvh * G + h) * p.max_parts;
+    float res;
+    if (serr) {
+      res = __int_as_float(0x7fc00000);
+    } else {
+      int64_t M = LLONG_MIN;
+      for (int pp = 0; pp < nparts; ++pp) M = max(M, static_cast<int64_t>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb + pp))));
+      double den = 0.0, num = 0.0;
+      for (int pp = 0; pp < nparts; ++pp) {
+        const int64_t Mp = __ldcg(reinterpret_cast<const long long*>(p.part_M + hb + pp));
+        const uint64_t Lp = __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb + pp));
+        const int e = __ldcg(p.part_e + hb + pp);
+        const int64_t O = __ldcg(reinterpret_cast<const long long*>(p.part_O + (hb + pp) * D + i));
+        const int64_t d = Mp - M;
+        const int64_t n = d >> 10;
+        const int f = static_cast<int>(d & 1023);
+        const double a = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(p.exp2[f]), pow2d(static_cast<int>(n)));
+        den = __dadd_rn(den, __dmul_rn(a, __dmul_rn(__ull2double_rn(Lp), pow2d(-31))));
+        num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(O), pow2d(e - 15))));
+      }
+      res = __double2float_rn(__ddiv_rn(num, __dmul_rn(den, 127.0)));
+    }
+    p.out[(int64_t(b) * Hq + kvh * G + h) * D + i] = res;
+  }
+  if (tid == 0) {
+    p.counters[sk] = 0;
+    p.seq_err[sk] = 0;
+  }
 }
 
 template <int BITS>
@@ -412,52 +464,391 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
     }
   }
 
-  // ---- completion: the last CTA of this (sequence, kv head) combines (section 9.2)
-  const int sk = b * H + kvh;
-  __threadfence();
-  __syncthreads();
-  if (tid == 0) {
-    if (s_err) {
-      atomicOr(&p.seq_err[sk], s_err);
-      atomicOr(p.err, s_err);
+  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last);
+}
+
+// ================================================================================================
+// Fast path (4-bit codes, head_dim 128, G <= 4, block 32/64/128): integer tensor cores.
+// One CTA of 8 warps per (partition, kv head, sequence); warp w owns tokens [64w, 64w + 64) of the
+// partition and copies them itself (cp.async, K then V, 16-byte chunks, XOR-swizzled rows).
+// Scores: mma.m16n8k32 with A = LUT-expanded K codes (16 tokens x 32 dims of one block, ldmatrix),
+// B = the int16 query split as Q = 256 * Qh (s8) + Ql (u8); per block acc = (sum Qh.C) << 8, then
+// += sum Ql.C: exactly P_b (|P_b| < 2^30 for <= 256 dims). Values: mma with A = codes transposed
+// (16 dims x 32 tokens; ldmatrix.trans + byte permutes), B = W split as 256 * Wh + Wl (u8, u8) in the
+// 8 columns (head, half); per-warp int32 sums (< 2^30), CTA sum in int64 via shared atomics.
+// Every sum is an exact integer, so the partials equal the generic kernel's bit for bit.
+constexpr int kFW = 8;  // warps per CTA, 64 tokens each
+
+__device__ __forceinline__ void ldsm4(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
+}
+__device__ __forceinline__ void ldsm4t(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
+}
+__device__ __forceinline__ void mma_ss(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma_su(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.u8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__host__ __device__ inline int fast_smem_bytes(int nb, int G) { return 65536 + 2 * 1024 * nb + G * 128 * 8 + G * 128 * 2; }
+
+template <int NB>
+__global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodeParams p) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  __shared__ int s_pages[kPartTokens / 16];
+  __shared__ int s_err, s_emax, s_last, s_qshift[4];
+  __shared__ long long s_M[4];
+  __shared__ unsigned long long s_L[4];
+  constexpr int D = 128, SPB = 4 / NB;  // k-steps (32 dims) per block
+  const PagedCache& c = p.c;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, tig = lane & 3;
+  const int part = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  const int G = p.group, Hq = p.q_heads, H = c.kv_heads, ps = c.page_size;
+  const int is_bf16 = c.type == golden::ElemType::BF16;
+  uint8_t* Kc = smem;
+  uint8_t* Vc = smem + 32768;
+  uint16_t* Ks = reinterpret_cast<uint16_t*>(smem + 65536);
+  uint16_t* Vs = Ks + kPartTokens * NB;
+  long long* Ob = reinterpret_cast<long long*>(smem + 65536 + 2 * 1024 * NB);
+  int16_t* qs = reinterpret_cast<int16_t*>(Ob + G * D);
+
+  const int len = c.seq_lens[b];
+  if (len <= 0 || len > p.max_seq_len || int64_t(len) > int64_t(c.max_pages_per_seq) * ps) {
+    if (part == 0) {
+      for (int i = tid; i < G * D; i += kThreads) p.out[(int64_t(b) * Hq + kvh * G) * D + i] = __int_as_float(0x7fc00000);
+      if (tid == 0) atomicOr(p.err, kErrSeqLenOutOfRange);
     }
-    const int old = atomicAdd(&p.counters[sk], 1);
-    s_last = old == nparts - 1;
+    return;
+  }
+  const int nparts = (len + kPartTokens - 1) / kPartTokens;
+  if (part >= nparts) return;
+  const int t0 = part * kPartTokens;
+  const int ntok = min(kPartTokens, len - t0);
+  const int npages = (ntok + ps - 1) / ps;
+  if (tid == 0) {
+    s_err = 0;
+    s_emax = INT_MIN;
+  }
+  if (tid < 4) {
+    s_M[tid] = LLONG_MIN;
+    s_L[tid] = 0ull;
+  }
+  for (int i = tid; i < G * D; i += kThreads) Ob[i] = 0;
+  if (tid < npages) {
+    const int pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / ps + tid];
+    s_pages[tid] = (pg >= 0 && pg < c.num_pages) ? pg : -1;
   }
   __syncthreads();
-  if (!s_last) return;
-  __threadfence();
-  const int serr = atomicOr(&p.seq_err[sk], 0);
+  if (tid < npages && s_pages[tid] < 0) atomicOr(&s_err, kErrPageOutOfRange);
+
+  const int wt0 = warp * 64;
+  const int wn = max(0, min(64, ntok - wt0));
+  // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales
+#pragma unroll
+  for (int is_v = 0; is_v < 2; ++is_v) {
+    const uint8_t* gc = is_v ? c.v_codes : c.k_codes;
+    uint8_t* dc = is_v ? Vc : Kc;
+    for (int i = lane; i < wn * 4; i += 32) {
+      const int t = wt0 + (i >> 2), ch = i & 3;
+      const int page = s_pages[t / ps];
+      if (page < 0) continue;
+      const int64_t row = (int64_t(page) * H + kvh) * ps + t % ps;
+      cp_async16(dc + t * 64 + ((ch ^ ((t >> 1) & 3)) << 4), gc + row * 64 + ch * 16);
+    }
+    const uint16_t* gs = is_v ? c.v_scales : c.k_scales;
+    uint16_t* ds = is_v ? Vs : Ks;
+    constexpr int TPC = 8 / NB;  // tokens per 16-byte scale chunk
+    for (int i = lane; i * TPC < wn; i += 32) {
+      const int t = wt0 + i * TPC;
+      const int page = s_pages[t / ps];
+      if (page < 0) continue;
+      const int64_t row = (int64_t(page) * H + kvh) * ps + t % ps;
+      cp_async16(ds + t * NB, gs + row * NB);
+    }
+    cp_async_commit();
+  }
+
+  // ---- query in fixed point (section 7.1), one warp per head, natural order
+  if (warp < G) {
+    const int h = warp, hq = kvh * G + h;
+    const float* qv = p.q + (int64_t(b) * Hq + hq) * D;
+    float v[4];
+    float amax = 0.0f;
+    bool fin = true;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      v[k] = qv[lane + 32 * k];
+      fin = fin && isfinite(v[k]);
+      amax = fmaxf(amax, fabsf(v[k]));
+    }
+    for (int o = 16; o; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    fin = __all_sync(0xffffffffu, fin);
+    if (!fin && lane == 0) atomicOr(&s_err, kErrNonFiniteQuery);
+    const int sq = (fin && amax > 0.0f) ? 14 - ilogbf(amax) : 0;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int i = lane + 32 * k;
+      int16_t qi = 0;
+      if (fin && amax > 0.0f) {
+        const double r = rint(ldexp(static_cast<double>(v[k]), sq));
+        qi = static_cast<int16_t>(fmin(fmax(r, -32767.0), 32767.0));
+      }
+      qs[h * D + i] = qi;
+      if (part == 0 && p.tr.q_fixed) p.tr.q_fixed[(int64_t(b) * Hq + hq) * D + i] = qi;
+    }
+    if (lane == 0) {
+      s_qshift[h] = sq;
+      if (part == 0 && p.tr.q_shift) p.tr.q_shift[int64_t(b) * Hq + hq] = sq;
+    }
+  }
+  __syncthreads();
+
+  // ---- B fragments of the query: column n = g (head), k-step s, rows k <-> dims 32s + 8tig + perm
+  uint32_t qh[4][2], ql[4][2];
+#pragma unroll
+  for (int s = 0; s < 4; ++s)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      uint32_t hv = 0, lv = 0;
+      if (g < G) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const int q = qs[g * D + 32 * s + 8 * tig + ((4 * r + j) ^ 1)];
+          hv |= uint32_t((q >> 8) & 255) << (8 * j);
+          lv |= uint32_t(q & 255) << (8 * j);
+        }
+      }
+      qh[s][r] = hv;
+      ql[s][r] = lv;
+    }
+
+  cp_async_wait<1>();
+  __syncwarp();
+  const uint32_t kbase = static_cast<uint32_t>(__cvta_generic_to_shared(Kc));
+  const uint32_t vbase = static_cast<uint32_t>(__cvta_generic_to_shared(Vc));
+  // ---- score pass: 4 m-tiles of 16 tokens; P_b stored over the tile's own (consumed) K rows
+  for (int mt = 0; mt < 4; ++mt) {
+    if (16 * mt >= wn) break;
+    uint32_t w0[4], w1[4];
+    {
+      const int t = wt0 + 16 * mt + (lane & 7), s = lane >> 3;
+      ldsm4(kbase + t * 64 + ((s ^ ((t >> 1) & 3)) << 4), w0[0], w0[1], w0[2], w0[3]);
+      const int t2 = t + 8;
+      ldsm4(kbase + t2 * 64 + ((s ^ ((t2 >> 1) & 3)) << 4), w1[0], w1[1], w1[2], w1[3]);
+    }
+    int acc[NB][4];
+#pragma unroll
+    for (int bk = 0; bk < NB; ++bk) {
+      uint32_t a[SPB][4];
+#pragma unroll
+      for (int u = 0; u < SPB; ++u) {
+        const int s = bk * SPB + u;
+        lut8(w0[s], p.lut, a[u][0], a[u][2]);
+        lut8(w1[s], p.lut, a[u][1], a[u][3]);
+      }
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[bk][r] = 0;
+#pragma unroll
+      for (int u = 0; u < SPB; ++u) mma_ss(acc[bk], a[u], qh[bk * SPB + u][0], qh[bk * SPB + u][1]);
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[bk][r] <<= 8;
+#pragma unroll
+      for (int u = 0; u < SPB; ++u) mma_su(acc[bk], a[u], ql[bk * SPB + u][0], ql[bk * SPB + u][1]);
+    }
+    __syncwarp();
+    int32_t* Pt = reinterpret_cast<int32_t*>(Kc + (wt0 + 16 * mt) * 64);  // [16 tokens][NB][G]
+#pragma unroll
+    for (int bk = 0; bk < NB; ++bk) {
+      if (2 * tig < G) {
+        Pt[(g * NB + bk) * G + 2 * tig] = acc[bk][0];
+        Pt[((g + 8) * NB + bk) * G + 2 * tig] = acc[bk][2];
+      }
+      if (2 * tig + 1 < G) {
+        Pt[(g * NB + bk) * G + 2 * tig + 1] = acc[bk][1];
+        Pt[((g + 8) * NB + bk) * G + 2 * tig + 1] = acc[bk][3];
+      }
+    }
+  }
+  __syncwarp();
+  // ---- per (token, head): S_t, x_t (7.2), U_t (8.2); lane owns head lane % G (G divides 32)
+  const int hh = lane % G, tstep = 32 / G, nent = 2 * G;
+  int64_t u[8];
+  int64_t mx = LLONG_MIN;
+#pragma unroll
+  for (int k = 0; k < 8; ++k) {
+    u[k] = LLONG_MIN;
+    if (k >= nent) continue;
+    const int tl = lane / G + k * tstep;
+    if (tl >= wn) continue;
+    const int t = wt0 + tl;
+    const int32_t* P = reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl & ~15)) * 64) + (tl & 15) * NB * G + hh;
+    int ms[NB], xs[NB];
+    int xt = 0;
+    bool any = false;
+#pragma unroll
+    for (int bk = 0; bk < NB; ++bk) {
+      scale_parts(is_bf16, Ks[t * NB + bk], ms[bk], xs[bk]);
+      if (ms[bk]) {
+        xt = any ? max(xt, xs[bk]) : xs[bk];
+        any = true;
+      }
+    }
+    int64_t S = 0;
+    if (any) {
+#pragma unroll
+      for (int bk = 0; bk < NB; ++bk) {
+        if (!ms[bk]) continue;
+        const int64_t v = int64_t(ms[bk]) * P[bk * G];
+        const int sh = kGuard - (xt - xs[bk]);
+        S += sh >= 0 ? v * (int64_t(1) << sh) : floor_shr(v, -sh);
+      }
+    } else {
+      xt = 0;
+    }
+    const int64_t U = score_to_log2(S, xt, s_qshift[hh], p.cfix);
+    u[k] = U;
+    mx = max(mx, U);
+    const int tg = t0 + t;
+    if (tg < p.tr.trace_tokens) {
+      const int64_t ti = (int64_t(b) * Hq + kvh * G + hh) * p.tr.trace_tokens + tg;
+      if (p.tr.scores_S) p.tr.scores_S[ti] = S;
+      if (p.tr.scores_x) p.tr.scores_x[ti] = xt;
+      if (p.tr.logits) p.tr.logits[ti] = U;
+    }
+  }
+  for (int o = G; o < 32; o <<= 1) mx = max(mx, static_cast<int64_t>(__shfl_xor_sync(0xffffffffu, mx, o)));
+  if (lane < G && wn > 0) atomicMax(&s_M[lane], static_cast<long long>(mx));
+
+  // ---- scale scan of this warp's tokens: non-finite blocks, e_p (7.3.1)
+  cp_async_wait<0>();
+  __syncwarp();
+  {
+    int emax = INT_MIN;
+    bool nonfin = false;
+    for (int i = lane; i < wn * NB; i += 32) {
+      const uint32_t sk = Ks[wt0 * NB + i], sv = Vs[wt0 * NB + i];
+      nonfin = nonfin || scale_nonfinite(is_bf16, sk) || scale_nonfinite(is_bf16, sv);
+      int m, x;
+      scale_parts(is_bf16, sv, m, x);
+      if (m) emax = max(emax, x + bit_length32(uint32_t(m)) - 1);
+    }
+    for (int o = 16; o; o >>= 1) emax = max(emax, __shfl_xor_sync(0xffffffffu, emax, o));
+    nonfin = __any_sync(0xffffffffu, nonfin);
+    if (lane == 0) {
+      if (emax != INT_MIN) atomicMax(&s_emax, emax);
+      if (nonfin) atomicOr(&s_err, kErrNonFiniteCache);
+    }
+  }
+  __syncthreads();
+  const int ep = s_emax == INT_MIN ? 0 : s_emax;
+  // ---- E_t (8.4), L_p, block weights W (7.3.2) into B-fragment order over this warp's K rows:
+  // word ((ks * NB + blk) * 8 + q * 4 + a) * 8 + n, byte 2r + e  <->  token 32ks + 16q + 8r + 2a + e,
+  // column n = 2h (W >> 8) or 2h + 1 (W & 255).
+  uint8_t* Wb = Kc + wt0 * 64;
+  {
+    const int64_t M = s_M[hh];
+    uint64_t sum = 0;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      if (k >= nent) continue;
+      const int tl = lane / G + k * tstep;
+      const uint32_t E = tl < wn ? exp2_fixed(p.exp2, u[k] - M) : 0u;
+      sum += E;
+      const int ks = tl >> 5, q = (tl >> 4) & 1, r = (tl >> 3) & 1, a = (tl >> 1) & 3, e = tl & 1;
+#pragma unroll
+      for (int bk = 0; bk < NB; ++bk) {
+        uint32_t w = 0;
+        if (E) {
+          int m, x;
+          scale_parts(is_bf16, Vs[(wt0 + tl) * NB + bk], m, x);
+          const int sh = 16 + ep - x;
+          if (m && sh < 64) {
+            const uint64_t prod = uint64_t(E) * uint64_t(m);
+            const uint64_t qq = prod >> sh, rr = prod & ((uint64_t(1) << sh) - 1), half = uint64_t(1) << (sh - 1);
+            uint64_t wv = qq + ((rr > half || (rr == half && (qq & 1))) ? 1 : 0);
+            w = wv > 65535 ? 65535u : uint32_t(wv);
+          }
+        }
+        const int base = (((ks * NB + bk) * 8 + q * 4 + a) * 8 + 2 * hh) * 4 + 2 * r + e;
+        Wb[base] = uint8_t(w >> 8);
+        Wb[base + 4] = uint8_t(w & 255);
+      }
+    }
+    for (int o = G; o < 32; o <<= 1) sum += static_cast<uint64_t>(__shfl_xor_sync(0xffffffffu, sum, o));
+    if (lane < G && wn > 0) atomicAdd(&s_L[lane], static_cast<unsigned long long>(sum));
+  }
+  __syncwarp();
+  // ---- value pass: tiles m = 2c + p2 (c = 32-dim chunk); rows g / g + 8 <-> dims 32c + 4g + 2p2 (+1)
+  if (wn > 0) {
+    int acc[8][4];
+#pragma unroll
+    for (int m = 0; m < 8; ++m)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[m][r] = 0;
+    const uint32_t* Wv = reinterpret_cast<const uint32_t*>(Wb);
+    for (int ks = 0; ks < 2; ++ks) {
+      if (32 * ks >= wn) break;
+      uint32_t bw[NB][2];
+#pragma unroll
+      for (int bk = 0; bk < NB; ++bk) {
+        bw[bk][0] = Wv[((ks * NB + bk) * 8 + tig) * 8 + g];
+        bw[bk][1] = Wv[((ks * NB + bk) * 8 + 4 + tig) * 8 + g];
+      }
+#pragma unroll
+      for (int ch = 0; ch < 4; ++ch) {
+        uint32_t r0, r1, r2, r3;
+        const int t = wt0 + 32 * ks + lane;  // matrix lane / 8 = tokens 8(lane/8) .. + 7
+        ldsm4t(vbase + t * 64 + ((ch ^ ((t >> 1) & 3)) << 4), r0, r1, r2, r3);
+        uint32_t d[2][4];  // [q][dim 4g + j]
+#pragma unroll
+        for (int q = 0; q < 2; ++q) {
+          const uint32_t ra = q ? r2 : r0, rb = q ? r3 : r1;
+          uint32_t lo, hi;
+          lut8(prmt(ra, rb, 0x6420u), p.lut, lo, hi);
+          d[q][0] = prmt(lo, hi, 0x7531u);
+          d[q][1] = prmt(lo, hi, 0x6420u);
+          lut8(prmt(ra, rb, 0x7531u), p.lut, lo, hi);
+          d[q][2] = prmt(lo, hi, 0x7531u);
+          d[q][3] = prmt(lo, hi, 0x6420u);
+        }
+        const int bk = (32 * ch) / (128 / NB);
+#pragma unroll
+        for (int p2 = 0; p2 < 2; ++p2) {
+          const uint32_t a[4] = {d[0][2 * p2], d[0][2 * p2 + 1], d[1][2 * p2], d[1][2 * p2 + 1]};
+          mma_su(acc[2 * ch + p2], a, bw[bk][0], bw[bk][1]);
+        }
+      }
+    }
+    if (tig < G) {
+#pragma unroll
+      for (int m = 0; m < 8; ++m) {
+        const int dim = 32 * (m >> 1) + 4 * g + 2 * (m & 1);
+        const long long o0 = static_cast<long long>(acc[m][0]) * 256 + acc[m][1];
+        const long long o1 = static_cast<long long>(acc[m][2]) * 256 + acc[m][3];
+        atomicAdd(reinterpret_cast<unsigned long long*>(&Ob[tig * D + dim]), static_cast<unsigned long long>(o0));
+        atomicAdd(reinterpret_cast<unsigned long long*>(&Ob[tig * D + dim + 1]), static_cast<unsigned long long>(o1));
+      }
+    }
+  }
+  __syncthreads();
   for (int idx = tid; idx < G * D; idx += kThreads) {
     const int h = idx / D, i = idx % D;
-    const int64_t hb = (int64_t(b) * Hq + kvh * G + h) * p.max_parts;
-    float res;
-    if (serr) {
-      res = __int_as_float(0x7fc00000);
-    } else {
-      int64_t M = LLONG_MIN;
-      for (int pp = 0; pp < nparts; ++pp) M = max(M, static_cast<int64_t>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb + pp))));
-      double den = 0.0, num = 0.0;
-      for (int pp = 0; pp < nparts; ++pp) {
-        const int64_t Mp = __ldcg(reinterpret_cast<const long long*>(p.part_M + hb + pp));
-        const uint64_t Lp = __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb + pp));
-        const int e = __ldcg(p.part_e + hb + pp);
-        const int64_t O = __ldcg(reinterpret_cast<const long long*>(p.part_O + (hb + pp) * D + i));
-        const int64_t d = Mp - M;
-        const int64_t n = d >> 10;
-        const int f = static_cast<int>(d & 1023);
-        const double a = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(p.exp2[f]), pow2d(static_cast<int>(n)));
-        den = __dadd_rn(den, __dmul_rn(a, __dmul_rn(__ull2double_rn(Lp), pow2d(-31))));
-        num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(O), pow2d(e - 15))));
-      }
-      res = __double2float_rn(__ddiv_rn(num, __dmul_rn(den, 127.0)));
+    const int64_t pi = (int64_t(b) * Hq + kvh * G + h) * p.max_parts + part;
+    p.part_O[pi * D + i] = Ob[idx];
+    if (i == 0) {
+      p.part_e[pi] = ep;
+      p.part_M[pi] = s_M[h];
+      p.part_L[pi] = s_L[h];
     }
-    p.out[(int64_t(b) * Hq + kvh * G + h) * D + i] = res;
   }
-  if (tid == 0) {
-    p.counters[sk] = 0;
-    p.seq_err[sk] = 0;
-  }
+  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last);
 }
 
 }  // namespace detail
@@ -570,6 +961,26 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
     kernel<<<grid, kThreads, L.total, s>>>(p);
     return cuda_result(cudaGetLastError(), "decode_attention launch");
   };
+  // Tensor-core fast path (see decode_mma_kernel); NQKV_CUDA_GENERIC=1 forces the generic kernel.
+  static const bool force_generic = [] {
+    const char* e = std::getenv("NQKV_CUDA_GENERIC");
+    return e && e[0] == '1';
+  }();
+  if (!force_generic && cb.bits == 4 && c.head_dim == 128 && (G == 1 || G == 2 || G == 4) &&
+      (c.block == 32 || c.block == 64 || c.block == 128)) {
+    const int nb = 128 / c.block, bytes = fast_smem_bytes(nb, G);
+    auto launch_fast = [&](auto kernel) {
+      cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+      if (e) return cuda_result(e, "decode_attention: shared memory attribute");
+      kernel<<<grid, kThreads, bytes, s>>>(p);
+      return cuda_result(cudaGetLastError(), "decode_attention launch");
+    };
+    switch (nb) {
+      case 1: return launch_fast(decode_mma_kernel<1>);
+      case 2: return launch_fast(decode_mma_kernel<2>);
+      default: return launch_fast(decode_mma_kernel<4>);
+    }
+  }
   switch (cb.bits) {
     case 4: return launch(decode_kernel<4>);
     case 3: return launch(decode_kernel<3>);

@@ -89,15 +89,29 @@ __global__ void __launch_bounds__(256) append_kernel(PagedCache c, DevCodebook c
   const int D = c.head_dim, lpr = D / 8, lpb = c.block / 8, H = c.kv_heads;
   const int is_bf16 = c.type == golden::ElemType::BF16;
   const int64_t rows = int64_t(c.batch) * n_new * H * 2;
-  const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / lpr;
-  const int sub = threadIdx.x % lpr;
+  // lpr = head_dim / 8 is a power of two; 32-bit index arithmetic whenever the rows fit (the 64-bit
+  // divisions by H and n_new used to dominate this kernel's instruction count).
+  const int lshift = __ffs(lpr) - 1;
+  const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> lshift;
+  const int sub = threadIdx.x & (lpr - 1);
   const bool valid = row < rows;
   // row = ((b * n_new + j) * H + h) * 2 + is_v
   const int is_v = int(row & 1);
-  const int64_t r2 = row >> 1;
-  const int h = int(r2 % H);
-  const int64_t bj = r2 / H;
-  const int j = int(bj % n_new), b = int(bj / n_new);
+  int h, j, b;
+  int64_t bj;
+  if (rows < 0x7fffffff) {
+    const uint32_t r2 = uint32_t(row) >> 1, bj32 = r2 / uint32_t(H);
+    h = int(r2 - bj32 * uint32_t(H));
+    bj = bj32;
+    b = int(bj32 / uint32_t(n_new));
+    j = int(bj32 - uint32_t(b) * uint32_t(n_new));
+  } else {
+    const int64_t r2 = row >> 1;
+    h = int(r2 % H);
+    bj = r2 / H;
+    j = int(bj % n_new);
+    b = int(bj / n_new);
+  }
 
   uint4 raw = make_uint4(0, 0, 0, 0);
   int64_t dst_row = -1;
@@ -150,7 +164,10 @@ __global__ void __launch_bounds__(256) append_kernel(PagedCache c, DevCodebook c
   if (st == 0) {
     const float inv = __fdiv_rn(1.0f, a);
 #pragma unroll
-    for (int i = 0; i < 8; ++i) codes[i] = encode_code(thr, __fmul_rn(widen(is_bf16, e[i]), inv));
+    for (int i = 0; i < 8; ++i) {  // every element is finite here: plain widening is exact
+      const float x = is_bf16 ? __uint_as_float(e[i] << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(e[i])));
+      codes[i] = encode_code(thr, __fmul_rn(x, inv));
+    }
   } else {
 #pragma unroll
     for (int i = 0; i < 8; ++i) codes[i] = cb.zero_code;

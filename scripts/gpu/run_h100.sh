@@ -2,7 +2,8 @@
 # Device run (see reports/gpu.md): golden-reference suite, compute-sanitizer memcheck + racecheck,
 # Google Benchmark of the kernels, and the fp16 SDPA baseline, all in one call. Binaries are built
 # on the development machine (scripts/gpu/pack_carry.sh) and carried in build-cuda/devcarry.
-# Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test memcheck racecheck bench sdpa
+# Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test memcheck racecheck bench benchgen sdpa sdpadecode ncu
+# benchgen: the decode benchmarks again with NQKV_CUDA_GENERIC=1 (the pre-tensor-core generic kernel), same run.
 set -u
 OUTD=${1:?outdir}; shift
 STEPS=${*:-test memcheck racecheck bench sdpa}
@@ -18,9 +19,11 @@ for s in $STEPS; do
     racecheck) NQKV_CUDA_SWEEP=2 timeout 240 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 9 $C/cuda_golden_tests \
         --gtest_filter='CudaRandom.SeededShapeSweep:CudaErrors.*' > "$OUTD/racecheck.log" 2>&1; echo "racecheck rc=$?"; tail -4 "$OUTD/racecheck.log" ;;
     bench) timeout 200 $C/bench_cuda --benchmark_out="$OUTD/gpu_bench.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/bench.log" | tail -25 ;;
+    benchgen) NQKV_CUDA_GENERIC=1 timeout 150 $C/bench_cuda --benchmark_filter='DecodeAttention' --benchmark_out="$OUTD/gpu_bench_generic.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/benchgen.log" | tail -20 ;;
+    sdpadecode) PYTHONUNBUFFERED=1 timeout 240 python3 scripts/gpu/sdpa_decode_baseline.py --out "$OUTD/h100_sdpa.json" > "$OUTD/h100_sdpa.log" 2>&1; echo "helper sdpa rc=$?"; tail -5 "$OUTD/h100_sdpa.log" ;;
     sdpa) PYTHONUNBUFFERED=1 timeout 120 python3 scripts/gpu/sdpa_baseline.py --out "$OUTD/gpu_sdpa.json" 2>&1 | tail -14
           if [ -f scripts/gpu/sdpa_decode_baseline.py ]; then PYTHONUNBUFFERED=1 timeout 150 python3 scripts/gpu/sdpa_decode_baseline.py --out "$OUTD/h100_sdpa.json" > "$OUTD/h100_sdpa.log" 2>&1; echo "helper sdpa rc=$?"; fi ;;
     ncu) timeout 150 ncu --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section WarpStateStats --section ComputeWorkloadAnalysis \
-        -k regex:decode_kernel --launch-skip 3 -c 1 $C/bench_cuda --benchmark_filter='BM_DecodeAttention/B:32/Hq:32/Hkv:8/D:128/T:8192/blk:64/bits:4' > "$OUTD/ncu.txt" 2>&1; echo "ncu rc=$?"; grep -E "Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Warp Cycles Per Issued|Issue Slots Busy|Stall" "$OUTD/ncu.txt" | head -30 ;;
+        -k regex:decode_ --launch-skip 3 -c 1 $C/bench_cuda --benchmark_filter='BM_DecodeAttention/B:32/Hq:32/Hkv:8/D:128/T:8192/blk:64/bits:4' > "$OUTD/ncu.txt" 2>&1; echo "ncu rc=$?"; grep -E "Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Warp Cycles Per Issued|Issue Slots Busy|Stall" "$OUTD/ncu.txt" | head -30 ;;
   esac
 done
