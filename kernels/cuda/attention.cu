@@ -548,6 +548,7 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
   __syncthreads();
   if (tid < npages && s_pages[tid] < 0) atomicOr(&s_err, kErrPageOutOfRange);
 
+  const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
   const int wt0 = warp * 64;
   const int wn = max(0, min(64, ntok - wt0));
   // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales
@@ -557,9 +558,9 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
     uint8_t* dc = is_v ? Vc : Kc;
     for (int i = lane; i < wn * 4; i += 32) {
       const int t = wt0 + (i >> 2), ch = i & 3;
-      const int page = s_pages[t / ps];
+      const int page = s_pages[t >> pshift];
       if (page < 0) continue;
-      const int64_t row = (int64_t(page) * H + kvh) * ps + t % ps;
+      const int64_t row = (int64_t(page) * H + kvh) * ps + (t & (ps - 1));
       cp_async16(dc + t * 64 + ((ch ^ ((t >> 1) & 3)) << 4), gc + row * 64 + ch * 16);
     }
     const uint16_t* gs = is_v ? c.v_scales : c.k_scales;
@@ -567,9 +568,9 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
     constexpr int TPC = 8 / NB;  // tokens per 16-byte scale chunk
     for (int i = lane; i * TPC < wn; i += 32) {
       const int t = wt0 + i * TPC;
-      const int page = s_pages[t / ps];
+      const int page = s_pages[t >> pshift];
       if (page < 0) continue;
-      const int64_t row = (int64_t(page) * H + kvh) * ps + t % ps;
+      const int64_t row = (int64_t(page) * H + kvh) * ps + (t & (ps - 1));
       cp_async16(ds + t * NB, gs + row * NB);
     }
     cp_async_commit();
@@ -712,7 +713,7 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
     } else {
       xt = 0;
     }
-    const int64_t U = score_to_log2(S, xt, s_qshift[hh], p.cfix);
+    const int64_t U = score_to_log2_fast(S, xt, s_qshift[hh], p.cfix);
     u[k] = U;
     mx = max(mx, U);
     const int tg = t0 + t;

@@ -141,6 +141,25 @@ __device__ __forceinline__ int64_t score_to_log2(int64_t S, int x, int sq, int64
   return neg ? -u : u;
 }
 
+// score_to_log2 for the common case 64 < k < 127 (cfix > 0) on two 64-bit words: the same
+// rounding (RNE on the exact 128-bit product) and saturation; other k take the generic path.
+__device__ __forceinline__ int64_t score_to_log2_fast(int64_t S, int x, int sq, int64_t cfix) {
+  if (S == 0) return 0;
+  const int k = 38 + kGuard + sq - x;
+  if (k <= 64 || k >= 127 || cfix <= 0) return score_to_log2(S, x, sq, cfix);
+  const bool neg = S < 0;
+  const uint64_t mag = neg ? uint64_t(0) - uint64_t(S) : uint64_t(S);
+  const uint64_t c = static_cast<uint64_t>(cfix);
+  const uint64_t lo = mag * c, hi = __umul64hi(mag, c);
+  const int s = k - 64;  // 1..62
+  const uint64_t q = hi >> s, rhi = hi & ((uint64_t(1) << s) - 1), halfhi = uint64_t(1) << (s - 1);
+  const bool up = rhi > halfhi || (rhi == halfhi && (lo != 0 || (q & 1)));
+  uint64_t r = q + (up ? 1 : 0);
+  const uint64_t sat = uint64_t(1) << 62;
+  if (r > sat) r = sat;
+  return neg ? -static_cast<int64_t>(r) : static_cast<int64_t>(r);
+}
+
 // Section 8.4: E = T[f] >> -n for d <= 0.
 __device__ __forceinline__ uint32_t exp2_fixed(const uint32_t* table, int64_t d) {
   const int64_t n = d >> 10;  // floor(d / 1024)

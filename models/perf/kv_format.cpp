@@ -2,15 +2,17 @@
 
 #include <algorithm>
 
+#include "golden/codebook.hpp"
 #include "io/error.hpp"
 
 namespace nqkv::perf {
 
-// NOTE: golden::bits_per_element (golden/codebook.hpp) is the authority; it was not linkable when
-// this library was written, so the same formula is computed here: code bits plus one scale of
-// scale_bits amortised over the block. tests/perf checks the NF4/B=64 value by hand (4.25).
+// golden::bits_per_element (docs/numerics.md 4.4) is the authority on storage cost.
 double codebook_bits_per_element(int code_bits, int block, int scale_bits) {
-  return code_bits + static_cast<double>(scale_bits) / block;
+  const golden::CodebookId id = code_bits == 4   ? golden::CodebookId::NF4
+                                : code_bits == 3 ? golden::CodebookId::NF3
+                                                 : golden::CodebookId::NF2;
+  return golden::bits_per_element(golden::codebook(id), block, scale_bits);
 }
 
 std::string KvFormat::label() const {

@@ -42,7 +42,7 @@ double dequant_ops_per_element(const KvFormat& f);
 double quant_ops_per_element(const KvFormat& f);
 
 // The numerics contract's bits-per-element formula for a symmetric codebook with one scale per
-// block. Kept behind this one function so it can delegate to golden::bits_per_element.
+// block: delegates to golden::bits_per_element.
 double codebook_bits_per_element(int code_bits, int block, int scale_bits = 16);
 
 }  // namespace nqkv::perf

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <ostream>
 #include <string>
 
 #include "sim/rtl_backend.hpp"
@@ -21,6 +22,10 @@ struct Param {
   const char* dtype;
   bool attention;
 };
+
+void PrintTo(const Param& p, std::ostream* os) {
+  *os << "LANES " << p.lanes << " B " << p.block << " " << p.codebook << " " << p.dtype;
+}
 
 std::string name_of(const testing::TestParamInfo<Param>& i) {
   return "L" + std::to_string(i.param.lanes) + "_B" + std::to_string(i.param.block) + "_" + i.param.codebook + "_" +
@@ -43,7 +48,7 @@ TEST_P(RtlVsGolden, BitExact) {
   spec.block = p.block;
   spec.quantize = !p.attention;
   spec.attention = p.attention;
-  spec.cases = p.attention ? 3 : 6;
+  spec.cases = p.attention ? 4 : 12;
   const auto r = nqkv::sim::rtl_random_check(spec, cfg);
   ASSERT_FALSE(r.skipped) << r.skip_reason;
   EXPECT_GT(r.compared, 0);
