@@ -14,8 +14,6 @@ namespace nqkv::sim {
 // absmax table of at most 4 bits and its elements are fp16/bf16; other cases are skipped.
 struct RtlConfig {
   int lanes = 16;
-  int block = 64;
-  int bits = 4;
   uint64_t seed = 1;
   bool backpressure = true;
   std::string trace_fst;

@@ -38,8 +38,6 @@ TEST_P(RtlVsGolden, BitExact) {
   const Param p = GetParam();
   nqkv::sim::RtlConfig cfg;
   cfg.lanes = p.lanes;
-  cfg.block = 256;
-  cfg.bits = 4;
   cfg.seed = base_seed() * 7919 + static_cast<uint64_t>(p.lanes * 1000 + p.block) + std::hash<std::string>{}(p.codebook) % 1000;
   cfg.backpressure = true;
   nqkv::sim::RtlRandomSpec spec;
@@ -79,7 +77,6 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(RtlBackend, SkipsWhatItCannotRun) {
   nqkv::sim::RtlConfig cfg;
   cfg.lanes = 16;
-  cfg.block = 256;
   nqkv::sim::RtlRandomSpec spec;
   spec.codebook = "int4";
   EXPECT_TRUE(nqkv::sim::rtl_random_check(spec, cfg).skipped);

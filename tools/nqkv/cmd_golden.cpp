@@ -1,5 +1,5 @@
 // nqkv golden gen / nqkv golden check: the golden vector files and bit-exact checks of every
-// backend (cpu, rtl, systemc, cuda) or of an external kernel's results file against them.
+// backend (cpu, rtl, cuda) or of an external kernel's results file against them.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,9 +14,6 @@
 #endif
 #ifdef NQKV_CUDA_AVAILABLE
 #include "kernels/cuda/nqkv_cuda.hpp"
-#endif
-#ifdef NQKV_SYSTEMC_BACKEND_AVAILABLE
-#include "models/systemc/systemc_backend.hpp"
 #endif
 
 namespace {
@@ -66,7 +63,16 @@ void compare_outputs(const io::SafeTensors& golden_case, const io::SafeTensors& 
   }
 }
 
-void run_check(const std::string& dir, const std::string& backend, const std::string& results, bool verbose) {
+struct CheckArgs {
+  std::string dir, backend = "cpu", results;
+  bool verbose = false, no_backpressure = false;
+  int lanes = 16;
+  uint64_t seed = 1;
+};
+
+void run_check(const CheckArgs& a) {
+  const std::string &dir = a.dir, &backend = a.backend, &results = a.results;
+  const bool verbose = a.verbose;
   const auto files = case_files(dir);
   io::SafeTensors external;
   if (!results.empty()) external = io::SafeTensors::load(results);
@@ -83,6 +89,14 @@ void run_check(const std::string& dir, const std::string& backend, const std::st
     golden::TensorDiff diff;
     bool skipped = false;
     std::string skip_reason;
+    // Backends report the same fields under their own result types.
+    auto take = [&](const auto& r) {
+      diff.compared = r.compared;
+      diff.mismatches = r.mismatches;
+      diff.report = r.first_mismatches;
+      skipped = r.skipped;
+      skip_reason = r.skip_reason;
+    };
     if (!results.empty()) {
       // An external kernel's results: tensors named "<case>/<output>", any subset of cases.
       bool any = false;
@@ -97,27 +111,19 @@ void run_check(const std::string& dir, const std::string& backend, const std::st
       compare_outputs(c, golden::recompute_case(c), "", diff, true);
     } else if (backend == "rtl") {
 #ifdef NQKV_RTL_BACKEND_AVAILABLE
-      const auto r = sim::rtl_check_case(c, sim::RtlConfig{});
-      diff.compared = r.compared, diff.mismatches = r.mismatches, diff.report = r.first_mismatches;
-      skipped = r.skipped, skip_reason = r.skip_reason;
+      sim::RtlConfig cfg;
+      cfg.lanes = a.lanes;
+      cfg.seed = a.seed;
+      cfg.backpressure = !a.no_backpressure;
+      take(sim::rtl_check_case(c, cfg));
 #else
       throw InputError("backend rtl is not built into this nqkv (Verilator was not found at configure time)");
 #endif
     } else if (backend == "cuda") {
 #ifdef NQKV_CUDA_AVAILABLE
-      const auto r = cuda::cuda_check_case(c);
-      diff.compared = r.compared, diff.mismatches = r.mismatches, diff.report = r.first_mismatches;
-      skipped = r.skipped, skip_reason = r.skip_reason;
+      take(cuda::cuda_check_case(c));
 #else
       throw InputError("backend cuda is not built into this nqkv (nvcc was not found at configure time)");
-#endif
-    } else if (backend == "systemc") {
-#ifdef NQKV_SYSTEMC_BACKEND_AVAILABLE
-      const auto r = systemc::systemc_check_case(c);
-      diff.compared = r.compared, diff.mismatches = r.mismatches, diff.report = r.first_mismatches;
-      skipped = r.skipped, skip_reason = r.skip_reason;
-#else
-      throw InputError("backend systemc is not built into this nqkv yet");
 #endif
     }
     ++tot.cases;
@@ -155,16 +161,19 @@ NQKV_COMMAND(golden) {
   gen->callback([=] { run_gen(*out, *seed); });
 
   auto* check = golden_cmd->add_subcommand("check", "Check a backend (or an external results file) bit for bit");
-  auto dir = std::make_shared<std::string>(), backend = std::make_shared<std::string>("cpu"),
-       results = std::make_shared<std::string>();
-  auto verbose = std::make_shared<bool>(false);
-  check->add_option("dir", *dir, "Directory written by `nqkv golden gen`")->required();
-  check->add_option("--backend", *backend, "cpu|rtl|systemc|cuda")
-      ->check(CLI::IsMember({"cpu", "rtl", "systemc", "cuda"}))
+  auto a = std::make_shared<CheckArgs>();
+  check->add_option("dir", a->dir, "Directory written by `nqkv golden gen`")->required();
+  check->add_option("--backend", a->backend, "cpu|rtl|cuda")
+      ->check(CLI::IsMember({"cpu", "rtl", "cuda"}))
       ->capture_default_str();
-  check->add_option("--results", *results,
+  check->add_option("--results", a->results,
                     "Safetensors file of an external kernel's outputs, tensors named CASE/OUTPUT (e.g. "
                     "normal_nf4_f16_b64/codes); compares whatever it holds");
-  check->add_flag("-v,--verbose", *verbose, "Print one line per case");
-  check->callback([=] { run_check(*dir, *backend, *results, *verbose); });
+  check->add_option("--lanes", a->lanes, "rtl: the verilated model to use (4 or 16 lanes)")
+      ->check(CLI::IsMember({4, 16}))
+      ->capture_default_str();
+  check->add_option("--seed", a->seed, "rtl: seed of the random back-pressure")->capture_default_str();
+  check->add_flag("--no-backpressure", a->no_backpressure, "rtl: keep every ready/valid high");
+  check->add_flag("-v,--verbose", a->verbose, "Print one line per case");
+  check->callback([a] { run_check(*a); });
 }

@@ -51,7 +51,6 @@ void run_sim(SimArgs a) {
   w.block = a.block;
   nqkv::sim::RtlConfig cfg;
   cfg.lanes = a.lanes;
-  cfg.block = a.block;
   cfg.seed = a.seed;
   cfg.backpressure = !a.no_backpressure;
   cfg.trace_fst = a.trace;
