@@ -65,6 +65,10 @@ QuantKVCache::QuantKVCache(const Codebook& cb, ElemType type, int kv_heads, int 
   if (type == ElemType::F32) throw InputError("KV caches hold fp16 or bf16 elements, not f32");
   if (kv_heads <= 0 || head_dim <= 0 || block <= 0 || head_dim % block != 0)
     throw InputError("cache shape: block " + std::to_string(block) + " must divide head_dim " + std::to_string(head_dim));
+  // Section 7.2's integer widths: |P_b| < 2^30 needs block <= 256, |S_t| < 2^63 at most 8 blocks.
+  if (block % 8 != 0 || block > 256 || head_dim / block > 8)
+    throw InputError("cache shape: block " + std::to_string(block) + " must be a multiple of 8, at most 256, with at most 8 "
+                     "blocks per head (head_dim " + std::to_string(head_dim) + ")");
 }
 
 QuantStats QuantKVCache::append(const float* k, const float* v) {

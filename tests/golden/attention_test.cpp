@@ -124,3 +124,13 @@ TEST(Attention, RejectsNonFiniteQueryAndPoisonedCache) {
   std::vector<float> q3(3 * 64, 0.5f);
   EXPECT_THROW(decode_attention(two, q3.data(), AttentionConfig{3, 0.0f}), nqkv::InputError);  // 3 heads over 2 kv heads
 }
+
+TEST(Attention, CacheShapeKeepsTheIntegerWidthsOfSection72) {
+  // Up to 8 blocks per head and blocks of at most 256 keep |P_b| < 2^30 and |S_t| < 2^63.
+  EXPECT_NO_THROW(QuantKVCache(codebook(CodebookId::NF4), ElemType::F16, 1, 256, 32));
+  EXPECT_THROW(QuantKVCache(codebook(CodebookId::NF4), ElemType::F16, 1, 256, 16), nqkv::InputError);
+  EXPECT_THROW(QuantKVCache(codebook(CodebookId::NF4), ElemType::F16, 1, 512, 512), nqkv::InputError);
+  EXPECT_THROW(QuantKVCache(codebook(CodebookId::NF4), ElemType::F16, 1, 96, 12), nqkv::InputError);
+  EXPECT_THROW(QuantKVCache(codebook(CodebookId::NF4), ElemType::F32, 1, 64, 64), nqkv::InputError);
+  EXPECT_THROW(QuantKVCache(codebook(CodebookId::INT4), ElemType::F16, 1, 64, 64), nqkv::InputError);
+}
