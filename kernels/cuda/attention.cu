@@ -497,27 +497,86 @@ __device__ __forceinline__ void mma_su(int (&d)[4], const uint32_t (&a)[4], uint
                : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-__host__ __device__ inline int fast_smem_bytes(int nb, int G) { return 65536 + 2 * 1024 * nb + G * 128 * 8 + G * 128 * 2; }
+__host__ __device__ inline int fast_smem_bytes(int nb, int G) { return 65536 + 2 * 1024 * nb + G * 128 * 2; }
 
-template <int NB>
-__global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodeParams p) {
+// Score of one (token, head) the generic way (section 7.2 + 8.2): the rare warps whose tokens have
+// a block exponent more than kGuard below the token's maximum, or whose logit shift k is outside
+// (64, 127), take this out-of-line path. P points at the token's P_b of this head (stride G).
+__device__ __forceinline__ int64_t score_entry_generic(const uint16_t* ks, const int32_t* P, int nb, int G, int is_bf16,
+                                                    int sq, int64_t cfix, int& xt_out, int64_t& S_out) {
+  int xt = 0;
+  bool any = false;
+  for (int bk = 0; bk < nb; ++bk) {
+    int m, x;
+    scale_parts(is_bf16, ks[bk], m, x);
+    if (m) {
+      xt = any ? max(xt, x) : x;
+      any = true;
+    }
+  }
+  int64_t S = 0;
+  if (any) {
+    for (int bk = 0; bk < nb; ++bk) {
+      int m, x;
+      scale_parts(is_bf16, ks[bk], m, x);
+      if (!m) continue;
+      const int64_t v = int64_t(m) * P[bk * G];
+      const int sh = kGuard - (xt - x);
+      S += sh >= 0 ? v * (int64_t(1) << sh) : floor_shr(v, -sh);
+    }
+  } else {
+    xt = 0;
+  }
+  xt_out = xt;
+  S_out = S;
+  return score_to_log2(S, xt, sq, cfix);
+}
+
+// Section 8.2 for 64 < k < 127 and cfix > 0 (s = k - 64 in 1..62): RNE of the exact 128-bit
+// product |S| * cfix shifted right by k, as (hi + 2^(s-1) - 1 + (odd | lo != 0)) >> s, saturated.
+__device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix) {
+  const uint64_t mag = S < 0 ? uint64_t(0) - uint64_t(S) : uint64_t(S);
+  const uint64_t c = static_cast<uint64_t>(cfix);
+  const uint64_t lo = mag * c, hi = __umul64hi(mag, c);
+  const uint64_t odd = (hi >> s) & 1u;
+  const uint64_t r0 = (hi + ((uint64_t(1) << (s - 1)) - 1u) + (odd | uint64_t(lo != 0))) >> s;
+  const uint64_t r = min(r0, uint64_t(1) << 62);
+  return S < 0 ? -static_cast<int64_t>(r) : static_cast<int64_t>(r);
+}
+
+// 64-bit max over the warp with two 32-bit redux.
+__device__ __forceinline__ int64_t warp_max_i64(int64_t v) {
+  const int hi = static_cast<int>(v >> 32);
+  const int mhi = __reduce_max_sync(0xffffffffu, hi);
+  const unsigned lo = hi == mhi ? static_cast<unsigned>(v) : 0u;
+  const unsigned mlo = __reduce_max_sync(0xffffffffu, lo);
+  return static_cast<int64_t>((static_cast<uint64_t>(static_cast<uint32_t>(mhi)) << 32) | mlo);
+}
+// Sum over the warp of values < 2^33 (exact: 16-bit halves through 32-bit redux).
+__device__ __forceinline__ uint64_t warp_sum_u33(uint64_t v) {
+  const unsigned hi = __reduce_add_sync(0xffffffffu, static_cast<unsigned>(v >> 16));
+  const unsigned lo = __reduce_add_sync(0xffffffffu, static_cast<unsigned>(v & 0xffffu));
+  return (static_cast<uint64_t>(hi) << 16) + lo;
+}
+
+template <int NB, int G, int MINB = 3>
+__global__ void __launch_bounds__(kThreads, MINB) decode_mma_kernel(const DecodeParams p) {
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_pages[kPartTokens / 16];
-  __shared__ int s_err, s_emax, s_last, s_qshift[4];
-  __shared__ long long s_M[4];
-  __shared__ unsigned long long s_L[4];
+  __shared__ int s_err, s_emax, s_last, s_qshift[G];
+  __shared__ long long s_Mw[kFW][G];
+  __shared__ unsigned long long s_Lw[kFW][G];
   constexpr int D = 128, SPB = 4 / NB;  // k-steps (32 dims) per block
   const PagedCache& c = p.c;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, tig = lane & 3;
   const int part = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
-  const int G = p.group, Hq = p.q_heads, H = c.kv_heads, ps = c.page_size;
+  const int Hq = p.q_heads, H = c.kv_heads, ps = c.page_size;
   const int is_bf16 = c.type == golden::ElemType::BF16;
   uint8_t* Kc = smem;
   uint8_t* Vc = smem + 32768;
   uint16_t* Ks = reinterpret_cast<uint16_t*>(smem + 65536);
   uint16_t* Vs = Ks + kPartTokens * NB;
-  long long* Ob = reinterpret_cast<long long*>(smem + 65536 + 2 * 1024 * NB);
-  int16_t* qs = reinterpret_cast<int16_t*>(Ob + G * D);
+  int16_t* qs = reinterpret_cast<int16_t*>(smem + 65536 + 2 * 1024 * NB);
 
   const int len = c.seq_lens[b];
   if (len <= 0 || len > p.max_seq_len || int64_t(len) > int64_t(c.max_pages_per_seq) * ps) {
@@ -536,11 +595,6 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
     s_err = 0;
     s_emax = INT_MIN;
   }
-  if (tid < 4) {
-    s_M[tid] = LLONG_MIN;
-    s_L[tid] = 0ull;
-  }
-  for (int i = tid; i < G * D; i += kThreads) Ob[i] = 0;
   if (tid < npages) {
     const int pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / ps + tid];
     s_pages[tid] = (pg >= 0 && pg < c.num_pages) ? pg : -1;
@@ -551,29 +605,42 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
   const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
   const int wt0 = warp * 64;
   const int wn = max(0, min(64, ntok - wt0));
-  // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales
+  // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales. Lane: 16-byte
+  // chunk lane & 3 of tokens lane / 4 + 8j; the row offsets are shared by K and V (32-bit page math:
+  // the host checks num_pages * kv_heads < 2^31).
+  {
+    const int ch = lane & 3, tr = lane >> 2;
+    const uint32_t sw = static_cast<uint32_t>((ch ^ ((tr >> 1) & 3)) << 4);
+    uint32_t rowi[8];
+    unsigned okm = 0;
 #pragma unroll
-  for (int is_v = 0; is_v < 2; ++is_v) {
-    const uint8_t* gc = is_v ? c.v_codes : c.k_codes;
-    uint8_t* dc = is_v ? Vc : Kc;
-    for (int i = lane; i < wn * 4; i += 32) {
-      const int t = wt0 + (i >> 2), ch = i & 3;
-      const int page = s_pages[t >> pshift];
-      if (page < 0) continue;
-      const int64_t row = (int64_t(page) * H + kvh) * ps + (t & (ps - 1));
-      cp_async16(dc + t * 64 + ((ch ^ ((t >> 1) & 3)) << 4), gc + row * 64 + ch * 16);
+    for (int j = 0; j < 8; ++j) {
+      const int t = wt0 + tr + 8 * j;
+      const int page = tr + 8 * j < wn ? s_pages[t >> pshift] : -1;
+      if (page >= 0) okm |= 1u << j;
+      rowi[j] = uint32_t(page) * uint32_t(H) + uint32_t(kvh);
     }
-    const uint16_t* gs = is_v ? c.v_scales : c.k_scales;
-    uint16_t* ds = is_v ? Vs : Ks;
+    const uint32_t pbytes = uint32_t(ps * 64);
     constexpr int TPC = 8 / NB;  // tokens per 16-byte scale chunk
-    for (int i = lane; i * TPC < wn; i += 32) {
-      const int t = wt0 + i * TPC;
-      const int page = s_pages[t >> pshift];
-      if (page < 0) continue;
-      const int64_t row = (int64_t(page) * H + kvh) * ps + (t & (ps - 1));
-      cp_async16(ds + t * NB, gs + row * NB);
+#pragma unroll
+    for (int is_v = 0; is_v < 2; ++is_v) {
+      const uint8_t* gc = is_v ? c.v_codes : c.k_codes;
+      uint8_t* dc = (is_v ? Vc : Kc) + (wt0 + tr) * 64 + sw;
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+        if (okm & (1u << j))
+          cp_async16(dc + 512 * j, gc + (uint64_t(rowi[j]) * pbytes + uint32_t((((tr + 8 * j) & (ps - 1)) << 6) + ch * 16)));
+      const uint16_t* gs = is_v ? c.v_scales : c.k_scales;
+      uint16_t* ds = is_v ? Vs : Ks;
+      for (int i = lane; i * TPC < wn; i += 32) {
+        const int t = wt0 + i * TPC;
+        const int page = s_pages[t >> pshift];
+        if (page < 0) continue;
+        const int64_t row = (int64_t(page) * H + kvh) * ps + (t & (ps - 1));
+        cp_async16(ds + t * NB, gs + row * NB);
+      }
+      cp_async_commit();
     }
-    cp_async_commit();
   }
 
   // ---- query in fixed point (section 7.1), one warp per head, natural order
@@ -667,65 +734,127 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
     int32_t* Pt = reinterpret_cast<int32_t*>(Kc + (wt0 + 16 * mt) * 64);  // [16 tokens][NB][G]
 #pragma unroll
     for (int bk = 0; bk < NB; ++bk) {
-      if (2 * tig < G) {
-        Pt[(g * NB + bk) * G + 2 * tig] = acc[bk][0];
-        Pt[((g + 8) * NB + bk) * G + 2 * tig] = acc[bk][2];
-      }
-      if (2 * tig + 1 < G) {
-        Pt[(g * NB + bk) * G + 2 * tig + 1] = acc[bk][1];
-        Pt[((g + 8) * NB + bk) * G + 2 * tig + 1] = acc[bk][3];
+      if constexpr (G >= 2) {
+        if (2 * tig < G) {
+          *reinterpret_cast<int2*>(&Pt[(g * NB + bk) * G + 2 * tig]) = make_int2(acc[bk][0], acc[bk][1]);
+          *reinterpret_cast<int2*>(&Pt[((g + 8) * NB + bk) * G + 2 * tig]) = make_int2(acc[bk][2], acc[bk][3]);
+        }
+      } else {
+        if (tig == 0) {
+          Pt[g * NB + bk] = acc[bk][0];
+          Pt[(g + 8) * NB + bk] = acc[bk][2];
+        }
       }
     }
   }
   __syncwarp();
-  // ---- per (token, head): S_t, x_t (7.2), U_t (8.2); lane owns head lane % G (G divides 32)
-  const int hh = lane % G, tstep = 32 / G, nent = 2 * G;
-  int64_t u[8];
-  int64_t mx = LLONG_MIN;
+  // ---- per token (lane owns tokens 2 lane, 2 lane + 1 of the warp): the K scale parts, x_t and the
+  // block shifts once per token, then S_t (7.2) and U_t (8.2) of all G heads.
+  const int tl0 = 2 * lane;
+  int64_t u[2][G];
+  int xts[2];
+  {
+    const int32_t* Pp = reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl0 & ~15)) * 64) + (tl0 & 15) * NB * G;
+    int mm[2][NB], rs[2][NB];
+    bool fast = true;
 #pragma unroll
-  for (int k = 0; k < 8; ++k) {
-    u[k] = LLONG_MIN;
-    if (k >= nent) continue;
-    const int tl = lane / G + k * tstep;
-    if (tl >= wn) continue;
-    const int t = wt0 + tl;
-    const int32_t* P = reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl & ~15)) * 64) + (tl & 15) * NB * G + hh;
-    int ms[NB], xs[NB];
-    int xt = 0;
-    bool any = false;
-#pragma unroll
-    for (int bk = 0; bk < NB; ++bk) {
-      scale_parts(is_bf16, Ks[t * NB + bk], ms[bk], xs[bk]);
-      if (ms[bk]) {
-        xt = any ? max(xt, xs[bk]) : xs[bk];
-        any = true;
-      }
-    }
-    int64_t S = 0;
-    if (any) {
+    for (int e = 0; e < 2; ++e) {
+      int ms[NB], xs[NB];
+      int xt = INT_MIN;
 #pragma unroll
       for (int bk = 0; bk < NB; ++bk) {
-        if (!ms[bk]) continue;
-        const int64_t v = int64_t(ms[bk]) * P[bk * G];
+        scale_parts(is_bf16, Ks[(wt0 + tl0 + e) * NB + bk], ms[bk], xs[bk]);
+        if (ms[bk]) xt = max(xt, xs[bk]);
+      }
+      if (xt == INT_MIN) xt = 0;
+      xts[e] = xt;
+#pragma unroll
+      for (int bk = 0; bk < NB; ++bk) {
         const int sh = kGuard - (xt - xs[bk]);
-        S += sh >= 0 ? v * (int64_t(1) << sh) : floor_shr(v, -sh);
+        mm[e][bk] = ms[bk] ? (sh >= 0 ? ms[bk] << sh : ms[bk]) : 0;
+        rs[e][bk] = (ms[bk] && sh < 0) ? min(-sh, 63) : 0;
+        fast = fast && rs[e][bk] == 0;
+      }
+#pragma unroll
+      for (int h = 0; h < G; ++h) {
+        const int k = 38 + kGuard + s_qshift[h] - xt;
+        fast = fast && k > 64 && k < 127;
+      }
+    }
+    fast = fast && p.cfix > 0;
+    if (__all_sync(0xffffffffu, fast)) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        int32_t Pv[NB * G];
+        if constexpr ((NB * G) % 4 == 0) {
+#pragma unroll
+          for (int i = 0; i < NB * G / 4; ++i) {
+            const int4 v = reinterpret_cast<const int4*>(Pp + e * NB * G)[i];
+            Pv[4 * i] = v.x;
+            Pv[4 * i + 1] = v.y;
+            Pv[4 * i + 2] = v.z;
+            Pv[4 * i + 3] = v.w;
+          }
+        } else {
+#pragma unroll
+          for (int i = 0; i < NB * G; ++i) Pv[i] = Pp[e * NB * G + i];
+        }
+#pragma unroll
+        for (int h = 0; h < G; ++h) {
+          int64_t S = 0;
+#pragma unroll
+          for (int bk = 0; bk < NB; ++bk) S += static_cast<int64_t>(mm[e][bk]) * Pv[bk * G + h];
+          const int s = 38 + kGuard + s_qshift[h] - xts[e] - 64;
+          u[e][h] = logit_fast(S, s, p.cfix);
+        }
+      }
+      if (p.tr.trace_tokens > t0) {  // trace needs S: recompute (trace runs only in the tests)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int tg = t0 + wt0 + tl0 + e;
+          if (tl0 + e >= wn || tg >= p.tr.trace_tokens) continue;
+#pragma unroll
+          for (int h = 0; h < G; ++h) {
+            int64_t S = 0;
+#pragma unroll
+            for (int bk = 0; bk < NB; ++bk) S += static_cast<int64_t>(mm[e][bk]) * Pp[e * NB * G + bk * G + h];
+            const int64_t ti = (int64_t(b) * Hq + kvh * G + h) * p.tr.trace_tokens + tg;
+            if (p.tr.scores_S) p.tr.scores_S[ti] = S;
+            if (p.tr.scores_x) p.tr.scores_x[ti] = xts[e];
+            if (p.tr.logits) p.tr.logits[ti] = u[e][h];
+          }
+        }
       }
     } else {
-      xt = 0;
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+#pragma unroll
+        for (int h = 0; h < G; ++h) {
+          int xt;
+          int64_t S;
+          const int64_t U = score_entry_generic(Ks + (wt0 + tl0 + e) * NB, Pp + e * NB * G + h, NB, G, is_bf16,
+                                                s_qshift[h], p.cfix, xt, S);
+          u[e][h] = U;
+          const int tg = t0 + wt0 + tl0 + e;
+          if (tl0 + e < wn && tg < p.tr.trace_tokens) {
+            const int64_t ti = (int64_t(b) * Hq + kvh * G + h) * p.tr.trace_tokens + tg;
+            if (p.tr.scores_S) p.tr.scores_S[ti] = S;
+            if (p.tr.scores_x) p.tr.scores_x[ti] = xt;
+            if (p.tr.logits) p.tr.logits[ti] = U;
+          }
+        }
+      }
     }
-    const int64_t U = score_to_log2_fast(S, xt, s_qshift[hh], p.cfix);
-    u[k] = U;
-    mx = max(mx, U);
-    const int tg = t0 + t;
-    if (tg < p.tr.trace_tokens) {
-      const int64_t ti = (int64_t(b) * Hq + kvh * G + hh) * p.tr.trace_tokens + tg;
-      if (p.tr.scores_S) p.tr.scores_S[ti] = S;
-      if (p.tr.scores_x) p.tr.scores_x[ti] = xt;
-      if (p.tr.logits) p.tr.logits[ti] = U;
+#pragma unroll
+    for (int h = 0; h < G; ++h) {
+      int64_t mx = LLONG_MIN;
+#pragma unroll
+      for (int e = 0; e < 2; ++e)
+        if (tl0 + e < wn) mx = max(mx, u[e][h]);
+      mx = warp_max_i64(mx);
+      if (lane == 0) s_Mw[warp][h] = mx;
     }
   }
-  for (int o = G; o < 32; o <<= 1) mx = max(mx, static_cast<int64_t>(__shfl_xor_sync(0xffffffffu, mx, o)));
-  if (lane < G && wn > 0) atomicMax(&s_M[lane], static_cast<long long>(mx));
 
   // ---- scale scan of this warp's tokens: non-finite blocks, e_p (7.3.1)
   cp_async_wait<0>();
@@ -740,7 +869,7 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
       scale_parts(is_bf16, sv, m, x);
       if (m) emax = max(emax, x + bit_length32(uint32_t(m)) - 1);
     }
-    for (int o = 16; o; o >>= 1) emax = max(emax, __shfl_xor_sync(0xffffffffu, emax, o));
+    emax = __reduce_max_sync(0xffffffffu, emax);
     nonfin = __any_sync(0xffffffffu, nonfin);
     if (lane == 0) {
       if (emax != INT_MIN) atomicMax(&s_emax, emax);
@@ -751,48 +880,95 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
   const int ep = s_emax == INT_MIN ? 0 : s_emax;
   // ---- E_t (8.4), L_p, block weights W (7.3.2) into B-fragment order over this warp's K rows:
   // word ((ks * NB + blk) * 8 + q * 4 + a) * 8 + n, byte 2r + e  <->  token 32ks + 16q + 8r + 2a + e,
-  // column n = 2h (W >> 8) or 2h + 1 (W & 255).
+  // column n = 2h (W >> 8) or 2h + 1 (W & 255). Lane L holds tokens 2L + e: a = L & 3, r = (L >> 2) & 1,
+  // q = (L >> 3) & 1, ks = L >> 4; lanes L and L ^ 4 (r = 0 / 1) exchange halves to write whole words.
   uint8_t* Wb = Kc + wt0 * 64;
   {
-    const int64_t M = s_M[hh];
-    uint64_t sum = 0;
+    uint32_t E[2][G];
+    int64_t M[G];
 #pragma unroll
-    for (int k = 0; k < 8; ++k) {
-      if (k >= nent) continue;
-      const int tl = lane / G + k * tstep;
-      const uint32_t E = tl < wn ? exp2_fixed(p.exp2, u[k] - M) : 0u;
-      sum += E;
-      const int ks = tl >> 5, q = (tl >> 4) & 1, r = (tl >> 3) & 1, a = (tl >> 1) & 3, e = tl & 1;
+    for (int h = 0; h < G; ++h) {
+      int64_t m = s_Mw[0][h];
 #pragma unroll
-      for (int bk = 0; bk < NB; ++bk) {
-        uint32_t w = 0;
-        if (E) {
-          int m, x;
-          scale_parts(is_bf16, Vs[(wt0 + tl) * NB + bk], m, x);
-          const int sh = 16 + ep - x;
-          if (m && sh < 64) {
-            const uint64_t prod = uint64_t(E) * uint64_t(m);
-            const uint64_t qq = prod >> sh, rr = prod & ((uint64_t(1) << sh) - 1), half = uint64_t(1) << (sh - 1);
-            uint64_t wv = qq + ((rr > half || (rr == half && (qq & 1))) ? 1 : 0);
-            w = wv > 65535 ? 65535u : uint32_t(wv);
+      for (int w = 1; w < kFW; ++w) m = max(m, static_cast<int64_t>(s_Mw[w][h]));
+      M[h] = m;
+    }
+#pragma unroll
+    for (int h = 0; h < G; ++h) {
+      uint64_t sum = 0;
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        uint32_t Ev = 0;
+        if (tl0 + e < wn) {
+          const int64_t d = u[e][h] - M[h];
+          if (d >= -31 * 1024) {
+            const int d32 = static_cast<int>(d);
+            Ev = p.exp2[d32 & 1023] >> (-(d32 >> 10));
           }
         }
-        const int base = (((ks * NB + bk) * 8 + q * 4 + a) * 8 + 2 * hh) * 4 + 2 * r + e;
-        Wb[base] = uint8_t(w >> 8);
-        Wb[base + 4] = uint8_t(w & 255);
+        E[e][h] = Ev;
+        sum += Ev;
+      }
+      sum = warp_sum_u33(sum);
+      if (lane == 0) s_Lw[warp][h] = sum;
+    }
+    __syncwarp();  // every lane has read its P (over which W is written)
+    const int r = (lane >> 2) & 1;
+    uint32_t* Wrow = reinterpret_cast<uint32_t*>(Wb) + ((lane >> 4) * NB * 8 + ((lane >> 3) & 1) * 4 + (lane & 3)) * 8 +
+                     (r ? G : 0);
+#pragma unroll
+    for (int bk = 0; bk < NB; ++bk) {
+      uint32_t pr[2 * G];
+      {
+        uint32_t w[2][G];
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          int m, x;
+          scale_parts(is_bf16, Vs[(wt0 + tl0 + e) * NB + bk], m, x);
+          int sh = 16 + ep - x;
+          if (!m || sh >= 64) {
+            m = 0;
+            sh = 16;
+          }
+          const uint64_t half = (uint64_t(1) << (sh - 1)) - 1u;
+#pragma unroll
+          for (int h = 0; h < G; ++h) {
+            const uint64_t prod = uint64_t(E[e][h]) * uint32_t(m);
+            const uint64_t wv = (prod + half + ((prod >> sh) & 1u)) >> sh;
+            w[e][h] = wv > 65535u ? 65535u : uint32_t(wv);
+          }
+        }
+#pragma unroll
+        for (int h = 0; h < G; ++h) {
+          pr[2 * h] = prmt(w[0][h], w[1][h], 0x0051u);      // W >> 8 of tokens e = 0, 1
+          pr[2 * h + 1] = prmt(w[0][h], w[1][h], 0x0040u);  // W & 255
+        }
+      }
+      uint32_t out[G];
+#pragma unroll
+      for (int j = 0; j < G; ++j) {
+        const uint32_t mine = r ? pr[G + j] : pr[j], send = r ? pr[j] : pr[G + j];
+        const uint32_t recv = __shfl_xor_sync(0xffffffffu, send, 4);
+        out[j] = r ? prmt(recv, mine, 0x5410u) : prmt(mine, recv, 0x5410u);
+      }
+      uint32_t* dst = Wrow + bk * 64;
+      if constexpr (G == 4) {
+        *reinterpret_cast<uint4*>(dst) = make_uint4(out[0], out[1], out[2], out[3]);
+      } else if constexpr (G == 2) {
+        *reinterpret_cast<uint2*>(dst) = make_uint2(out[0], out[1]);
+      } else {
+        dst[0] = out[0];
       }
     }
-    for (int o = G; o < 32; o <<= 1) sum += static_cast<uint64_t>(__shfl_xor_sync(0xffffffffu, sum, o));
-    if (lane < G && wn > 0) atomicAdd(&s_L[lane], static_cast<unsigned long long>(sum));
   }
   __syncwarp();
   // ---- value pass: tiles m = 2c + p2 (c = 32-dim chunk); rows g / g + 8 <-> dims 32c + 4g + 2p2 (+1)
+  int acc[8][4];
+#pragma unroll
+  for (int m = 0; m < 8; ++m)
+#pragma unroll
+    for (int r = 0; r < 4; ++r) acc[m][r] = 0;
   if (wn > 0) {
-    int acc[8][4];
-#pragma unroll
-    for (int m = 0; m < 8; ++m)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[m][r] = 0;
     const uint32_t* Wv = reinterpret_cast<const uint32_t*>(Wb);
     for (int ks = 0; ks < 2; ++ks) {
       if (32 * ks >= wn) break;
@@ -827,26 +1003,37 @@ __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodePar
         }
       }
     }
-    if (tig < G) {
+  }
+  // ---- CTA sum of the per-warp partials in int64 (exact, fixed order), over the free K/V rows
+  __syncthreads();
+  long long* Op = reinterpret_cast<long long*>(smem);  // [kFW][G][D]
+  const int nw = (ntok + 63) / 64;
+  if (warp < nw && tig < G) {
 #pragma unroll
-      for (int m = 0; m < 8; ++m) {
-        const int dim = 32 * (m >> 1) + 4 * g + 2 * (m & 1);
-        const long long o0 = static_cast<long long>(acc[m][0]) * 256 + acc[m][1];
-        const long long o1 = static_cast<long long>(acc[m][2]) * 256 + acc[m][3];
-        atomicAdd(reinterpret_cast<unsigned long long*>(&Ob[tig * D + dim]), static_cast<unsigned long long>(o0));
-        atomicAdd(reinterpret_cast<unsigned long long*>(&Ob[tig * D + dim + 1]), static_cast<unsigned long long>(o1));
-      }
+    for (int m = 0; m < 8; ++m) {
+      const int dim = 32 * (m >> 1) + 4 * g + 2 * (m & 1);
+      const long long o0 = static_cast<long long>(acc[m][0]) * 256 + acc[m][1];
+      const long long o1 = static_cast<long long>(acc[m][2]) * 256 + acc[m][3];
+      *reinterpret_cast<longlong2*>(&Op[(warp * G + tig) * D + dim]) = make_longlong2(o0, o1);
     }
   }
   __syncthreads();
   for (int idx = tid; idx < G * D; idx += kThreads) {
     const int h = idx / D, i = idx % D;
+    long long o = 0;
+    for (int w = 0; w < nw; ++w) o += Op[w * G * D + idx];
     const int64_t pi = (int64_t(b) * Hq + kvh * G + h) * p.max_parts + part;
-    p.part_O[pi * D + i] = Ob[idx];
+    p.part_O[pi * D + i] = o;
     if (i == 0) {
+      long long M = s_Mw[0][h];
+      unsigned long long L = 0;
+      for (int w = 0; w < kFW; ++w) {
+        M = max(M, s_Mw[w][h]);
+        L += s_Lw[w][h];
+      }
       p.part_e[pi] = ep;
-      p.part_M[pi] = s_M[h];
-      p.part_L[pi] = s_L[h];
+      p.part_M[pi] = M;
+      p.part_L[pi] = L;
     }
   }
   combine_tail(p, G, D, nparts, b, kvh, s_err, s_last);
@@ -968,7 +1155,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
     return e && e[0] == '1';
   }();
   if (!force_generic && cb.bits == 4 && c.head_dim == 128 && (G == 1 || G == 2 || G == 4) &&
-      (c.block == 32 || c.block == 64 || c.block == 128)) {
+      (c.block == 32 || c.block == 64 || c.block == 128) && int64_t(c.num_pages) * c.kv_heads < (int64_t(1) << 31)) {
     const int nb = 128 / c.block, bytes = fast_smem_bytes(nb, G);
     auto launch_fast = [&](auto kernel) {
       cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
@@ -976,10 +1163,26 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
       kernel<<<grid, kThreads, bytes, s>>>(p);
       return cuda_result(cudaGetLastError(), "decode_attention launch");
     };
-    switch (nb) {
-      case 1: return launch_fast(decode_mma_kernel<1>);
-      case 2: return launch_fast(decode_mma_kernel<2>);
-      default: return launch_fast(decode_mma_kernel<4>);
+    // NQKV_CUDA_OCC2=1 (experiment): block 64 with 2 CTAs per SM and no register cap spills.
+    static const bool occ2 = [] {
+      const char* e = std::getenv("NQKV_CUDA_OCC2");
+      return e && e[0] == '1';
+    }();
+    if (occ2 && nb == 2) {
+      if (G == 1) return launch_fast(decode_mma_kernel<2, 1, 2>);
+      if (G == 2) return launch_fast(decode_mma_kernel<2, 2, 2>);
+      return launch_fast(decode_mma_kernel<2, 4, 2>);
+    }
+    switch (nb * 8 + G) {
+      case 9: return launch_fast(decode_mma_kernel<1, 1>);
+      case 10: return launch_fast(decode_mma_kernel<1, 2>);
+      case 12: return launch_fast(decode_mma_kernel<1, 4>);
+      case 17: return launch_fast(decode_mma_kernel<2, 1>);
+      case 18: return launch_fast(decode_mma_kernel<2, 2>);
+      case 20: return launch_fast(decode_mma_kernel<2, 4>);
+      case 33: return launch_fast(decode_mma_kernel<4, 1>);
+      case 34: return launch_fast(decode_mma_kernel<4, 2>);
+      default: return launch_fast(decode_mma_kernel<4, 4>);
     }
   }
   switch (cb.bits) {

@@ -120,7 +120,8 @@ __global__ void __launch_bounds__(256) append_kernel(PagedCache c, DevCodebook c
     raw = *reinterpret_cast<const uint4*>(src);
     const int len = c.seq_lens[b];
     const int64_t pos = int64_t(len) + j;
-    const int64_t pg = pos / c.page_size;
+    const int pshift = c.page_size == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
+    const int64_t pg = pos >> pshift;
     if (len < 0 || pg >= c.max_pages_per_seq) {
       if (sub == 0) atomicOr(err, kErrSeqLenOutOfRange);
     } else {
@@ -128,7 +129,7 @@ __global__ void __launch_bounds__(256) append_kernel(PagedCache c, DevCodebook c
       if (page < 0 || page >= c.num_pages) {
         if (sub == 0) atomicOr(err, kErrPageOutOfRange);
       } else {
-        dst_row = (int64_t(page) * H + h) * c.page_size + pos % c.page_size;
+        dst_row = (int64_t(page) * H + h) * c.page_size + (pos & (c.page_size - 1));
       }
     }
   }

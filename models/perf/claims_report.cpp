@@ -67,9 +67,97 @@ SdpaValidation validate_sdpa(const std::string& path) {
     r.projected_s = pc.time;
     r.bytes = pc.bytes;
     r.error = (r.projected_s - r.measured_s) / r.measured_s;
+    r.fit_set = r.tokens <= kSdpaFitMaxTokens;
     v.rows.push_back(r);
   }
+  std::vector<double> fb, fm;
+  for (const auto& r : v.rows)
+    if (r.fit_set) fb.push_back(r.bytes), fm.push_back(r.measured_s);
+  v.fit = fit_kernel_time(fb, fm, v.copy_bandwidth);
+  if (v.fit.ok)
+    for (auto& r : v.rows) {
+      r.fitted_s = v.fit.time(r.bytes, v.copy_bandwidth);
+      r.fitted_error = (r.fitted_s - r.measured_s) / r.measured_s;
+    }
   return v;
+}
+
+KernelTimeFit fit_kernel_time(const std::vector<double>& bytes, const std::vector<double>& measured_s,
+                              double copy_bandwidth) {
+  // Relative residual r_i = (t0 + k b_i) / m_i - 1 is linear in (t0, k): least squares on the
+  // rows (1/m_i, b_i/m_i) against 1. k = 1 / (mem_eff x copy bandwidth).
+  KernelTimeFit f;
+  f.fit_cases = static_cast<int>(bytes.size());
+  if (bytes.size() < 2 || bytes.size() != measured_s.size() || !(copy_bandwidth > 0)) return f;
+  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const double x1 = 1.0 / measured_s[i], x2 = bytes[i] / measured_s[i];
+    a11 += x1 * x1, a12 += x1 * x2, a22 += x2 * x2, b1 += x1, b2 += x2;
+  }
+  const double det = a11 * a22 - a12 * a12;
+  if (!(std::abs(det) > 0)) return f;
+  const double t0 = (b1 * a22 - a12 * b2) / det, k = (a11 * b2 - a12 * b1) / det;
+  if (!(k > 0)) return f;
+  f.launch_s = t0;
+  f.mem_eff = 1.0 / (k * copy_bandwidth);
+  f.ok = true;
+  return f;
+}
+
+std::vector<NfKernelRow> validate_nf_kernel(const std::string& path, const SdpaValidation& sdpa) {
+  std::vector<NfKernelRow> out;
+  if (path.empty() || !std::filesystem::exists(path) || !sdpa.measured) return out;
+  std::ifstream in(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.contains("benchmarks") || !j["benchmarks"].is_array()) throw InputError(path + ": missing field 'benchmarks'");
+  // Prefer the median aggregate when the run has repetitions; else the single iteration row.
+  bool have_median = false;
+  for (const auto& b : j["benchmarks"])
+    if (b.value("run_type", std::string()) == "aggregate" && b.value("aggregate_name", std::string()) == "median")
+      have_median = true;
+  std::vector<std::string> seen;
+  const Hardware& h100 = find_hardware("h100-80gb");
+  for (const auto& b : j["benchmarks"]) {
+    const std::string name = b.value("name", std::string());
+    if (name.rfind("BM_DecodeAttention/", 0) != 0) continue;
+    const bool median = b.value("run_type", std::string()) == "aggregate" && b.value("aggregate_name", std::string()) == "median";
+    if (have_median ? !median : b.value("run_type", std::string("iteration")) != "iteration") continue;
+    const std::string run = b.value("run_name", name);
+    if (std::find(seen.begin(), seen.end(), run) != seen.end()) continue;
+    seen.push_back(run);
+    auto field = [&](const std::string& key) -> int64_t {
+      const auto pos = name.find("/" + key + ":");
+      if (pos == std::string::npos) throw InputError(path + ": benchmark '" + name + "' has no '" + key + "' argument");
+      return std::stoll(name.substr(pos + key.size() + 2));
+    };
+    NfKernelRow r;
+    r.batch = field("B"), r.q_heads = field("Hq"), r.kv_heads = field("Hkv"), r.head_dim = field("D");
+    r.tokens = field("T"), r.block = field("blk"), r.bits = field("bits");
+    if (b.contains("median_us") && b["median_us"].is_number()) {
+      r.measured_s = b["median_us"].get<double>() * 1e-6;
+    } else {
+      const std::string unit = b.value("time_unit", std::string("ns"));
+      const double scale = unit == "s" ? 1 : unit == "ms" ? 1e-3 : unit == "us" ? 1e-6 : 1e-9;
+      r.measured_s = b.value("real_time", 0.0) * scale;
+    }
+    if (!(r.measured_s > 0)) continue;
+    if (r.bits < 2 || r.bits > 4) continue;
+    const KvFormat f = parse_kv_format(fmt::format("nf{}", r.bits), static_cast<int>(r.block), 32, 128);
+    // K and V codes + scales; q in and o out as fp32 (the kernel's interface).
+    r.bytes = 2.0 * r.batch * r.kv_heads * r.tokens * r.head_dim * kv_bits_per_element(f, r.head_dim) / 8.0 +
+              2.0 * r.batch * r.q_heads * r.head_dim * 4.0;
+    r.roofline_s = std::max(r.bytes / sdpa.copy_bandwidth, 4.0 * r.batch * r.q_heads * r.head_dim * r.tokens / h100.fp16_flops);
+    r.fitted_s = sdpa.fit.ok ? sdpa.fit.time(r.bytes, sdpa.copy_bandwidth) : r.roofline_s;
+    r.roofline_error = (r.roofline_s - r.measured_s) / r.measured_s;
+    r.fitted_error = (r.fitted_s - r.measured_s) / r.measured_s;
+    out.push_back(r);
+  }
+  return out;
 }
 
 namespace {
@@ -362,62 +450,134 @@ std::string claims_report(const ClaimsReportInputs& in) {
   } else {
     s += fmt::format("Device: {}. Measured copy bandwidth: {:.0f} GB/s (read + write). fp16, head_dim 128.\n\n", sv.device,
                      sv.copy_bandwidth / 1e9);
-    s += "| B | Hq | Hkv | T | GQA | projected (us) | measured median (us) | p10-p90 (us) | achieved GB/s | error |\n";
-    s += "|---|---|---|---|---|---|---|---|---|---|\n";
-    int within = 0;
-    for (const auto& r : sv.rows) {
-      within += std::abs(r.error) <= 0.15;
-      s += fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {:.1f}-{:.1f} | {:.0f} | {:+.1f}%{} |\n", r.batch,
-                       r.q_heads, r.kv_heads, r.tokens, r.gqa_mode, r.projected_s * 1e6, r.measured_s * 1e6, r.p10_s * 1e6,
-                       r.p90_s * 1e6, r.bytes / r.measured_s / 1e9, r.error * 100,
-                       std::abs(r.error) <= 0.15 ? "" : " (outside 15%)");
-    }
-    s += fmt::format("\n**{} of {} cases within 15%.** The projection is a lower bound on time (bytes at the measured "
-                     "copy rate); error = (projected - measured) / measured.\n\n", within, sv.rows.size());
-    double lo = 1e30, hi = 0;
-    for (const auto& r : sv.rows)
-      if (r.batch >= 8 && r.tokens >= 16384) {
-        lo = std::min(lo, r.bytes / r.measured_s / sv.copy_bandwidth);
-        hi = std::max(hi, r.bytes / r.measured_s / sv.copy_bandwidth);
+    s += "Two projections per case. **Roofline**: bytes of K, V, q and o at the measured copy rate (no free parameter;\n";
+    s += "a lower bound on time). **Fitted**: time = t0 + bytes / (eff x copy rate), a fixed launch/latency term t0 and\n";
+    s += fmt::format("a memory-efficiency factor eff, fitted (least squares on the relative error) on the cases with T <= {} only\n",
+                     kSdpaFitMaxTokens);
+    s += fmt::format("and checked on the held-out cases with T > {}: a test of extrapolating to a longer context.\n\n",
+                     kSdpaFitMaxTokens);
+    if (sv.fit.ok)
+      s += fmt::format("Fit on {} cases: **t0 = {:.1f} us, eff = {:.3f}** (effective {:.0f} GB/s).\n\n", sv.fit.fit_cases,
+                       sv.fit.launch_s * 1e6, sv.fit.mem_eff, sv.fit.mem_eff * sv.copy_bandwidth / 1e9);
+    else
+      s += "The fit failed (fewer than two fit cases or a non-positive slope); only the roofline is shown.\n\n";
+    s += "| set | B | Hq | Hkv | T | GQA | measured median (us) | p10-p90 (us) | roofline (us) | error | fitted (us) | error |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    int roof_within = 0, fit_n = 0, fit_within = 0, val_n = 0, val_within = 0;
+    double fit_max = 0, val_max = 0, fit_sum = 0, val_sum = 0;
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& r : sv.rows) {
+        if (r.fit_set != (pass == 0)) continue;
+        const bool in_r = std::abs(r.error) <= 0.15, in_f = std::abs(r.fitted_error) <= 0.15;
+        roof_within += in_r;
+        if (r.fit_set) {
+          ++fit_n, fit_within += in_f, fit_max = std::max(fit_max, std::abs(r.fitted_error)), fit_sum += std::abs(r.fitted_error);
+        } else {
+          ++val_n, val_within += in_f, val_max = std::max(val_max, std::abs(r.fitted_error)), val_sum += std::abs(r.fitted_error);
+        }
+        s += fmt::format("| {} | {} | {} | {} | {} | {} | {:.1f} | {:.1f}-{:.1f} | {:.1f} | {:+.1f}%{} | {} | {} |\n",
+                         r.fit_set ? "fit" : "**held-out**", r.batch, r.q_heads, r.kv_heads, r.tokens, r.gqa_mode,
+                         r.measured_s * 1e6, r.p10_s * 1e6, r.p90_s * 1e6, r.projected_s * 1e6, r.error * 100,
+                         in_r ? "" : " (out)", sv.fit.ok ? fmt::format("{:.1f}", r.fitted_s * 1e6) : "-",
+                         sv.fit.ok ? fmt::format("{:+.1f}%{}", r.fitted_error * 100, in_f ? "" : " (out)") : "-");
       }
-    if (hi > 0)
+    s += fmt::format("\nError = (projected - measured) / measured; (out) = outside 15%. Roofline: {} of {} within 15%.\n\n",
+                     roof_within, sv.rows.size());
+    if (sv.fit.ok) {
+      s += "| fitted model | cases | within 15% | mean abs error | max abs error |\n|---|---|---|---|---|\n";
+      s += fmt::format("| fit half (T <= {}) | {} | {} | {:.1f}% | {:.1f}% |\n", kSdpaFitMaxTokens, fit_n, fit_within,
+                       fit_n ? fit_sum / fit_n * 100 : 0.0, fit_max * 100);
+      s += fmt::format("| **held-out (T > {})** | {} | **{}** | {:.1f}% | **{:.1f}%** |\n\n", kSdpaFitMaxTokens, val_n,
+                       val_within, val_n ? val_sum / val_n * 100 : 0.0, val_max * 100);
       s += fmt::format(
-          "Reading the misses: where the kernel has enough work (B >= 8, T >= 16384) it moves its bytes at {:.0f}-{:.0f}% "
-          "of the copy rate, so the pure roofline is systematically about 20% optimistic for PyTorch's flash SDPA at "
-          "decode; at B = 1 it parallelises only over batch x heads (no split over the KV length, unlike "
-          "flash-decoding), too few thread blocks to saturate HBM, and the projection is off by 2x or more. The model "
-          "is not re-fitted to these numbers here: a kernel-efficiency factor (`--mem-eff`) fitted on one half of "
-          "the cases and checked on the other is the honest next step, and the project's own NF4 kernels are what "
-          "this table is ultimately for.\n\n",
-          lo * 100, hi * 100);
+          "**Verdict (fp16 SDPA): {}.** The held-out cases were not used in the fit. What the two parameters mean: "
+          "eff = {:.2f} is the fraction of the copy rate flash SDPA sustains on long streams; t0 = {:.0f} us is far more "
+          "than a kernel launch (a few us): it also absorbs the B = 1 cases, where the kernel parallelises only over "
+          "batch x heads (32 thread blocks for 132 SMs, no split over the KV length) and is latency-bound, which a "
+          "two-parameter linear model can only express as a fixed cost. It is therefore an interpolation device for this "
+          "kernel and these shapes, not a physical launch latency; for B = 1 at much longer contexts it will again be "
+          "optimistic.\n\n",
+          val_n > 0 && val_within == val_n && fit_within == fit_n ? "within 15% on every fit and held-out case"
+          : val_n > 0 && val_within == val_n ? "held-out cases all within 15%; some fit cases outside"
+                                              : "not within 15% on every held-out case",
+          sv.fit.mem_eff, sv.fit.launch_s * 1e6);
+    }
+    // ---- NF kernel rows ----
+    const auto nf = validate_nf_kernel(in.gpu_bench_json, sv);
+    s += "#### The project's CUDA NF decode-attention kernel vs the same model with NF bytes\n\n";
+    if (nf.empty()) {
+      s += "No BM_DecodeAttention rows (reports/data/gpu_bench.json absent or without them): pending.\n\n";
+    } else {
+      s += fmt::format("Measured: `{}` (bench/cuda, Google Benchmark, median over rotations of fresh caches). Bytes = K and V codes +\n",
+                       in.gpu_bench_json);
+      s += "fp16 block scales (4 + 16/B bits per element for NF4) + fp32 q and o. Projections: the roofline at the SDPA file's\n";
+      s += "copy rate, and the fp16 SDPA fit above (same t0 and eff) applied to NF bytes. Nothing is fitted to these rows.\n\n";
+      s += "| B | Hq | Hkv | D | T | block | bits | measured (us) | achieved GB/s | roofline (us) | error | fitted model (us) | error |\n";
+      s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      int within = 0;
+      double lo = 1e30, hi = -1e30;
+      for (const auto& r : nf) {
+        within += std::abs(r.fitted_error) <= 0.15;
+        lo = std::min(lo, r.fitted_error), hi = std::max(hi, r.fitted_error);
+        s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:.1f} | {:.0f} | {:.1f} | {:+.0f}% | {:.1f} | {:+.0f}%{} |\n",
+                         r.batch, r.q_heads, r.kv_heads, r.head_dim, r.tokens, r.block, r.bits, r.measured_s * 1e6,
+                         r.bytes / r.measured_s / 1e9, r.roofline_s * 1e6, r.roofline_error * 100, r.fitted_s * 1e6,
+                         r.fitted_error * 100, std::abs(r.fitted_error) <= 0.15 ? "" : " (out)");
+      }
+      s += fmt::format(
+          "\n**{} of {} NF kernel cases within 15% (errors {:+.0f}% to {:+.0f}%): not within target, as expected.** A "
+          "bandwidth model cannot predict this kernel: reports/gpu.md measures it at 7-44% of the copy rate, "
+          "latency- and integer-instruction-bound (the per-token, per-head contract epilogue: block combine, 128-bit "
+          "logit, exp2, weight rounding; about 50 warp-instructions per token and kv head; 2-3 CTAs per SM). Its time "
+          "follows instructions per (token, head) and occupancy, not bytes; the large negative errors at B >= 8 say how "
+          "far it is from the bandwidth bound (and t0 is SDPA's: at B = 1, Hkv = 8, T = 8192 the NF kernel takes less "
+          "than t0 alone, hence the positive error), and the model's NF4 projections are what the kernel would reach if it "
+          "were memory-bound like SDPA. A compute term for it (instructions per token x head / issue rate) would be the "
+          "next model, fitted and held out the same way once the kernel settles.\n\n",
+          within, nf.size(), lo * 100, hi * 100);
+    }
   }
 
-  s += "### 6.2 Modeled accelerator vs RTL/SystemC cycle counts (target: within 5%)\n\n";
+  s += "### 6.2 Modeled accelerator vs RTL cycle counts (target: within 5%)\n\n";
   {
-    AcceleratorParams a;
+    const AcceleratorParams a;
     const bool have = !in.rtl_cycles_json.empty() && std::filesystem::exists(in.rtl_cycles_json);
     nlohmann::json meas = nlohmann::json::array();
     if (have) {
       std::ifstream f(in.rtl_cycles_json);
+      nlohmann::json doc;
       try {
-        meas = nlohmann::json::parse(f);
+        doc = nlohmann::json::parse(f);
       } catch (const nlohmann::json::parse_error& e) {
         throw InputError(in.rtl_cycles_json + ": not valid JSON (" + e.what() + ")");
       }
-      if (!meas.is_array()) throw InputError(in.rtl_cycles_json + ": expected an array of cases");
+      if (doc.is_object() && doc.contains("cases")) meas = doc["cases"];
+      else meas = doc;
+      if (!meas.is_array()) throw InputError(in.rtl_cycles_json + ": expected {\"cases\": [...]} or an array of cases");
     }
-    s += fmt::format("Cycle formula of docs/perf-model.md section 5 with the default parameters: {} lanes, {:.0f} MHz, "
-                     "{:.0f} GB/s, {:.0f} KiB buffer, overheads quant-block {}, dequant-block {}, token {}, tile {}, layer {} cycles.\n\n",
-                     a.lanes, a.clock_hz / 1e6, a.mem_bw / 1e9, a.buffer_bytes / 1024, a.quant_block_cycles,
-                     a.dequant_block_cycles, a.token_cycles, a.tile_cycles, a.layer_cycles);
-    s += "| Hq | Hkv | d | cached tokens | format | projected cycles (one layer, one sequence) | RTL/SystemC cycles | error |\n";
-    s += "|---|---|---|---|---|---|---|---|\n";
+    s += "The RTL (rtl/nq_accel_top.sv, LANES 4 and 16 verilated) runs the quantizer and the dequant-MAC; the softmax\n";
+    s += "and the partition combine run on the host, and there is no DMA or KV buffer. `nqkv sim --backend rtl\n";
+    s += "--no-backpressure` reports the cycles of the quantizer runs (K and V of every context token, two runs) and of\n";
+    s += "one decode step's dequant-MAC passes over the context (score + value). Those are the parts compared; the\n";
+    s += "model's softmax, tile and memory terms have no RTL counterpart yet.\n\n";
+    s += "The model's terms, from rtl/doc/protocol.md and the nq_dequant_mac.sv header (not fitted; section 5 of\n";
+    s += "docs/perf-model.md), for n attended tokens, L lanes, nblk = d/B blocks per row, P = ceil(n / 512) partitions:\n\n";
+    s += "```\n";
+    s += fmt::format("dequant-MAC = Hq x [ 2 n max(d/L, nblk)                   code beats, score + value (side values hidden)\n"
+                     "                 + (nblk + {})                           score pass: side values before beat 1, score latency\n"
+                     "                 + P (nblk + {} + d) ]                    value pass per partition: fill, latency, d-word drain\n"
+                     "quantizer   = runs x [ elements/L + B/L + {} ]             no per-block bubble; last block's beats after its latency\n",
+                     a.score_latency_cycles, a.drain_latency_cycles, a.quant_latency_cycles);
+    s += "```\n\n";
+    s += "The **first model** (AcceleratorParams::first_model(), the formula before the RTL existed, evaluated at the RTL's\n";
+    s += "lane count) charged 1 cycle per dequantized block scale, 2 per quantized block, 32 per layer, a softmax on the\n";
+    s += "lanes and tile set-up, and no per-pass fill or drain; its decode-step total is compared with the RTL's decode step.\n\n";
     if (!have) {
-      for (int64_t t : {127, 1023, 4095})
-        for (int64_t hkv : {8, 32})
-          s += fmt::format("| 32 | {} | 128 | {} | nf4/b64 | {:.0f} | pending RTL/SystemC cycle counts | - |\n", hkv, t,
-                           accel_layer_cycles(a, 32, hkv, 128, t, nf4()).total);
+      s += "**Pending:** no RTL cycle file given (`--rtl-cycles`).\n\n";
     } else {
+      s += "| LANES | Hq | Hkv | d | context | B | codes | RTL MAC cycles | model MAC | error | first model | error | RTL quantizer cycles | model quantizer | error |\n";
+      s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      double max_mac = 0, max_q = 0, max_first = 0, min_first = 1e9;
       for (size_t i = 0; i < meas.size(); ++i) {
         const auto& c = meas[i];
         auto num = [&](const char* k) -> int64_t {
@@ -425,13 +585,60 @@ std::string claims_report(const ClaimsReportInputs& in) {
             throw InputError(in.rtl_cycles_json + ": case " + std::to_string(i) + ": missing or non-numeric field '" + k + "'");
           return c[k].get<int64_t>();
         };
-        const KvFormat f = parse_kv_format(c.value("format", std::string("nf4")), static_cast<int>(num("block")), 32, 128);
-        const double proj = accel_layer_cycles(a, num("q_heads"), num("kv_heads"), num("head_dim"), num("tokens"), f).total;
-        const double got = static_cast<double>(num("cycles"));
-        s += fmt::format("| {} | {} | {} | {} | {} | {:.0f} | {:.0f} | {:+.1f}% |\n", num("q_heads"), num("kv_heads"),
-                         num("head_dim"), num("tokens"), f.label(), proj, got, (proj - got) / got * 100);
+        const int64_t L = num("lanes"), hq = num("q_heads"), hkv = num("kv_heads"), d = num("head_dim"), n = num("context");
+        const int blk = static_cast<int>(num("block"));
+        const std::string cb = c.value("codebook", std::string("nf4"));
+        const KvFormat f = parse_kv_format(cb, blk, 32, 128);
+        AcceleratorParams al = a;
+        al.lanes = static_cast<int>(L);
+        AcceleratorParams first = AcceleratorParams::first_model();
+        first.lanes = static_cast<int>(L);
+        const double got_mac = static_cast<double>(num("mac_cycles")), got_q = static_cast<double>(num("quant_cycles"));
+        const double mac = accel_mac_cycles(al, hq, hkv, d, n, f).dequant_mac;
+        const int64_t runs = c.value("quant_runs", int64_t{2});
+        const double q = accel_quantize_cycles(al, static_cast<double>(num("quant_elements")) / runs, runs, blk);
+        const double v1 = accel_layer_cycles(first, hq, hkv, d, n - 1, f).total;
+        const double e_mac = (mac - got_mac) / got_mac, e_q = (q - got_q) / got_q, e1 = (v1 - got_mac) / got_mac;
+        max_mac = std::max(max_mac, std::abs(e_mac)), max_q = std::max(max_q, std::abs(e_q));
+        max_first = std::max(max_first, e1), min_first = std::min(min_first, e1);
+        s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.0f} | {:+.3f}% | {:.0f} | {:+.1f}%{} | {} | {:.0f} | {:+.3f}% |\n",
+                         L, hq, hkv, d, n, blk, cb, num("mac_cycles"), mac, e_mac * 100, v1, e1 * 100,
+                         std::abs(e1) <= 0.05 ? "" : " (out)", num("quant_cycles"), q, e_q * 100);
       }
+      s += fmt::format(
+          "\n**Verdict: {}.** Protocol-derived model: largest MAC error {:.3f}%, largest quantizer error {:.3f}% over {} "
+          "runs (LANES 4 and 16). The first model was {:+.1f}% to {:+.1f}% off.\n\n",
+          max_mac <= 0.05 && max_q <= 0.05 ? "within 5% on every case" : "NOT within 5% on every case", max_mac * 100,
+          max_q * 100, meas.size(), min_first * 100, max_first * 100);
+      s += "Why the first model was off, term by term: (1) it charged a cycle per block scale (2 Hkv d T / B of them), but\n";
+      s += "the RTL loads a token's nblk scales (or value weights) on their own `ms` stream into two banks while the\n";
+      s += "previous token's d/L code beats stream, so they cost nothing in steady state (nblk <= d/L whenever B >= L);\n";
+      s += "that alone adds (Hkv/Hq)(L/B) to the MAC time: +6.25% at L 16, B 64, Hkv = Hq/4, and +25% for Hkv = Hq;\n";
+      s += "(2) it had no value-form drain: each value pass (one per 512-token partition per query head) drains d\n";
+      s += "accumulators one word per cycle, d/(512 d/L) = L/512 of the value pass (+3% of it at L 16); (3) it added a\n";
+      s += "softmax on the lanes and tile/layer terms the RTL does not have (softmax and combine run on the host). At\n";
+      s += "L 4 the drain is 4x smaller relative to the beats, which is why the first model is closer there. The new\n";
+      s += "terms are protocol statements: one code beat per cycle per token row (d/L), nblk side values before a\n";
+      s += "pass's first beat, the 3-cycle score latency, the d-cycle drain, and the quantizer's 10-cycle block latency\n";
+      s += "(3 + 24/DIV_SPS + 1) plus the last block's B/L output beats per run. One correction was made after the first\n";
+      s += "comparison: the header says the drain *starts* 2 cycles after the last beat; the drained words leave through\n";
+      s += "the same output register as the score word, so the first one appears 3 cycles after it, like a score. The\n";
+      s += "model took 2 at first and was 1 cycle short per value pass (under 0.02%).\n\n";
+      s += "Regenerate the cycle counts (about 10 s on one core): `python3 scripts/perf/rtl_cycles.py --nqkv "
+           "build-perf/tools/nqkv/nqkv --out " + in.rtl_cycles_json + "`; each case's exact `nqkv sim` command is in the "
+           "JSON.\n\n";
     }
+    s += fmt::format("Full decode-step projection for reference (default accelerator: {} lanes, {:.0f} MHz, {:.0f} GB/s, "
+                     "{:.0f} KiB buffer; includes the new token's quantization, the softmax on the lanes and tile set-up):\n\n",
+                     a.lanes, a.clock_hz / 1e6, a.mem_bw / 1e9, a.buffer_bytes / 1024);
+    s += "| Hq | Hkv | d | cached tokens | format | dequant-MAC | quantize | softmax | tiles | memory | total cycles (one layer, one sequence) |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (int64_t t : {127, 1023, 4095})
+      for (int64_t hkv : {8, 32}) {
+        const AccelCycles c = accel_layer_cycles(a, 32, hkv, 128, t, nf4());
+        s += fmt::format("| 32 | {} | 128 | {} | nf4/b64 | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.0f} |\n", hkv, t,
+                         c.dequant_mac, c.quantize, c.softmax, c.tile_overhead, c.memory, c.total);
+      }
     s += "\n";
   }
 
@@ -478,11 +685,19 @@ std::string claims_report(const ClaimsReportInputs& in) {
   s += "## 8. Commands\n\n```\n";
   if (!in.sdpa_json.empty())
     s += "# on the H100 (the measured table of 6.1):\npython3 scripts/gpu/sdpa_decode_baseline.py --out " + in.sdpa_json +
-         " --runs 60\n# here:\n";
+         " --runs 60\n" +
+         (in.gpu_bench_json.empty() ? std::string()
+                                    : "# and bench/cuda's Google Benchmark JSON for the NF kernel rows (reports/gpu.md has the command): " +
+                                          in.gpu_bench_json + "\n") +
+         "# here:\n";
   s += "cmake -S . -B build-perf -G Ninja -DNQKV_ENABLE_CUDA=OFF && cmake --build build-perf --target nqkv perf_tests\n";
+  if (!in.rtl_cycles_json.empty())
+    s += "python3 scripts/perf/rtl_cycles.py --nqkv build-perf/tools/nqkv/nqkv --out " + in.rtl_cycles_json + "\n";
   s += "build-perf/tools/nqkv/nqkv project --claims-report reports/nqkv-claims.md --plot reports/perf";
   if (!in.sdpa_json.empty()) s += " --sdpa-json " + in.sdpa_json;
+  if (!in.gpu_bench_json.empty()) s += " --gpu-bench " + in.gpu_bench_json;
   if (!in.rtl_cycles_json.empty()) s += " --rtl-cycles " + in.rtl_cycles_json;
+  s += "\nctest --test-dir build-perf -R '^perf\\.'";
   s += "\n```\n\nEach row above names its own `nqkv project` command; the model and its limits are documented in\n";
   s += "docs/perf-model.md.\n";
   return s;

@@ -6,19 +6,48 @@
 
 namespace nqkv::perf {
 
-// The accelerator's cycle model (docs/perf-model.md section 5). Overheads are parameters so they can
-// be fitted to RTL/SystemC cycle counts once those exist.
+// The accelerator's cycle model (docs/perf-model.md section 5). The per-pass and per-run terms
+// follow the RTL's documented protocol (rtl/doc/protocol.md, rtl/nq_dequant_mac.sv header,
+// reports/rtl.md); they were not fitted to the measured cycle counts.
 struct AcceleratorParams {
   int lanes = 64;                 // elements per cycle (quantizer) and MACs per cycle (dequant-MAC)
   double clock_hz = 1.0e9;
   double mem_bw = 256.0e9;        // bytes/s of the KV memory interface
   double buffer_bytes = 256.0 * 1024;  // on-chip buffer for streamed KV tiles (double-buffered)
   double mem_bytes = 16.0 * 1073741824.0;  // off-chip capacity behind it
-  int quant_block_cycles = 2;     // per quantized block: absmax tree tail + scale write
-  int dequant_block_cycles = 1;   // per block read: scale load into the MAC
+  // Quantizer: one input beat of `lanes` elements per cycle, no per-block bubble; a run ends
+  // when the last block's B/lanes output beats are out, quant_latency_cycles after its last input
+  // beat (3 + (24/DIV_SPS + 1) = 10 for DIV_SPS 4).
+  int quant_block_cycles = 0;     // extra cycles per quantized block (0: the RTL has no per-block bubble)
+  int quant_latency_cycles = 10;  // last input beat of a block -> its first output beat
+  // Dequant-MAC: one pass per query head in score form over all tokens, then one value-form
+  // pass per 512-token partition. A token's nblk = d/B side values (one per cycle on their own
+  // stream, two banks) must be in before its codes are accepted: nblk cycles before the first
+  // code beat of a pass, hidden behind the d/lanes code beats of the previous token afterwards.
+  int dequant_block_cycles = 0;   // extra cycles per block read beyond the side stream (0: hidden)
+  int score_latency_cycles = 3;   // last code beat -> the score word (score form)
+  int drain_latency_cycles = 3;   // last code beat -> first drained word (value form; the drain is d words,
+                                  // one per cycle): drain starts 2 cycles after, + the output register
+  int partition_tokens = 512;     // tokens per value pass (golden::kPartitionTokens)
+  bool protocol_terms = true;     // per-pass fill/drain and per-run quantizer tail (false: first model)
+  // Parts the RTL does not contain (the projection's assumptions beyond it).
   int token_cycles = 0;           // per cached token per head: softmax bookkeeping outside the lanes
   int tile_cycles = 8;            // per KV tile streamed through the buffer: DMA setup
-  int layer_cycles = 32;          // per layer per sequence: pipeline fill and drain
+  int layer_cycles = 0;           // per layer per sequence (fill/drain is in the per-pass terms)
+
+  // The first, unvalidated parameter set (before the RTL existed): 2 cycles per quantized block,
+  // 1 per dequantized block, 32 per layer, and no per-pass fill, drain or quantizer latency.
+  static AcceleratorParams first_model() {
+    AcceleratorParams a;
+    a.quant_block_cycles = 2;
+    a.quant_latency_cycles = 0;
+    a.dequant_block_cycles = 1;
+    a.score_latency_cycles = 0;
+    a.drain_latency_cycles = 0;
+    a.protocol_terms = false;  // no per-pass side-value fill, latency or drain
+    a.layer_cycles = 32;
+    return a;
+  }
 };
 
 struct Hardware {

@@ -120,23 +120,62 @@ PhaseCost decode_attention(int64_t batch, int64_t q_heads, int64_t kv_heads, int
   return c;
 }
 
+double accel_quantize_cycles(const AcceleratorParams& a, double elements_per_run, int64_t runs, int block) {
+  const double L = a.lanes;
+  double per_run = ceil_div(elements_per_run, L) + ceil_div(elements_per_run, block) * a.quant_block_cycles;
+  // The run ends when the last block's B/lanes output beats are out: its first beat comes
+  // quant_latency_cycles after its last input beat (rtl/doc/protocol.md, Quantizer timing).
+  if (a.protocol_terms) per_run += ceil_div(block, L) + a.quant_latency_cycles;
+  return per_run * static_cast<double>(runs);
+}
+
+AccelCycles accel_mac_cycles(const AcceleratorParams& a, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                             int64_t attended, const KvFormat& f) {
+  AccelCycles c;
+  const double L = a.lanes, n = static_cast<double>(attended), d = static_cast<double>(head_dim), Hq = q_heads;
+  const bool blocked = f.kind == KvKind::NF4 || f.kind == KvKind::NF3 || f.kind == KvKind::NF2;
+  const double nblk = blocked ? ceil_div(d, f.block) : 1;
+  if (!a.protocol_terms) {
+    // First model: lanes MACs per cycle over all Hq x n x d products of q.K and p.V, plus a
+    // cycle per block scale load (counted over the Hkv-shared cache, T = n - 1 cached tokens).
+    c.mac = ceil_div(2.0 * Hq * d * n, L);
+    c.block_overhead = blocked ? ceil_div(2.0 * kv_heads * d * (n - 1), f.block) * a.dequant_block_cycles : 0;
+  } else {
+    // One score pass per query head over all n tokens, then one value pass per partition of
+    // partition_tokens tokens. Per token: d/lanes code beats; its nblk side values arrive one per
+    // cycle on their own stream and load while the previous token's codes stream (two banks), so
+    // they cost nothing unless nblk > d/lanes. Per pass: nblk cycles before the first code beat.
+    // Score pass ends score_latency cycles after its last code beat; a value pass drains its d
+    // accumulators, one word per cycle, starting drain_latency cycles after its last code beat.
+    const double beats = std::max(ceil_div(d, L), nblk);
+    const double parts = ceil_div(n, a.partition_tokens);
+    c.partitions = static_cast<int64_t>(parts);
+    c.mac = 2.0 * Hq * n * beats;
+    c.pass_overhead = Hq * ((nblk + a.score_latency_cycles) + parts * (nblk + a.drain_latency_cycles));
+    c.drain = Hq * parts * d;
+    c.block_overhead = blocked ? Hq * 2.0 * n * nblk * a.dequant_block_cycles : 0;
+  }
+  c.dequant_mac = c.mac + c.pass_overhead + c.drain + c.block_overhead;
+  c.compute = c.dequant_mac;
+  c.total = c.compute;
+  return c;
+}
+
 AccelCycles accel_layer_cycles(const AcceleratorParams& a, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
                                int64_t tokens, const KvFormat& f) {
-  AccelCycles c;
   const double L = a.lanes, T = static_cast<double>(tokens), d = static_cast<double>(head_dim);
+  AccelCycles c = accel_mac_cycles(a, q_heads, kv_heads, head_dim, tokens + 1, f);  // the cache + the new token
   const bool blocked = f.kind == KvKind::NF4 || f.kind == KvKind::NF3 || f.kind == KvKind::NF2;
   const double new_elems = 2.0 * kv_heads * d;
   if (f.kind != KvKind::FP16 && f.kind != KvKind::BF16)
-    c.quantize = ceil_div(new_elems, L) + (blocked ? ceil_div(new_elems, f.block) * a.quant_block_cycles : 0);
-  c.mac = ceil_div(2.0 * q_heads * d * (T + 1), L);  // q.K over T+1 keys, then p.V
-  c.softmax = ceil_div(q_heads * (T + 1), L);         // one exp-and-accumulate per score on the lanes
-  c.block_overhead = blocked ? ceil_div(2.0 * kv_heads * d * T, f.block) * a.dequant_block_cycles : 0;
+    c.quantize = accel_quantize_cycles(a, new_elems, 1, blocked ? f.block : static_cast<int>(head_dim));
+  c.softmax = ceil_div(q_heads * (T + 1), L);  // one exp-and-accumulate per score on the lanes
   c.token_overhead = static_cast<double>(a.token_cycles) * kv_heads * T;
   const double kv_bytes = 2.0 * kv_heads * d * T * kv_bits_per_element(f, head_dim) / 8.0;
   const double tile_bytes = a.buffer_bytes / 2;  // double-buffered: one tile computing, one loading
   c.tiles = static_cast<int64_t>(std::ceil(kv_bytes / tile_bytes));
   c.tile_overhead = static_cast<double>(c.tiles) * a.tile_cycles;
-  c.compute = c.quantize + c.mac + c.softmax + c.block_overhead + c.token_overhead + c.tile_overhead;
+  c.compute = c.quantize + c.dequant_mac + c.softmax + c.token_overhead + c.tile_overhead;
   c.memory = std::ceil(kv_bytes / (a.mem_bw / a.clock_hz));
   c.layer_overhead = a.layer_cycles;
   c.total = std::max(c.compute, c.memory) + c.layer_overhead;

@@ -55,14 +55,26 @@ PhaseCost decode_attention(int64_t batch, int64_t q_heads, int64_t kv_heads, int
                            const KvFormat& f, const Hardware& hw, double bandwidth);
 
 struct AccelCycles {
-  double quantize = 0, mac = 0, softmax = 0, block_overhead = 0, token_overhead = 0, tile_overhead = 0;
+  double quantize = 0;        // the new token's K and V through the quantizer (one run)
+  double mac = 0;             // code beats: score + value passes, max(d/lanes, nblk) per token per head
+  double pass_overhead = 0;   // per pass: nblk side values before the first code beat + output latency
+  double drain = 0;           // value form: d accumulator words per partition pass
+  double softmax = 0, block_overhead = 0, token_overhead = 0, tile_overhead = 0;
+  double dequant_mac = 0;     // mac + pass_overhead + drain + block_overhead: what the RTL dequant-MAC does
   double compute = 0, memory = 0, layer_overhead = 0, total = 0;
-  int64_t tiles = 0;
+  int64_t tiles = 0, partitions = 0;
   bool memory_bound() const { return memory >= compute; }
 };
 // Cycles for one sequence and one layer of a decode step on the accelerator (section 5 of
-// docs/perf-model.md): quantize the new token's K and V, then the dequant-MAC over `tokens`.
+// docs/perf-model.md): quantize the new token's K and V, then the dequant-MAC over the
+// `tokens` cached tokens plus the new one.
 AccelCycles accel_layer_cycles(const AcceleratorParams& a, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
                                int64_t tokens, const KvFormat& f);
+// The dequant-MAC alone over `attended` tokens (score pass per query head, value passes per
+// partition), as `nqkv sim --backend rtl` measures it: fills quantize = softmax = tiles = 0.
+AccelCycles accel_mac_cycles(const AcceleratorParams& a, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                             int64_t attended, const KvFormat& f);
+// The quantizer alone: `runs` runs of `elements_per_run` elements each (block B).
+double accel_quantize_cycles(const AcceleratorParams& a, double elements_per_run, int64_t runs, int block);
 
 }  // namespace nqkv::perf

@@ -2,11 +2,14 @@
 # Device run (see reports/gpu.md): golden-reference suite, compute-sanitizer memcheck + racecheck,
 # Google Benchmark of the kernels, and the fp16 SDPA baseline, all in one call. Binaries are built
 # on the development machine (scripts/gpu/pack_carry.sh) and carried in build-cuda/devcarry.
-# Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test memcheck racecheck bench benchgen sdpa sdpadecode ncu
+# Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test memcheck racecheck bench benchgen benchprev benchocc2 sdpadecode ncu sass
 # benchgen: the decode benchmarks again with NQKV_CUDA_GENERIC=1 (the pre-tensor-core generic kernel), same run.
+# benchprev: the decode + append benchmarks of a previous build carried in build-cuda/devcarry_prev (same run).
+# benchocc2: decode benchmarks with NQKV_CUDA_OCC2=1 (block-64 fast path at 2 CTAs/SM, no register cap).
+# sdpadecode: the fp16 SDPA flash baseline (scripts/gpu/sdpa_decode_baseline.py, the only SDPA script).
 set -u
 OUTD=${1:?outdir}; shift
-STEPS=${*:-test memcheck racecheck bench sdpa}
+STEPS=${*:-test memcheck racecheck bench sdpadecode}
 C=build-cuda/devcarry
 export LD_LIBRARY_PATH=$PWD/$C/lib:${LD_LIBRARY_PATH:-}
 export PATH=$PATH:/usr/local/cuda/bin
@@ -20,9 +23,10 @@ for s in $STEPS; do
         --gtest_filter='CudaRandom.SeededShapeSweep:CudaErrors.*' > "$OUTD/racecheck.log" 2>&1; echo "racecheck rc=$?"; tail -4 "$OUTD/racecheck.log" ;;
     bench) timeout 200 $C/bench_cuda --benchmark_out="$OUTD/gpu_bench.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/bench.log" | tail -25 ;;
     benchgen) NQKV_CUDA_GENERIC=1 timeout 150 $C/bench_cuda --benchmark_filter='DecodeAttention' --benchmark_out="$OUTD/gpu_bench_generic.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/benchgen.log" | tail -20 ;;
+    benchprev) P=build-cuda/devcarry_prev; LD_LIBRARY_PATH=$PWD/$P/lib timeout 200 $P/bench_cuda --benchmark_filter='DecodeAttention|QuantizeAppend' --benchmark_out="$OUTD/gpu_bench_prev.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/benchprev.log" | tail -3 ;;
+    benchocc2) NQKV_CUDA_OCC2=1 timeout 150 $C/bench_cuda --benchmark_filter='DecodeAttention.*blk:64/bits:4' --benchmark_out="$OUTD/gpu_bench_occ2.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/benchocc2.log" | tail -3 ;;
+    sass) timeout 200 bash scripts/gpu/profile_sass.sh "$OUTD" > "$OUTD/sass.log" 2>&1; echo "sass rc=$?"; grep -E "Duration|Registers|Issue|Executed Ipc" "$OUTD/sass.log" | head -12 ;;
     sdpadecode) PYTHONUNBUFFERED=1 timeout 240 python3 scripts/gpu/sdpa_decode_baseline.py --out "$OUTD/h100_sdpa.json" > "$OUTD/h100_sdpa.log" 2>&1; echo "helper sdpa rc=$?"; tail -5 "$OUTD/h100_sdpa.log" ;;
-    sdpa) PYTHONUNBUFFERED=1 timeout 120 python3 scripts/gpu/sdpa_baseline.py --out "$OUTD/gpu_sdpa.json" 2>&1 | tail -14
-          if [ -f scripts/gpu/sdpa_decode_baseline.py ]; then PYTHONUNBUFFERED=1 timeout 150 python3 scripts/gpu/sdpa_decode_baseline.py --out "$OUTD/h100_sdpa.json" > "$OUTD/h100_sdpa.log" 2>&1; echo "helper sdpa rc=$?"; fi ;;
     ncu) timeout 150 ncu --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section WarpStateStats --section ComputeWorkloadAnalysis \
         -k regex:decode_ --launch-skip 3 -c 1 $C/bench_cuda --benchmark_filter='BM_DecodeAttention/B:32/Hq:32/Hkv:8/D:128/T:8192/blk:64/bits:4' > "$OUTD/ncu.txt" 2>&1; echo "ncu rc=$?"; grep -E "Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Warp Cycles Per Issued|Issue Slots Busy|Stall" "$OUTD/ncu.txt" | head -30 ;;
   esac

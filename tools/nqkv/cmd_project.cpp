@@ -14,7 +14,7 @@
 namespace {
 
 struct ProjectArgs {
-  std::string model, gpu = "a100-40gb", kv = "nf4", hw_file, out, plot_dir, report, sdpa_json, rtl_cycles;
+  std::string model, gpu = "a100-40gb", kv = "nf4", hw_file, out, plot_dir, report, sdpa_json, rtl_cycles, gpu_bench;
   int block = 64, kivi_group = 32, kivi_residual = 128;
   int64_t context = 2048, gen = 256, batch = 0, context_batch = 1, page_tokens = 16, prefill_chunk = 2048;
   double mem_util = 0.90, reserve_gib = 0.5, act_mib = -1, workspace_gib = -1, weight_bytes = 0;
@@ -60,6 +60,7 @@ void run(const ProjectArgs& a) {
     ClaimsReportInputs r;
     r.sdpa_json = a.sdpa_json;
     r.rtl_cycles_json = a.rtl_cycles;
+    r.gpu_bench_json = a.gpu_bench;
     r.plot_dir = a.plot_dir;
     const std::string text = claims_report(r);
     nqkv::io::write_text_atomically(a.report, text);
@@ -150,6 +151,8 @@ NQKV_COMMAND(project) {
   c->add_flag("--list", a->list, "List zoo models, devices and KV formats");
   c->add_option("--claims-report", a->report, "Write the NQKV claims/validation report (markdown) to this file");
   c->add_option("--sdpa-json", a->sdpa_json, "Measured SDPA decode times (scripts/gpu/sdpa_decode_baseline.py output)");
+  c->add_option("--gpu-bench", a->gpu_bench,
+                 "Google Benchmark JSON of bench/cuda (BM_DecodeAttention rows) for the NF kernel validation");
   c->add_option("--rtl-cycles", a->rtl_cycles, "Measured RTL/SystemC cycle counts (JSON) for the accelerator validation");
   c->callback([a] { run(*a); });
 }
