@@ -9,13 +9,14 @@
 #include "golden/quality.hpp"
 #include "io/atomic_file.hpp"
 #include "io/error.hpp"
+#include "io/plot.hpp"
 #include "tools/nqkv/commands.hpp"
 
 namespace {
 using namespace nqkv;
 
 struct QualityArgs {
-  std::string csv;
+  std::string csv, plot;
   int64_t elements = 1 << 21;
   uint64_t seed = 1;
   std::vector<int> blocks = {32, 64, 128, 256, 512, 1024};
@@ -64,6 +65,24 @@ void run_quality(const QualityArgs& a) {
   for (const auto& r : normal)
     if (r.bits_per_element >= 4.0 && r.bits_per_element <= 4.5 + 1e-9)
       fmt::print("{:>8.4f}  {:<9} {:>6} {:>10.5f} {:>8.2f}\n", r.bits_per_element, r.codebook, r.block, r.rel_mse, r.sqnr_db);
+  if (!a.plot.empty()) {
+    // SQNR against storage cost on normal data: one curve per codebook, block size along the curve.
+    std::vector<io::PlotSeries> series;
+    for (const auto& r : normal) {
+      auto it = std::find_if(series.begin(), series.end(), [&](const auto& s) { return s.name == r.codebook; });
+      if (it == series.end()) {
+        series.push_back({r.codebook, {}, {}});
+        it = series.end() - 1;
+      }
+      it->x.push_back(r.bits_per_element);
+      it->y.push_back(r.sqnr_db);
+    }
+    io::write_line_plot_png(a.plot,
+                            {"Codebook quality at equal storage, N(0,1) (points: block 1024 ... 32)", "bits per element (fp16 scales counted)",
+                             "SQNR (dB)", false, false, 900, 560},
+                            series);
+    fmt::print("wrote {}\n", a.plot);
+  }
   if (!a.csv.empty()) fmt::print("\nwrote {}\n", a.csv);
 }
 
@@ -73,6 +92,7 @@ NQKV_COMMAND(quality) {
   auto* cmd = app.add_subcommand("quality", "Relative MSE / SQNR of every codebook on N(0,1), Laplace and Student-t(3) data");
   auto a = std::make_shared<QualityArgs>();
   cmd->add_option("--csv", a->csv, "Also write the full table as CSV to this file ('-' prints CSV only)");
+  cmd->add_option("--plot", a->plot, "Also write a PNG of SQNR against bits per element (normal data)");
   cmd->add_option("--elements", a->elements, "Samples per distribution")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed")->capture_default_str();
   cmd->add_option("--blocks", a->blocks, "Block sizes")->capture_default_str();
