@@ -15,7 +15,7 @@ std::vector<std::pair<std::string, Registrar>>& registry() {
 }  // namespace nqkv::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"nqkv: NQKV-style KV-cache quantization: golden numerics, RTL, SystemC, CUDA and performance models"};
+  CLI::App app{"nqkv: NQKV-style KV-cache quantization: golden numerics, RTL (Verilator), CUDA and performance models"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   auto& commands = nqkv::cli::registry();
