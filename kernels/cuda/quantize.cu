@@ -2,6 +2,8 @@
 // golden `quantize` cases (docs/numerics.md sections 4-6), bit-exact with golden/quantize.cpp.
 #include <cfloat>
 #include <cmath>
+#include <cstdlib>
+#include <atomic>
 #include <mutex>
 
 #include "golden/attention.hpp"
@@ -79,123 +81,182 @@ __device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
 // ---------------------------------------------------------------------------------------------
 // Quantize-append. One group of head_dim/8 lanes per (sequence, new token, kv head, K|V) row; each
 // lane quantizes 8 consecutive elements (one 16-byte load) and writes bits bytes of packed codes.
-template <int BITS>
-__global__ void __launch_bounds__(256) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
-                                                     const uint16_t* __restrict__ v_new, int n_new, int32_t* err,
-                                                     int64_t* stats) {
-  __shared__ float thr[16];
-  if (threadIdx.x < 16) thr[threadIdx.x] = cb.thr[threadIdx.x];
-  __syncthreads();
-  const int D = c.head_dim, lpr = D / 8, lpb = c.block / 8, H = c.kv_heads;
-  const int is_bf16 = c.type == golden::ElemType::BF16;
-  const int64_t rows = int64_t(c.batch) * n_new * H * 2;
-  // lpr = head_dim / 8 is a power of two; 32-bit index arithmetic whenever the rows fit (the 64-bit
-  // divisions by H and n_new used to dominate this kernel's instruction count).
-  const int lshift = __ffs(lpr) - 1;
-  const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> lshift;
-  const int sub = threadIdx.x & (lpr - 1);
-  const bool valid = row < rows;
-  // row = ((b * n_new + j) * H + h) * 2 + is_v
-  const int is_v = int(row & 1);
-  int h, j, b;
-  int64_t bj;
-  if (rows < 0x7fffffff) {
-    const uint32_t r2 = uint32_t(row) >> 1, bj32 = r2 / uint32_t(H);
-    h = int(r2 - bj32 * uint32_t(H));
-    bj = bj32;
-    b = int(bj32 / uint32_t(n_new));
-    j = int(bj32 - uint32_t(b) * uint32_t(n_new));
-  } else {
-    const int64_t r2 = row >> 1;
-    h = int(r2 % H);
-    bj = r2 / H;
-    j = int(bj % n_new);
-    b = int(bj / n_new);
-  }
+// Each thread does IT such chunks (stride blockDim.x; all IT loads issued before any is used) so that
+// the per-CTA table below is amortized and more bytes are in flight (IT = 1 for small launches).
+//
+// Code search by a bucket table (when the host found it valid for the codebook, `use_tab`): the
+// normalized value xn (|xn| <= ~1) goes to bucket k = bits(fl(xn + 6)) >> 16 & 127 (buckets of width
+// 1/32 over [-2, 2)); the bucket holds c0 = number of thresholds below lo_k - 2^-20 and t = thr[c0];
+// code = c0 + (xn > t). Exact when no other threshold lies in [lo_k - 2^-20, hi_k) (host check
+// append_table_ok): fl(xn + 6) lands in bucket k only if lo_k - 2^-22 <= xn < hi_k. Otherwise the
+// 4-step binary search over the thresholds.
+constexpr int kAppendIters = 4;  // chunks per thread for large launches (1 below kAppendSmall threads)
+constexpr int64_t kAppendSmall = 16384;  // threads; the tests cover both variants
+constexpr int kAppendThreads = 256;
+constexpr float kTabSlop = 9.5367431640625e-07f;  // 2^-20
 
-  uint4 raw = make_uint4(0, 0, 0, 0);
-  int64_t dst_row = -1;
-  if (valid) {
-    const uint16_t* src = (is_v ? v_new : k_new) + ((bj * H + h) * D + sub * 8);
-    raw = *reinterpret_cast<const uint4*>(src);
-    const int len = c.seq_lens[b];
-    const int64_t pos = int64_t(len) + j;
-    const int pshift = c.page_size == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
-    const int64_t pg = pos >> pshift;
-    if (len < 0 || pg >= c.max_pages_per_seq) {
-      if (sub == 0) atomicOr(err, kErrSeqLenOutOfRange);
+struct FastDiv {  // n / d for n < 2^31 by multiply-high (CUTLASS FastDivmod)
+  uint32_t d = 1, mul = 1, shift = 0;
+};
+inline FastDiv make_fastdiv(uint32_t d) {
+  FastDiv f;
+  f.d = d;
+  uint32_t s = 0;
+  while (s < 32 && (uint32_t(1) << s) < d) ++s;
+  f.shift = s;
+  f.mul = static_cast<uint32_t>(((uint64_t(1) << 32) * ((uint64_t(1) << s) - d)) / d + 1);
+  return f;
+}
+__device__ __forceinline__ uint32_t fdiv(uint32_t n, const FastDiv& f) { return (__umulhi(n, f.mul) + n) >> f.shift; }
+
+__host__ __device__ inline int tab_c0(const float* thr, int k) {
+  const float lim = -2.0f + float(k) * 0.03125f - kTabSlop;  // exact in fp32
+  int c0 = 0;
+  for (int i = 0; i < 15; ++i) c0 += thr[i] < lim ? 1 : 0;
+  return c0;
+}
+bool append_table_ok(const DevCodebook& cb) {
+  for (int k = 0; k < 128; ++k) {
+    const int c0 = tab_c0(cb.thr, k);
+    const float hi = -2.0f + float(k + 1) * 0.03125f;
+    if (c0 + 1 < 16 && !(cb.thr[c0 + 1] >= hi)) return false;
+  }
+  return true;
+}
+
+template <int BITS, bool BF16, int IT>
+__global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
+                                                     const uint16_t* __restrict__ v_new, int n_new, FastDiv divH,
+                                                     FastDiv divN, int use_tab, int32_t* err, int64_t* stats) {
+  __shared__ float thr[16];
+  __shared__ float2 tab[128];  // (t, c0 as float bits)
+  if (threadIdx.x < 16) thr[threadIdx.x] = cb.thr[threadIdx.x];
+  if (threadIdx.x < 128) {
+    const int c0 = tab_c0(cb.thr, threadIdx.x);
+    tab[threadIdx.x] = make_float2(cb.thr[c0], __int_as_float(c0));
+  }
+  const int D = c.head_dim, lpr = D / 8, lpb = c.block / 8, H = c.kv_heads;
+  const int64_t rows = int64_t(c.batch) * n_new * H * 2;
+  const int lshift = __ffs(lpr) - 1;
+  const int sub = threadIdx.x & (lpr - 1);
+  // Phase 1: all IT loads in flight (and the destination rows), then the table barrier.
+  uint4 raw[IT];
+  int64_t dst_row[IT];
+  int is_v[IT];
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    // row = ((b * n_new + j) * H + h) * 2 + is_v
+    const int64_t row = ((int64_t(blockIdx.x) * IT + it) * kAppendThreads + threadIdx.x) >> lshift;
+    const bool valid = row < rows;
+    is_v[it] = int(row & 1);
+    int h, j, b;
+    int64_t bj;
+    if (rows < 0x7fffffff) {
+      const uint32_t r2 = uint32_t(row) >> 1, bj32 = fdiv(r2, divH);
+      h = int(r2 - bj32 * uint32_t(H));
+      bj = bj32;
+      b = int(fdiv(bj32, divN));
+      j = int(bj32 - uint32_t(b) * uint32_t(n_new));
     } else {
-      const int page = c.page_table[int64_t(b) * c.max_pages_per_seq + pg];
-      if (page < 0 || page >= c.num_pages) {
-        if (sub == 0) atomicOr(err, kErrPageOutOfRange);
+      const int64_t r2 = row >> 1;
+      h = int(r2 % H);
+      bj = r2 / H;
+      j = int(bj % n_new);
+      b = int(bj / n_new);
+    }
+    raw[it] = make_uint4(0, 0, 0, 0);
+    dst_row[it] = -1;
+    if (valid) {
+      const uint16_t* src = (is_v[it] ? v_new : k_new) + ((bj * H + h) * D + sub * 8);
+      raw[it] = __ldcs(reinterpret_cast<const uint4*>(src));
+      const int len = c.seq_lens[b];
+      const int64_t pos = int64_t(len) + j;
+      const int pshift = c.page_size == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
+      const int64_t pg = pos >> pshift;
+      if (len < 0 || pg >= c.max_pages_per_seq) {
+        if (sub == 0) atomicOr(err, kErrSeqLenOutOfRange);
       } else {
-        dst_row = (int64_t(page) * H + h) * c.page_size + (pos & (c.page_size - 1));
+        const int page = c.page_table[int64_t(b) * c.max_pages_per_seq + pg];
+        if (page < 0 || page >= c.num_pages) {
+          if (sub == 0) atomicOr(err, kErrPageOutOfRange);
+        } else {
+          dst_row[it] = (int64_t(page) * H + h) * c.page_size + (pos & (c.page_size - 1));
+        }
       }
     }
   }
-  const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
-  uint32_t e[8];
-  uint32_t amax = 0, nonfin = 0;
-  const uint32_t inf_bits = is_bf16 ? 0x7f80u : 0x7c00u;
+  __syncthreads();
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    e[i] = (words[i / 2] >> (16 * (i & 1))) & 0xffffu;
-    const uint32_t mag = e[i] & 0x7fffu;
-    nonfin |= mag >= inf_bits;
-    amax = max(amax, mag);
-  }
-  // Reduce over the lanes of one block (lpb consecutive lanes, aligned).
-  for (int o = 1; o < lpb; o <<= 1) {
-    amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-    nonfin |= __shfl_xor_sync(0xffffffffu, nonfin, o);
-  }
-  const float a = widen(is_bf16, amax);
-  int st = 0;  // 0 ok, 1 zero, 2 flushed, 3 non-finite
-  uint32_t scale_bits = amax;
-  if (nonfin) {
-    st = 3;
-    scale_bits = is_bf16 ? golden::kBF16QuietNaN : golden::kF16QuietNaN;
-  } else if (amax == 0) {
-    st = 1;
-  } else if (a < FLT_MIN) {
-    st = 2;
-    scale_bits = 0;
-  }
-  int codes[8];
-  if (st == 0) {
-    const float inv = __fdiv_rn(1.0f, a);
+  for (int it = 0; it < IT; ++it) {
+    const uint32_t words[4] = {raw[it].x, raw[it].y, raw[it].z, raw[it].w};
+    uint32_t amax = 0;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {  // every element is finite here: plain widening is exact
-      const float x = is_bf16 ? __uint_as_float(e[i] << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(e[i])));
-      codes[i] = encode_code(thr, __fmul_rn(x, inv));
+    for (int i = 0; i < 4; ++i) amax = max(amax, max(words[i] & 0x7fffu, (words[i] >> 16) & 0x7fffu));
+    // Reduce over the lanes of one block (lpb consecutive lanes, aligned); a non-finite element is
+    // one whose magnitude bits reach the infinity pattern, so the max also tells non-finiteness.
+    for (int o = 1; o < lpb; o <<= 1) amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    const uint32_t inf_bits = BF16 ? 0x7f80u : 0x7c00u;
+    const float a = BF16 ? __uint_as_float(amax << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(amax)));
+    int st = 0;  // 0 ok, 1 zero, 2 flushed, 3 non-finite
+    uint32_t scale_bits = amax;
+    if (amax >= inf_bits) {
+      st = 3;
+      scale_bits = BF16 ? golden::kBF16QuietNaN : golden::kF16QuietNaN;
+    } else if (amax == 0) {
+      st = 1;
+    } else if (a < FLT_MIN) {
+      st = 2;
+      scale_bits = 0;
     }
-  } else {
+    int codes[8];
+    if (st == 0) {
+      const float inv = __fdiv_rn(1.0f, a);
+      float xs[8];
 #pragma unroll
-    for (int i = 0; i < 8; ++i) codes[i] = cb.zero_code;
-  }
-  if (dst_row >= 0) {
-    const int rb = D * BITS / 8;
-    uint8_t* dst = (is_v ? c.v_codes : c.k_codes) + dst_row * rb + sub * BITS;
-    if constexpr (BITS == 4) {
-      uint32_t w = 0;
+      for (int i = 0; i < 8; ++i) {  // every element is finite here: plain widening is exact
+        const uint32_t e = (words[i / 2] >> (16 * (i & 1))) & 0xffffu;
+        const float x = BF16 ? __uint_as_float(e << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(e)));
+        xs[i] = __fmul_rn(x, inv);
+      }
+      if (use_tab) {
 #pragma unroll
-      for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
-      *reinterpret_cast<uint32_t*>(dst) = w;
-    } else if constexpr (BITS == 2) {
-      const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
-      const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
-      *reinterpret_cast<uint16_t*>(dst) = static_cast<uint16_t>(b0 | (b1 << 8));
+        for (int i = 0; i < 8; ++i) {
+          const uint32_t y = __float_as_uint(__fadd_rn(xs[i], 6.0f));
+          const float2 te = *reinterpret_cast<const float2*>(reinterpret_cast<const char*>(tab) + ((y >> 13) & 0x3f8u));
+          codes[i] = __float_as_int(te.y) + (xs[i] > te.x ? 1 : 0);
+        }
+      } else {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) codes[i] = encode_code(thr, xs[i]);
+      }
     } else {
-      uint32_t v = 0;
 #pragma unroll
-      for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
-      dst[0] = uint8_t(v >> 16);
-      dst[1] = uint8_t(v >> 8);
-      dst[2] = uint8_t(v);
+      for (int i = 0; i < 8; ++i) codes[i] = cb.zero_code;
     }
-    if (sub % lpb == 0) {
-      (is_v ? c.v_scales : c.k_scales)[dst_row * (D / c.block) + sub / lpb] = static_cast<uint16_t>(scale_bits);
-      if (stats && st) atomicAdd(reinterpret_cast<unsigned long long*>(stats + (st - 1)), 1ull);
+    if (dst_row[it] >= 0) {
+      const int rb = D * BITS / 8;
+      uint8_t* dst = (is_v[it] ? c.v_codes : c.k_codes) + dst_row[it] * rb + sub * BITS;
+      if constexpr (BITS == 4) {
+        uint32_t w = 0;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
+        *reinterpret_cast<uint32_t*>(dst) = w;
+      } else if constexpr (BITS == 2) {
+        const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
+        const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
+        *reinterpret_cast<uint16_t*>(dst) = static_cast<uint16_t>(b0 | (b1 << 8));
+      } else {
+        uint32_t v = 0;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
+        dst[0] = uint8_t(v >> 16);
+        dst[1] = uint8_t(v >> 8);
+        dst[2] = uint8_t(v);
+      }
+      if (sub % lpb == 0) {
+        (is_v[it] ? c.v_scales : c.k_scales)[dst_row[it] * (D / c.block) + sub / lpb] = static_cast<uint16_t>(scale_bits);
+        if (stats && st) atomicAdd(reinterpret_cast<unsigned long long*>(stats + (st - 1)), 1ull);
+      }
     }
   }
 }
@@ -509,15 +570,37 @@ Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_
   if (reinterpret_cast<uintptr_t>(k_new) % 16 || reinterpret_cast<uintptr_t>(v_new) % 16)
     return invalid("quantize_append: inputs must be 16-byte aligned");
   const int64_t threads = int64_t(c.batch) * n_new * c.kv_heads * 2 * (c.head_dim / 8);
-  const int64_t grid = (threads + 255) / 256;
+  const int iters = threads < kAppendSmall ? 1 : kAppendIters;
+  const int64_t grid = (threads + kAppendThreads * iters - 1) / (kAppendThreads * iters);
   if (grid > 0x7fffffff) return invalid("quantize_append: too many tokens for one launch");
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const DevCodebook cb = make_dev_codebook(c.codebook);
-  switch (cb.bits) {
-    case 4: append_kernel<4><<<unsigned(grid), 256, 0, s>>>(c, cb, k_new, v_new, n_new, err_word, stats); break;
-    case 3: append_kernel<3><<<unsigned(grid), 256, 0, s>>>(c, cb, k_new, v_new, n_new, err_word, stats); break;
-    default: append_kernel<2><<<unsigned(grid), 256, 0, s>>>(c, cb, k_new, v_new, n_new, err_word, stats); break;
+  // NQKV_CUDA_APPEND_SEARCH=1 forces the binary search (the bucket table is used when valid).
+  static const bool force_search = [] {
+    const char* e = std::getenv("NQKV_CUDA_APPEND_SEARCH");
+    return e && e[0] == '1';
+  }();
+  // The table check once per codebook (host time sits between the launches of small appends).
+  static std::atomic<int> tab_ok[16] = {};  // 0 unknown, 1 valid, 2 invalid
+  const int cid = static_cast<int>(c.codebook) & 15;
+  int ok = tab_ok[cid].load(std::memory_order_relaxed);
+  if (!ok) {
+    ok = append_table_ok(cb) ? 1 : 2;
+    tab_ok[cid].store(ok, std::memory_order_relaxed);
   }
+  const int use_tab = !force_search && ok == 1;
+  const FastDiv dh = make_fastdiv(uint32_t(c.kv_heads)), dn = make_fastdiv(uint32_t(n_new));
+  const bool bf = c.type == golden::ElemType::BF16;
+  const unsigned g = unsigned(grid);
+#define NQKV_APPEND(BITS, BF)                                                                                      \
+  (iters == 1 ? append_kernel<BITS, BF, 1><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, n_new, dh, dn, use_tab, err_word, stats) \
+              : append_kernel<BITS, BF, kAppendIters><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, n_new, dh, dn, use_tab, err_word, stats))
+  switch (cb.bits) {
+    case 4: if (bf) NQKV_APPEND(4, true); else NQKV_APPEND(4, false); break;
+    case 3: if (bf) NQKV_APPEND(3, true); else NQKV_APPEND(3, false); break;
+    default: if (bf) NQKV_APPEND(2, true); else NQKV_APPEND(2, false); break;
+  }
+#undef NQKV_APPEND
   r = cuda_result(cudaGetLastError(), "quantize_append launch");
   if (!r.ok() || !advance_lens) return r;
   advance_lens_kernel<<<(c.batch + 255) / 256, 256, 0, s>>>(c.seq_lens, c.batch, n_new);
