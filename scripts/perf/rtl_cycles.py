@@ -6,15 +6,15 @@ workloads and writes their cycle counts as JSON for `nqkv project --claims-repor
 """
 import argparse, json, re, subprocess, sys, time
 
-# (model preset or None, q_heads, kv_heads, head_dim, context, block, codebook)
+# (label, q_heads, kv_heads, head_dim, context, block, codebook); the shape is passed explicitly.
 SHAPES = [
     ("tiny", 4, 2, 64, 100, 32, "nf4"),
-    ("tiny", 4, 2, 64, 700, 64, "nf4"),        # two value partitions (512 + 188)
-    ("llama3-8b", 32, 8, 128, 1024, 64, "nf4"),
-    ("llama3-8b", 32, 8, 128, 513, 128, "nf4"),  # one block per row; a 1-token second partition
-    ("llama3-8b", 32, 8, 128, 600, 64, "nf3"),
-    ("llama2-7b", 32, 32, 128, 300, 64, "nf4"),
-    ("gemma-2b", 8, 1, 256, 1500, 32, "nf4"),    # 8 blocks per row, three partitions
+    ("tiny", 4, 2, 64, 700, 64, "nf4"),          # two value partitions (512 + 188)
+    ("llama-3-8b", 32, 8, 128, 1024, 64, "nf4"),
+    ("llama-3-8b", 32, 8, 128, 513, 128, "nf4"),  # one block per row; a 1-token second partition
+    ("llama-3-8b", 32, 8, 128, 600, 64, "nf3"),
+    ("llama-2-7b", 32, 32, 128, 300, 64, "nf4"),
+    ("gemma-2b", 8, 1, 256, 1500, 32, "nf4"),     # 8 blocks per row, three partitions
 ]
 LANES = [4, 16]
 
@@ -27,7 +27,8 @@ def main():
     cases = []
     for lanes in LANES:
         for model, hq, hkv, d, ctx, blk, cb in SHAPES:
-            cmd = [a.nqkv, "sim", "--backend", "rtl", "--model", model, "--context", str(ctx), "--block", str(blk),
+            cmd = [a.nqkv, "sim", "--backend", "rtl", "--q-heads", str(hq), "--kv-heads", str(hkv), "--head-dim", str(d),
+                   "--context", str(ctx), "--block", str(blk),
                    "--codebook", cb, "--lanes", str(lanes), "--no-backpressure"]
             t0 = time.time()
             out = subprocess.run(cmd, capture_output=True, text=True)

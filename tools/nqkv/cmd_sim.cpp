@@ -6,14 +6,15 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <array>
-#include <map>
 #include <memory>
 
 #include "io/error.hpp"
 #include "tools/nqkv/commands.hpp"
 #ifdef NQKV_RTL_BACKEND_AVAILABLE
 #include "sim/rtl_backend.hpp"
+#endif
+#ifdef NQKV_PERF_AVAILABLE
+#include "models/perf/model_zoo.hpp"
 #endif
 
 namespace {
@@ -28,16 +29,19 @@ struct SimArgs {
 
 void run_sim(SimArgs a) {
   if (a.backend != "rtl") throw nqkv::InputError("nqkv sim: only --backend rtl is implemented here");
-  // Model presets: attention shape only (one layer's heads).
-  static const std::map<std::string, std::array<int, 3>> presets = {
-      {"tiny", {4, 2, 64}}, {"llama2-7b", {32, 32, 128}}, {"llama3-8b", {32, 8, 128}}, {"mistral-7b", {32, 8, 128}},
-      {"gemma-2b", {8, 1, 256}}};
-  if (!a.model.empty()) {
-    auto it = presets.find(a.model);
-    if (it == presets.end()) throw nqkv::InputError("unknown --model '" + a.model + "' (tiny|llama2-7b|llama3-8b|mistral-7b|gemma-2b)");
-    a.q_heads = it->second[0];
-    a.kv_heads = it->second[1];
-    a.head_dim = it->second[2];
+  // --model sets the attention shape (one layer's heads) from the model zoo or a Hugging Face
+  // config.json, the same models `nqkv project` and `nqkv run` know; "tiny" is a quick test shape.
+  if (a.model == "tiny") {
+    a.q_heads = 4, a.kv_heads = 2, a.head_dim = 64;
+  } else if (!a.model.empty()) {
+#ifdef NQKV_PERF_AVAILABLE
+    const nqkv::perf::ModelConfig& m = nqkv::perf::resolve_model(a.model);
+    a.q_heads = static_cast<int>(m.heads);
+    a.kv_heads = static_cast<int>(m.kv_heads);
+    a.head_dim = static_cast<int>(m.head_dim);
+#else
+    throw nqkv::InputError("--model needs the performance model's zoo (not built); give --q-heads/--kv-heads/--head-dim");
+#endif
   }
 #ifdef NQKV_RTL_BACKEND_AVAILABLE
   nqkv::sim::RtlWorkload w;
@@ -87,7 +91,7 @@ NQKV_COMMAND(sim) {
   auto a = std::make_shared<SimArgs>();
   auto* c = app.add_subcommand("sim", "Run a decode workload on a simulated backend (--backend rtl) and check it bit-exactly");
   c->add_option("--backend", a->backend, "Backend: rtl (the verilated nq_accel_top)")->capture_default_str();
-  c->add_option("--model", a->model, "Attention shape preset: tiny, llama2-7b, llama3-8b, mistral-7b, gemma-2b");
+  c->add_option("--model", a->model, "Attention shape of a zoo model (as nqkv project; an unknown name lists them), a config.json, or tiny");
   c->add_option("--q-heads", a->q_heads, "Query heads")->capture_default_str();
   c->add_option("--kv-heads", a->kv_heads, "KV heads")->capture_default_str();
   c->add_option("--head-dim", a->head_dim, "Head dimension (<= 256)")->capture_default_str();
