@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "io/error.hpp"
 
@@ -118,6 +119,44 @@ PhaseCost decode_attention(int64_t batch, int64_t q_heads, int64_t kv_heads, int
   TimeParams p;
   finish(c, hw, p, bandwidth);
   return c;
+}
+
+int64_t flash_num_splits(int64_t batch_nheads_mblocks, int64_t num_slots, int64_t num_n_blocks, int64_t max_splits) {
+  if (static_cast<double>(batch_nheads_mblocks) >= 0.8 * static_cast<double>(num_slots)) return 1;
+  max_splits = std::min({max_splits, num_slots, num_n_blocks});
+  auto cdiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  auto eligible = [&](int64_t s) { return s == 1 || cdiv(num_n_blocks, s) != cdiv(num_n_blocks, s - 1); };
+  std::vector<double> eff;
+  double best = 0;
+  for (int64_t s = 1; s <= max_splits; ++s) {
+    // FA2 computes the waves in float; the same here so ties break the same way.
+    const float waves = static_cast<float>(batch_nheads_mblocks * s) / static_cast<float>(num_slots);
+    const float e = eligible(s) ? waves / std::ceil(waves) : 0.f;
+    eff.push_back(e);
+    best = std::max(best, static_cast<double>(e));
+  }
+  for (int64_t s = 1; s <= max_splits; ++s)
+    if (eligible(s) && eff[static_cast<size_t>(s - 1)] >= 0.85 * best) return s;
+  return 1;
+}
+
+FlashDecodeLaunch flash_decode_launch(int64_t batch, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                                      int64_t tokens, bool native_gqa, int64_t sms) {
+  FlashDecodeLaunch l;
+  const bool swapped = native_gqa && q_heads > kv_heads;
+  l.heads = swapped ? kv_heads : q_heads;
+  l.rows = swapped ? q_heads / kv_heads : 1;
+  l.slots = 2 * sms;
+  const int64_t m_blocks = (l.rows + 63) / 64;
+  const int64_t split_block_n = head_dim <= 64 ? 256 : (head_dim <= 128 ? 128 : 64);
+  const int64_t n_blocks = (tokens + split_block_n - 1) / split_block_n;
+  l.splits = flash_num_splits(batch * l.heads * m_blocks, l.slots, n_blocks);
+  l.ctas = batch * l.heads * m_blocks * l.splits;
+  l.block_n = l.splits > 1 ? split_block_n : (head_dim <= 64 ? 128 : 64);
+  l.tile_bytes = static_cast<double>(l.block_n) * static_cast<double>(head_dim) * 2.0;
+  const double waves = std::ceil(static_cast<double>(l.ctas) / static_cast<double>(l.slots));
+  l.active = waves > 0 ? static_cast<double>(l.ctas) / waves : 0;
+  return l;
 }
 
 double accel_quantize_cycles(const AcceleratorParams& a, double elements_per_run, int64_t runs, int block) {

@@ -1,6 +1,7 @@
 // Roofline time per prefill and per decode step (GPUs), the no-KV-cache recompute mode, whole
 // generations, and the modeled accelerator's cycle formula for decode attention.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "models/perf/hardware.hpp"
@@ -53,6 +54,47 @@ Generation generate(const ModelConfig& m, const Hardware& hw, const KvFormat& f,
 // (validation uses a measured copy bandwidth).
 PhaseCost decode_attention(int64_t batch, int64_t q_heads, int64_t kv_heads, int64_t head_dim, int64_t tokens,
                            const KvFormat& f, const Hardware& hw, double bandwidth);
+
+// Launch geometry of PyTorch's flash SDPA (FlashAttention-2 as vendored in ATen,
+// aten/src/ATen/native/transformers/cuda/flash_attn/flash_api.cpp, mha_fwd) for one decode step:
+// q [B, Hq, 1, d], K/V [B, Hkv, T, d], fp16, no dropout. With native GQA and seqlen_q = 1 the query
+// groups become rows of one head (seqlenq_ngroups_swapped: Hkv heads of Hq/Hkv rows); otherwise
+// Hq heads of 1 row. set_params_splitkv then splits the KV length (num_splits_heuristic with
+// 2 x SMs, "128 threads per block") whenever batch x heads x m_blocks < 0.8 x 2 x SMs: the split-KV
+// kernel (tiles of 128 tokens for d <= 128) plus a combine kernel; else the single-pass kernel
+// (tiles of 64 tokens for d > 64 on sm90, Flash_fwd_kernel_traits<d, 128, 64, 4>).
+struct FlashDecodeLaunch {
+  int64_t heads = 0;      // heads the kernel walks (Hkv with native GQA, else Hq)
+  int64_t rows = 1;       // query rows per head
+  int64_t splits = 1;     // KV-length splits; > 1 = split-KV kernel
+  int64_t ctas = 0;       // thread blocks: batch x heads x ceil(rows / 64) x splits
+  int64_t block_n = 0;    // KV tokens per tile of the kernel that runs
+  int64_t slots = 0;      // thread blocks resident at once: 2 per SM (FA2's own assumption)
+  double tile_bytes = 0;  // one K (or V) tile in flight per block: block_n x d x 2 bytes
+  double active = 0;      // mean resident blocks over whole waves: ctas / ceil(ctas / slots)
+};
+// FA2's num_splits_heuristic, verbatim in effect: 1 when the blocks almost fill the slots, else the
+// fewest eligible splits whose wave efficiency is >= 85% of the best (at most min(128, slots, n_blocks)).
+int64_t flash_num_splits(int64_t batch_nheads_mblocks, int64_t num_slots, int64_t num_n_blocks, int64_t max_splits = 128);
+FlashDecodeLaunch flash_decode_launch(int64_t batch, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                                      int64_t tokens, bool native_gqa, int64_t sms);
+
+// Decode-attention kernel time with a parallelism (Little's law) term: each resident thread block keeps
+// about one tile in flight, so the blocks together sustain at most active x tile_bytes / latency;
+// the device sustains at most mem_eff x copy bandwidth. time = t0 + bytes / min(both).
+struct FlashDecodeTime {
+  double t0_s = 0, mem_eff = 1, latency_s = 1e-6;
+  double parallel_rate(const FlashDecodeLaunch& l) const { return l.active * l.tile_bytes / latency_s; }
+  double rate(const FlashDecodeLaunch& l, double copy_bandwidth) const {
+    return std::min(mem_eff * copy_bandwidth, parallel_rate(l));
+  }
+  bool latency_bound(const FlashDecodeLaunch& l, double copy_bandwidth) const {
+    return parallel_rate(l) < mem_eff * copy_bandwidth;
+  }
+  double time(double bytes, const FlashDecodeLaunch& l, double copy_bandwidth) const {
+    return t0_s + bytes / rate(l, copy_bandwidth);
+  }
+};
 
 struct AccelCycles {
   double quantize = 0;        // the new token's K and V through the quantizer (one run)

@@ -14,7 +14,8 @@
 namespace {
 
 struct ProjectArgs {
-  std::string model, gpu = "a100-40gb", kv = "nf4", hw_file, out, plot_dir, report, sdpa_json, rtl_cycles, gpu_bench;
+  std::string model, gpu = "a100-40gb", kv = "nf4", hw_file, out, plot_dir, report, rtl_cycles, gpu_bench;
+  std::vector<std::string> sdpa_jsons;
   int block = 64, kivi_group = 32, kivi_residual = 128;
   int64_t context = 2048, gen = 256, batch = 0, context_batch = 1, page_tokens = 16, prefill_chunk = 2048;
   double mem_util = 0.90, reserve_gib = 0.5, act_mib = -1, workspace_gib = -1, weight_bytes = 0;
@@ -58,7 +59,7 @@ void run(const ProjectArgs& a) {
   if (a.list) return emit(list_known());
   if (!a.report.empty()) {
     ClaimsReportInputs r;
-    r.sdpa_json = a.sdpa_json;
+    r.sdpa_jsons = a.sdpa_jsons;
     r.rtl_cycles_json = a.rtl_cycles;
     r.gpu_bench_json = a.gpu_bench;
     r.plot_dir = a.plot_dir;
@@ -150,7 +151,10 @@ NQKV_COMMAND(project) {
   c->add_option("--plot", a->plot_dir, "Also write PNG curves and their CSV into this directory");
   c->add_flag("--list", a->list, "List zoo models, devices and KV formats");
   c->add_option("--claims-report", a->report, "Write the NQKV claims/validation report (markdown) to this file");
-  c->add_option("--sdpa-json", a->sdpa_json, "Measured SDPA decode times (scripts/gpu/sdpa_decode_baseline.py output)");
+  c->add_option("--sdpa-json", a->sdpa_jsons,
+                "Measured SDPA decode times (scripts/gpu/sdpa_decode_baseline.py output); repeat for several runs "
+                "(per case the median of the run medians)")
+      ->take_all();
   c->add_option("--gpu-bench", a->gpu_bench,
                  "Google Benchmark JSON of bench/cuda (BM_DecodeAttention rows) for the NF kernel validation");
   c->add_option("--rtl-cycles", a->rtl_cycles, "Measured RTL/SystemC cycle counts (JSON) for the accelerator validation");
