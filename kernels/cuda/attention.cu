@@ -17,6 +17,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <cooperative_groups.h>
+
 #include "golden/attention.hpp"
 #include "kernels/cuda/common.cuh"
 
@@ -75,7 +77,7 @@ __device__ __forceinline__ void cp_async_wait() {
 
 // Completion: the last CTA of this (sequence, kv head) to finish runs the combine (section 9.2).
 __device__ __forceinline__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, int b, int kvh, int& s_err,
-                                             int& s_last) {
+                                             int& s_last, int nthreads = kThreads) {
   const int tid = threadIdx.x, H = p.c.kv_heads, Hq = p.q_heads;
   const int sk = b * H + kvh;
   __threadfence();
@@ -92,7 +94,7 @@ __device__ __forceinline__ void combine_tail(const DecodeParams& p, int G, int D
   if (!s_last) return;
   __threadfence();
   const int serr = atomicOr(&p.seq_err[sk], 0);
-  for (int idx = tid; idx < G * D; idx += kThreads) {
+  for (int idx = tid; idx < G * D; idx += nthreads) {
     const int h = idx / D, i = idx % D;
     const int64_t hb = (int64_t(b) * Hq + kvh * G + h) * p.max_parts;
     float res;
@@ -497,7 +499,10 @@ __device__ __forceinline__ void mma_su(int (&d)[4], const uint32_t (&a)[4], uint
                : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-__host__ __device__ inline int fast_smem_bytes(int nb, int G) { return 65536 + 2 * 1024 * nb + G * 128 * 2; }
+// Shared memory of the fast path for CS CTAs per partition (each stages 512 / CS tokens).
+__host__ __device__ inline int fast_smem_bytes(int nb, int G, int cs = 1) {
+  return (65536 + 2 * 1024 * nb) / cs + G * 128 * 2;
+}
 
 // Score of one (token, head) the generic way (section 7.2 + 8.2): the rare warps whose tokens have
 // a block exponent more than kGuard below the token's maximum, or whose logit shift k is outside
@@ -559,37 +564,43 @@ __device__ __forceinline__ uint64_t warp_sum_u33(uint64_t v) {
   return (static_cast<uint64_t>(hi) << 16) + lo;
 }
 
-template <int NB, int G, int MINB = 3>
-__global__ void __launch_bounds__(kThreads, MINB) decode_mma_kernel(const DecodeParams p) {
+// CS = 2: a cluster of 2 CTAs (4 warps, 256 tokens each) per partition, for small grids. The
+// partition max M_p and e_p are exchanged over distributed shared memory before E/W (E_t needs the
+// partition max), and rank 0 adds the peer's integer partials L and O (exact, any order).
+template <int NB, int G, int MINB = 3, int CS = 1>
+__global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(const DecodeParams p) {
+  constexpr int NW = kFW / CS, NT = 32 * NW, TOK = 64 * NW;  // warps, threads, tokens of this CTA
   extern __shared__ __align__(16) uint8_t smem[];
-  __shared__ int s_pages[kPartTokens / 16];
+  __shared__ int s_pages[TOK / 16];
   __shared__ int s_err, s_emax, s_last, s_qshift[G];
-  __shared__ long long s_Mw[kFW][G];
-  __shared__ unsigned long long s_Lw[kFW][G];
+  __shared__ long long s_Mw[NW][G];
+  __shared__ unsigned long long s_Lw[NW][G];
   constexpr int D = 128, SPB = 4 / NB;  // k-steps (32 dims) per block
   const PagedCache& c = p.c;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, tig = lane & 3;
-  const int part = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  const int part = blockIdx.x / CS, rank = CS > 1 ? int(blockIdx.x % CS) : 0;
+  const int kvh = blockIdx.y, b = blockIdx.z;
   const int Hq = p.q_heads, H = c.kv_heads, ps = c.page_size;
   const int is_bf16 = c.type == golden::ElemType::BF16;
   uint8_t* Kc = smem;
-  uint8_t* Vc = smem + 32768;
-  uint16_t* Ks = reinterpret_cast<uint16_t*>(smem + 65536);
-  uint16_t* Vs = Ks + kPartTokens * NB;
-  int16_t* qs = reinterpret_cast<int16_t*>(smem + 65536 + 2 * 1024 * NB);
+  uint8_t* Vc = smem + 64 * TOK;
+  uint16_t* Ks = reinterpret_cast<uint16_t*>(smem + 128 * TOK);
+  uint16_t* Vs = Ks + TOK * NB;
+  int16_t* qs = reinterpret_cast<int16_t*>(smem + 128 * TOK + 4 * TOK * NB);
 
   const int len = c.seq_lens[b];
   if (len <= 0 || len > p.max_seq_len || int64_t(len) > int64_t(c.max_pages_per_seq) * ps) {
-    if (part == 0) {
-      for (int i = tid; i < G * D; i += kThreads) p.out[(int64_t(b) * Hq + kvh * G) * D + i] = __int_as_float(0x7fc00000);
+    if (part == 0 && rank == 0) {
+      for (int i = tid; i < G * D; i += NT) p.out[(int64_t(b) * Hq + kvh * G) * D + i] = __int_as_float(0x7fc00000);
       if (tid == 0) atomicOr(p.err, kErrSeqLenOutOfRange);
     }
     return;
   }
   const int nparts = (len + kPartTokens - 1) / kPartTokens;
-  if (part >= nparts) return;
-  const int t0 = part * kPartTokens;
-  const int ntok = min(kPartTokens, len - t0);
+  if (part >= nparts) return;  // uniform over the cluster
+  const int ntok_part = min(kPartTokens, len - part * kPartTokens);
+  const int t0 = part * kPartTokens + rank * TOK;  // this CTA's first token
+  const int ntok = max(0, min(TOK, len - t0));
   const int npages = (ntok + ps - 1) / ps;
   if (tid == 0) {
     s_err = 0;
@@ -669,11 +680,11 @@ __global__ void __launch_bounds__(kThreads, MINB) decode_mma_kernel(const Decode
         qi = static_cast<int16_t>(fmin(fmax(r, -32767.0), 32767.0));
       }
       qs[h * D + i] = qi;
-      if (part == 0 && p.tr.q_fixed) p.tr.q_fixed[(int64_t(b) * Hq + hq) * D + i] = qi;
+      if (part == 0 && rank == 0 && p.tr.q_fixed) p.tr.q_fixed[(int64_t(b) * Hq + hq) * D + i] = qi;
     }
     if (lane == 0) {
       s_qshift[h] = sq;
-      if (part == 0 && p.tr.q_shift) p.tr.q_shift[int64_t(b) * Hq + hq] = sq;
+      if (part == 0 && rank == 0 && p.tr.q_shift) p.tr.q_shift[int64_t(b) * Hq + hq] = sq;
     }
   }
   __syncthreads();
@@ -876,8 +887,28 @@ __global__ void __launch_bounds__(kThreads, MINB) decode_mma_kernel(const Decode
       if (nonfin) atomicOr(&s_err, kErrNonFiniteCache);
     }
   }
-  __syncthreads();
-  const int ep = s_emax == INT_MIN ? 0 : s_emax;
+  int ep_raw;
+  int64_t Mpeer[G];
+  if constexpr (CS > 1) {
+    cooperative_groups::cluster_group cl = cooperative_groups::this_cluster();
+    cl.sync();  // s_Mw and s_emax of both CTAs are final
+    const int* pe = cl.map_shared_rank(&s_emax, rank ^ 1);
+    const long long* pM = cl.map_shared_rank(&s_Mw[0][0], rank ^ 1);
+    ep_raw = max(s_emax, *pe);
+#pragma unroll
+    for (int h = 0; h < G; ++h) {
+      long long m = pM[h];
+#pragma unroll
+      for (int w = 1; w < NW; ++w) m = max(m, pM[w * G + h]);
+      Mpeer[h] = m;
+    }
+  } else {
+    __syncthreads();
+    ep_raw = s_emax;
+#pragma unroll
+    for (int h = 0; h < G; ++h) Mpeer[h] = LLONG_MIN;
+  }
+  const int ep = ep_raw == INT_MIN ? 0 : ep_raw;
   // ---- E_t (8.4), L_p, block weights W (7.3.2) into B-fragment order over this warp's K rows:
   // word ((ks * NB + blk) * 8 + q * 4 + a) * 8 + n, byte 2r + e  <->  token 32ks + 16q + 8r + 2a + e,
   // column n = 2h (W >> 8) or 2h + 1 (W & 255). Lane L holds tokens 2L + e: a = L & 3, r = (L >> 2) & 1,
@@ -888,9 +919,9 @@ __global__ void __launch_bounds__(kThreads, MINB) decode_mma_kernel(const Decode
     int64_t M[G];
 #pragma unroll
     for (int h = 0; h < G; ++h) {
-      int64_t m = s_Mw[0][h];
+      int64_t m = Mpeer[h];
 #pragma unroll
-      for (int w = 1; w < kFW; ++w) m = max(m, static_cast<int64_t>(s_Mw[w][h]));
+      for (int w = 0; w < NW; ++w) m = max(m, static_cast<int64_t>(s_Mw[w][h]));
       M[h] = m;
     }
 #pragma unroll
@@ -1004,9 +1035,10 @@ __global__ void __launch_bounds__(kThreads, MINB) decode_mma_kernel(const Decode
       }
     }
   }
-  // ---- CTA sum of the per-warp partials in int64 (exact, fixed order), over the free K/V rows
+  // ---- CTA sum of the per-warp partials in int64 (exact, fixed order), over the free K/V rows;
+  // with a cluster, rank 0 also adds the peer CTA's per-warp partials (DSMEM), then runs the tail.
   __syncthreads();
-  long long* Op = reinterpret_cast<long long*>(smem);  // [kFW][G][D]
+  long long* Op = reinterpret_cast<long long*>(smem);  // [NW][G][D]
   const int nw = (ntok + 63) / 64;
   if (warp < nw && tig < G) {
 #pragma unroll
@@ -1017,27 +1049,57 @@ __global__ void __launch_bounds__(kThreads, MINB) decode_mma_kernel(const Decode
       *reinterpret_cast<longlong2*>(&Op[(warp * G + tig) * D + dim]) = make_longlong2(o0, o1);
     }
   }
-  __syncthreads();
-  for (int idx = tid; idx < G * D; idx += kThreads) {
+  const long long* Opeer = nullptr;
+  const long long* Mw_peer = nullptr;
+  const unsigned long long* Lw_peer = nullptr;
+  int nw_peer = 0;
+  if constexpr (CS > 1) {
+    cooperative_groups::cluster_group cl = cooperative_groups::this_cluster();
+    cl.sync();  // both CTAs' O, L partials and errors are final
+    if (rank != 0) {
+      cl.sync();  // rank 0 has read this CTA's shared memory
+      return;
+    }
+    Opeer = cl.map_shared_rank(Op, 1);
+    Mw_peer = cl.map_shared_rank(&s_Mw[0][0], 1);
+    Lw_peer = cl.map_shared_rank(&s_Lw[0][0], 1);
+    nw_peer = max(0, (ntok_part - TOK + 63) / 64);
+    if (tid == 0) {
+      const int e1 = *cl.map_shared_rank(&s_err, 1);
+      if (e1) atomicOr(&s_err, e1);
+    }
+  } else {
+    __syncthreads();
+  }
+  for (int idx = tid; idx < G * D; idx += NT) {
     const int h = idx / D, i = idx % D;
     long long o = 0;
     for (int w = 0; w < nw; ++w) o += Op[w * G * D + idx];
+    if constexpr (CS > 1)
+      for (int w = 0; w < nw_peer; ++w) o += Opeer[w * G * D + idx];
     const int64_t pi = (int64_t(b) * Hq + kvh * G + h) * p.max_parts + part;
     p.part_O[pi * D + i] = o;
     if (i == 0) {
       long long M = s_Mw[0][h];
       unsigned long long L = 0;
-      for (int w = 0; w < kFW; ++w) {
+      for (int w = 0; w < NW; ++w) {
         M = max(M, s_Mw[w][h]);
         L += s_Lw[w][h];
       }
+      if constexpr (CS > 1)
+        for (int w = 0; w < NW; ++w) {
+          M = max(M, Mw_peer[w * G + h]);
+          L += Lw_peer[w * G + h];
+        }
       p.part_e[pi] = ep;
       p.part_M[pi] = M;
       p.part_L[pi] = L;
     }
   }
-  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last);
+  if constexpr (CS > 1) cooperative_groups::this_cluster().sync();  // release the peer
+  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last, NT);
 }
+
 
 }  // namespace detail
 
@@ -1172,6 +1234,46 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
       if (G == 1) return launch_fast(decode_mma_kernel<2, 1, 2>);
       if (G == 2) return launch_fast(decode_mma_kernel<2, 2, 2>);
       return launch_fast(decode_mma_kernel<2, 4, 2>);
+    }
+    // Cluster of 2 CTAs per partition (decode_mma_kernel<.., CS = 2>): bit-exact and sanitizer-clean,
+    // but measured slower on every benchmark shape, B = 1 included (reports/gpu.md), so only with
+    // NQKV_CUDA_CLUSTER=1 (experiment).
+    static const bool use_cluster = [] {
+      const char* e = std::getenv("NQKV_CUDA_CLUSTER");
+      return e && e[0] == '1';
+    }();
+    if (use_cluster) {
+      const int cbytes = fast_smem_bytes(nb, G, 2);
+      auto launch_cl = [&](auto kernel) {
+        cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, cbytes);
+        if (e) return cuda_result(e, "decode_attention: shared memory attribute");
+        cudaLaunchConfig_t cfg = {};
+        cfg.gridDim = dim3(2 * max_parts, c.kv_heads, c.batch);
+        cfg.blockDim = dim3(kThreads / 2);
+        cfg.dynamicSmemBytes = cbytes;
+        cfg.stream = s;
+        cudaLaunchAttribute at[1];
+        at[0].id = cudaLaunchAttributeClusterDimension;
+        at[0].val.clusterDim.x = 2;
+        at[0].val.clusterDim.y = 1;
+        at[0].val.clusterDim.z = 1;
+        cfg.attrs = at;
+        cfg.numAttrs = 1;
+        e = cudaLaunchKernelEx(&cfg, kernel, p);
+        if (e) return cuda_result(e, "decode_attention cluster launch");
+        return cuda_result(cudaGetLastError(), "decode_attention launch");
+      };
+      switch (nb * 8 + G) {
+        case 9: return launch_cl(decode_mma_kernel<1, 1, 3, 2>);
+        case 10: return launch_cl(decode_mma_kernel<1, 2, 3, 2>);
+        case 12: return launch_cl(decode_mma_kernel<1, 4, 3, 2>);
+        case 17: return launch_cl(decode_mma_kernel<2, 1, 3, 2>);
+        case 18: return launch_cl(decode_mma_kernel<2, 2, 3, 2>);
+        case 20: return launch_cl(decode_mma_kernel<2, 4, 3, 2>);
+        case 33: return launch_cl(decode_mma_kernel<4, 1, 3, 2>);
+        case 34: return launch_cl(decode_mma_kernel<4, 2, 3, 2>);
+        default: return launch_cl(decode_mma_kernel<4, 4, 3, 2>);
+      }
     }
     switch (nb * 8 + G) {
       case 9: return launch_fast(decode_mma_kernel<1, 1>);
