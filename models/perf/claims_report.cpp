@@ -787,9 +787,9 @@ std::string claims_report(const ClaimsReportInputs& in) {
       }
       s += fmt::format(
           "\n**{} of {} NF kernel cases within 15% (errors {:+.0f}% to {:+.0f}%): not within target, as expected.** A "
-          "bandwidth model cannot predict this kernel: reports/gpu.md measures it at 7-44% of the copy rate, "
-          "latency- and integer-instruction-bound (the per-token, per-head contract epilogue: block combine, 128-bit "
-          "logit, exp2, weight rounding; about 50 warp-instructions per token and kv head; 2-3 CTAs per SM). Its time "
+          "bandwidth model cannot predict this kernel: it runs well below the copy rate (the GB/s column above), "
+          "latency- and integer-instruction-bound (code expansion and the per-token, per-head contract epilogue: block "
+          "combine, 128-bit logit, exp2, weight rounding; reports/gpu.md has the instruction profile). Its time "
           "follows instructions per (token, head) and occupancy, not bytes; the large negative errors at B >= 8 say how "
           "far it is from the bandwidth bound (and t0 is SDPA's: at B = 1, Hkv = 8, T = 8192 the NF kernel takes less "
           "than t0 alone, hence the positive error), and the model's NF4 projections are what the kernel would reach if it "
