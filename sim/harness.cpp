@@ -225,17 +225,15 @@ QuantOut Harness::quantize(const std::vector<uint16_t>& x, int64_t rows, int64_t
   return out;
 }
 
-std::vector<std::pair<int64_t, int>> Harness::score(const std::vector<int16_t>& q, const std::vector<uint16_t>& scales,
-                                                    const std::vector<uint8_t>& packed, int64_t T, RunStats* st) {
+std::vector<Harness::MoBeat> Harness::mac_pass(const std::vector<uint16_t>& side, const std::vector<uint8_t>& packed, int64_t T,
+                                     size_t expect_mo, RunStats* st) {
   const int L = lanes(), D = nblk_ * block_;
-  for (int i = 0; i < D; ++i) write_reg(reg::kQ + i, static_cast<uint16_t>(q[i]));
-  start_mac();
   Streams s;
   const int64_t row_bytes = D * bits_ / 8;
   for (int64_t t = 0; t < T; ++t) {
     for (int b = 0; b < nblk_; ++b) {
       Beat sb;
-      sb.side = scales[static_cast<size_t>(t * nblk_ + b)];
+      sb.side = side[static_cast<size_t>(t * nblk_ + b)];
       s.ms.push_back(sb);
     }
     for (int j = 0; j < D / L; ++j) {
@@ -245,13 +243,22 @@ std::vector<std::pair<int64_t, int>> Harness::score(const std::vector<int16_t>& 
       s.mc.push_back(std::move(cb));
     }
   }
-  s.expect_mo = static_cast<size_t>(T);
+  s.expect_mo = expect_mo;
   std::vector<QoBeat> qo;
   std::vector<MoBeat> mo;
   RunStats rs;
   run(s, qo, mo, &rs);
   rs.work = static_cast<uint64_t>(T * D);
   if (st) st->add(rs);
+  return mo;
+}
+
+std::vector<std::pair<int64_t, int>> Harness::score(const std::vector<int16_t>& q, const std::vector<uint16_t>& scales,
+                                                    const std::vector<uint8_t>& packed, int64_t T, RunStats* st) {
+  const int D = nblk_ * block_;
+  for (int i = 0; i < D; ++i) write_reg(reg::kQ + i, static_cast<uint16_t>(q[i]));
+  start_mac();
+  const auto mo = mac_pass(scales, packed, T, static_cast<size_t>(T), st);
   std::vector<std::pair<int64_t, int>> out;
   for (size_t i = 0; i < mo.size(); ++i) {
     out.emplace_back(static_cast<int64_t>(mo[i].data), mo[i].x);
@@ -262,29 +269,8 @@ std::vector<std::pair<int64_t, int>> Harness::score(const std::vector<int16_t>& 
 
 std::vector<int64_t> Harness::value(const std::vector<uint16_t>& weights, const std::vector<uint8_t>& packed, int64_t T,
                                     RunStats* st) {
-  const int L = lanes(), D = nblk_ * block_;
-  Streams s;
-  const int64_t row_bytes = D * bits_ / 8;
-  for (int64_t t = 0; t < T; ++t) {
-    for (int b = 0; b < nblk_; ++b) {
-      Beat sb;
-      sb.side = weights[static_cast<size_t>(t * nblk_ + b)];
-      s.ms.push_back(sb);
-    }
-    for (int j = 0; j < D / L; ++j) {
-      Beat cb;
-      cb.codes = code_beat(packed.data() + t * row_bytes, j);
-      cb.last = (t == T - 1) && (j == D / L - 1);
-      s.mc.push_back(std::move(cb));
-    }
-  }
-  s.expect_mo = static_cast<size_t>(D);
-  std::vector<QoBeat> qo;
-  std::vector<MoBeat> mo;
-  RunStats rs;
-  run(s, qo, mo, &rs);
-  rs.work = static_cast<uint64_t>(T * D);
-  if (st) st->add(rs);
+  const int D = nblk_ * block_;
+  const auto mo = mac_pass(weights, packed, T, static_cast<size_t>(D), st);
   std::vector<int64_t> out;
   for (size_t i = 0; i < mo.size(); ++i) {
     out.push_back(static_cast<int64_t>(mo[i].data));

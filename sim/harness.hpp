@@ -107,6 +107,10 @@ class Harness {
   };
   void tick();  // one clock period with the inputs already set
   void run(const Streams& s, std::vector<QoBeat>& qo, std::vector<MoBeat>& mo, RunStats* st);
+  // One MAC pass (either form): per token, its nblk side values (scales or weights) then its code
+  // beats; returns the MAC output beats. The two forms differ only in what they feed and read.
+  std::vector<MoBeat> mac_pass(const std::vector<uint16_t>& side, const std::vector<uint8_t>& packed, int64_t T,
+                               size_t expect_mo, RunStats* st);
   std::vector<uint32_t> code_beat(const uint8_t* row, int64_t beat) const;
   bool chance(double p) { return p >= 1.0 || rng_.uniform() < p; }
 

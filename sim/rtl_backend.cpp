@@ -354,6 +354,16 @@ void finish(RtlCheckResult& r, const Harness& h, uint64_t seed) {
 
 }  // namespace
 
+namespace {
+HarnessOptions harness_options(const RtlConfig& cfg) {
+  HarnessOptions ho;
+  ho.seed = cfg.seed;
+  ho.backpressure = cfg.backpressure;
+  ho.trace_fst = cfg.trace_fst;
+  return ho;
+}
+}  // namespace
+
 RtlCheckResult rtl_check_case(const io::SafeTensors& f, const RtlConfig& cfg) {
   RtlCheckResult r;
   const std::string kind = meta(f, "kind");
@@ -379,11 +389,7 @@ RtlCheckResult rtl_check_case(const io::SafeTensors& f, const RtlConfig& cfg) {
     c.codes = tensor<uint8_t>(f, "codes");
     c.scales = tensor<uint16_t>(f, "absmax");
     c.status = tensor<uint8_t>(f, "status");
-    HarnessOptions ho;
-    ho.seed = cfg.seed;
-    ho.backpressure = cfg.backpressure;
-    ho.trace_fst = cfg.trace_fst;
-    Harness h(cfg.lanes, ho);
+    Harness h(cfg.lanes, harness_options(cfg));
     Scoreboard sb{&r};
     RunStats st;
     run_quant(h, c, sb, &st);
@@ -419,11 +425,7 @@ RtlCheckResult rtl_check_case(const io::SafeTensors& f, const RtlConfig& cfg) {
     c.scores_S = tensor<int64_t>(f, "scores_S");
     c.scores_x = tensor<int32_t>(f, "scores_x");
     c.part_O = tensor<int64_t>(f, "part_O");
-    HarnessOptions ho;
-    ho.seed = cfg.seed;
-    ho.backpressure = cfg.backpressure;
-    ho.trace_fst = cfg.trace_fst;
-    Harness h(cfg.lanes, ho);
+    Harness h(cfg.lanes, harness_options(cfg));
     Scoreboard sb{&r};
     RunStats st;
     run_attn(h, c, sb, &st, &st);
@@ -446,11 +448,7 @@ RtlCheckResult rtl_random_check(const RtlRandomSpec& spec, const RtlConfig& cfg)
     r.skip_reason = why;
     return r;
   }
-  HarnessOptions ho;
-  ho.seed = cfg.seed;
-  ho.backpressure = cfg.backpressure;
-  ho.trace_fst = cfg.trace_fst;
-  Harness h(cfg.lanes, ho);
+  Harness h(cfg.lanes, harness_options(cfg));
   Scoreboard sb{&r};
   golden::SplitMix64 rng(cfg.seed * 0x9e3779b97f4a7c15ull + 17);
   RunStats st;
@@ -473,11 +471,7 @@ RtlWorkloadResult rtl_decode_workload(const RtlWorkload& w, const RtlConfig& cfg
   std::string why = cannot_run(cfg, cb, type, w.block, w.head_dim);
   if (why.empty() && (w.head_dim > 256 || w.head_dim / w.block > 8)) why = "head_dim exceeds DMAX 256 or 8 blocks";
   if (!why.empty()) throw InputError("the RTL cannot run this workload: " + why);
-  HarnessOptions ho;
-  ho.seed = cfg.seed;
-  ho.backpressure = cfg.backpressure;
-  ho.trace_fst = cfg.trace_fst;
-  Harness h(cfg.lanes, ho);
+  Harness h(cfg.lanes, harness_options(cfg));
   Scoreboard sb{&res.check};
   const int D = w.head_dim, Hkv = w.kv_heads;
   for (int s = 0; s < w.batch; ++s) {
