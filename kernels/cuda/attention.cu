@@ -50,6 +50,7 @@ __host__ __device__ inline Layout make_layout(int D, int bits, int nb, int G) {
 struct DecodeParams {
   PagedCache c;
   uint32_t lut[4];
+  uint32_t lutx[4];  // split MAC table (fast path): X entries A[0..7] in lutx[0..1], Y entries B[0..7] in lutx[2..3]
   const float* q;
   float* out;
   int q_heads, group, max_parts, max_seq_len;
@@ -567,7 +568,7 @@ __device__ __forceinline__ uint64_t warp_sum_u33(uint64_t v) {
 // CS = 2: a cluster of 2 CTAs (4 warps, 256 tokens each) per partition, for small grids. The
 // partition max M_p and e_p are exchanged over distributed shared memory before E/W (E_t needs the
 // partition max), and rank 0 adds the peer's integer partials L and O (exact, any order).
-template <int NB, int G, int MINB = 3, int CS = 1>
+template <int NB, int G, int MINB = 3, int CS = 1, bool SPLIT = true>
 __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(const DecodeParams p) {
   constexpr int NW = kFW / CS, NT = 32 * NW, TOK = 64 * NW;  // warps, threads, tokens of this CTA
   extern __shared__ __align__(16) uint8_t smem[];
@@ -723,23 +724,45 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
       ldsm4(kbase + t2 * 64 + ((s ^ ((t2 >> 1) & 3)) << 4), w1[0], w1[1], w1[2], w1[3]);
     }
     int acc[NB][4];
-#pragma unroll
-    for (int bk = 0; bk < NB; ++bk) {
-      uint32_t a[SPB][4];
-#pragma unroll
-      for (int u = 0; u < SPB; ++u) {
-        const int s = bk * SPB + u;
-        lut8(w0[s], p.lut, a[u][0], a[u][2]);
-        lut8(w1[s], p.lut, a[u][1], a[u][3]);
+    if constexpr (SPLIT) {
+      // Split table: fragments X and Y with X + Y = C (split_mac_table), 7 instructions per 8 codes
+      // instead of 11; P_b = ((Qh.X + Qh.Y) << 8) + Ql.X + Ql.Y (exact integers, no overflow).
+  #pragma unroll
+      for (int bk = 0; bk < NB; ++bk) {
+        int ah[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0};
+  #pragma unroll
+        for (int u = 0; u < SPB; ++u) {
+          const int s = bk * SPB + u;
+          uint32_t x[4], y[4];
+          lut8x(w0[s], p.lutx, x[0], x[2], y[0], y[2]);
+          lut8x(w1[s], p.lutx, x[1], x[3], y[1], y[3]);
+          mma_ss(ah, x, qh[s][0], qh[s][1]);
+          mma_su(al, x, ql[s][0], ql[s][1]);
+          mma_ss(ah, y, qh[s][0], qh[s][1]);
+          mma_su(al, y, ql[s][0], ql[s][1]);
+        }
+  #pragma unroll
+        for (int r = 0; r < 4; ++r) acc[bk][r] = (ah[r] << 8) + al[r];
       }
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[bk][r] = 0;
-#pragma unroll
-      for (int u = 0; u < SPB; ++u) mma_ss(acc[bk], a[u], qh[bk * SPB + u][0], qh[bk * SPB + u][1]);
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[bk][r] <<= 8;
-#pragma unroll
-      for (int u = 0; u < SPB; ++u) mma_su(acc[bk], a[u], ql[bk * SPB + u][0], ql[bk * SPB + u][1]);
+    } else {  // codebooks without a split table (split_mac_table false): select-based LUT
+  #pragma unroll
+      for (int bk = 0; bk < NB; ++bk) {
+        uint32_t a[SPB][4];
+  #pragma unroll
+        for (int u = 0; u < SPB; ++u) {
+          const int s = bk * SPB + u;
+          lut8(w0[s], p.lut, a[u][0], a[u][2]);
+          lut8(w1[s], p.lut, a[u][1], a[u][3]);
+        }
+  #pragma unroll
+        for (int r = 0; r < 4; ++r) acc[bk][r] = 0;
+  #pragma unroll
+        for (int u = 0; u < SPB; ++u) mma_ss(acc[bk], a[u], qh[bk * SPB + u][0], qh[bk * SPB + u][1]);
+  #pragma unroll
+        for (int r = 0; r < 4; ++r) acc[bk][r] <<= 8;
+  #pragma unroll
+        for (int u = 0; u < SPB; ++u) mma_su(acc[bk], a[u], ql[bk * SPB + u][0], ql[bk * SPB + u][1]);
+      }
     }
     __syncwarp();
     int32_t* Pt = reinterpret_cast<int32_t*>(Kc + (wt0 + 16 * mt) * 64);  // [16 tokens][NB][G]
@@ -1014,23 +1037,48 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
         uint32_t r0, r1, r2, r3;
         const int t = wt0 + 32 * ks + lane;  // matrix lane / 8 = tokens 8(lane/8) .. + 7
         ldsm4t(vbase + t * 64 + ((ch ^ ((t >> 1) & 3)) << 4), r0, r1, r2, r3);
-        uint32_t d[2][4];  // [q][dim 4g + j]
-#pragma unroll
-        for (int q = 0; q < 2; ++q) {
-          const uint32_t ra = q ? r2 : r0, rb = q ? r3 : r1;
-          uint32_t lo, hi;
-          lut8(prmt(ra, rb, 0x6420u), p.lut, lo, hi);
-          d[q][0] = prmt(lo, hi, 0x7531u);
-          d[q][1] = prmt(lo, hi, 0x6420u);
-          lut8(prmt(ra, rb, 0x7531u), p.lut, lo, hi);
-          d[q][2] = prmt(lo, hi, 0x7531u);
-          d[q][3] = prmt(lo, hi, 0x6420u);
-        }
-        const int bk = (32 * ch) / (128 / NB);
-#pragma unroll
-        for (int p2 = 0; p2 < 2; ++p2) {
-          const uint32_t a[4] = {d[0][2 * p2], d[0][2 * p2 + 1], d[1][2 * p2], d[1][2 * p2 + 1]};
-          mma_su(acc[2 * ch + p2], a, bw[bk][0], bw[bk][1]);
+        if constexpr (SPLIT) {
+          uint32_t dx[2][4], dy[2][4];  // split-table fragments X, Y: [q][dim 4g + j]
+  #pragma unroll
+          for (int q = 0; q < 2; ++q) {
+            const uint32_t ra = q ? r2 : r0, rb = q ? r3 : r1;
+  #pragma unroll
+            for (int hf = 0; hf < 2; ++hf) {
+              uint32_t xlo, xhi, ylo, yhi;
+              lut8x(prmt(ra, rb, hf ? 0x7531u : 0x6420u), p.lutx, xlo, xhi, ylo, yhi);
+              dx[q][2 * hf] = prmt(xlo, xhi, 0x7531u);
+              dx[q][2 * hf + 1] = prmt(xlo, xhi, 0x6420u);
+              dy[q][2 * hf] = prmt(ylo, yhi, 0x7531u);
+              dy[q][2 * hf + 1] = prmt(ylo, yhi, 0x6420u);
+            }
+          }
+          const int bk = (32 * ch) / (128 / NB);
+  #pragma unroll
+          for (int p2 = 0; p2 < 2; ++p2) {
+            const uint32_t ax[4] = {dx[0][2 * p2], dx[0][2 * p2 + 1], dx[1][2 * p2], dx[1][2 * p2 + 1]};
+            const uint32_t ay[4] = {dy[0][2 * p2], dy[0][2 * p2 + 1], dy[1][2 * p2], dy[1][2 * p2 + 1]};
+            mma_su(acc[2 * ch + p2], ax, bw[bk][0], bw[bk][1]);
+            mma_su(acc[2 * ch + p2], ay, bw[bk][0], bw[bk][1]);
+          }
+        } else {
+          uint32_t d[2][4];  // [q][dim 4g + j]
+  #pragma unroll
+          for (int q = 0; q < 2; ++q) {
+            const uint32_t ra = q ? r2 : r0, rb = q ? r3 : r1;
+            uint32_t lo, hi;
+            lut8(prmt(ra, rb, 0x6420u), p.lut, lo, hi);
+            d[q][0] = prmt(lo, hi, 0x7531u);
+            d[q][1] = prmt(lo, hi, 0x6420u);
+            lut8(prmt(ra, rb, 0x7531u), p.lut, lo, hi);
+            d[q][2] = prmt(lo, hi, 0x7531u);
+            d[q][3] = prmt(lo, hi, 0x6420u);
+          }
+          const int bk = (32 * ch) / (128 / NB);
+  #pragma unroll
+          for (int p2 = 0; p2 < 2; ++p2) {
+            const uint32_t a[4] = {d[0][2 * p2], d[0][2 * p2 + 1], d[1][2 * p2], d[1][2 * p2 + 1]};
+            mma_su(acc[2 * ch + p2], a, bw[bk][0], bw[bk][1]);
+          }
         }
       }
     }
@@ -1100,6 +1148,38 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   combine_tail(p, G, D, nparts, b, kvh, s_err, s_last, NT);
 }
 
+
+// Split MAC table of the fast path: C[c] = X[c] + Y[c] with X from prmt(A, selector c) and Y from
+// prmt(B, selector c ^ 8). prmt returns the byte for a selector nibble < 8 and the byte's sign
+// replicated (0 or -1) for a nibble >= 8, so for j = 0..7: A[j] + sgn(B[j]) = C[j] and
+// sgn(A[j]) + B[j] = C[j + 8] (sgn(v) = v < 0 ? -1 : 0). Two IMMAs (X and Y fragments) then add up to
+// the C fragment's product exactly. Solved per j over the 4 sign choices; false if some j has none.
+bool split_mac_table(const int8_t (&mac)[16], uint32_t (&out)[4]) {
+  int A[8], B[8];
+  for (int j = 0; j < 8; ++j) {
+    bool found = false;
+    for (int sa = 0; sa >= -1 && !found; --sa)
+      for (int sb = 0; sb >= -1 && !found; --sb) {
+        const int a = mac[j] - sb, bb = mac[j + 8] - sa;
+        if (a < -128 || a > 127 || bb < -128 || bb > 127) continue;
+        if ((a < 0 ? -1 : 0) != sa || (bb < 0 ? -1 : 0) != sb) continue;
+        A[j] = a;
+        B[j] = bb;
+        found = true;
+      }
+    if (!found) return false;
+  }
+  for (int w = 0; w < 2; ++w) {
+    uint32_t va = 0, vb = 0;
+    for (int j = 0; j < 4; ++j) {
+      va |= uint32_t(uint8_t(int8_t(A[4 * w + j]))) << (8 * j);
+      vb |= uint32_t(uint8_t(int8_t(B[4 * w + j]))) << (8 * j);
+    }
+    out[w] = va;
+    out[2 + w] = vb;
+  }
+  return true;
+}
 
 }  // namespace detail
 
@@ -1187,6 +1267,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
   DecodeParams p{};
   p.c = c;
   for (int i = 0; i < 4; ++i) p.lut[i] = cb.lut[i];
+  const bool split_ok = split_mac_table(cb.mac, p.lutx);
   p.q = q;
   p.out = out;
   p.q_heads = q_heads;
@@ -1230,7 +1311,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
       const char* e = std::getenv("NQKV_CUDA_OCC2");
       return e && e[0] == '1';
     }();
-    if (occ2 && nb == 2) {
+    if (occ2 && split_ok && nb == 2) {
       if (G == 1) return launch_fast(decode_mma_kernel<2, 1, 2>);
       if (G == 2) return launch_fast(decode_mma_kernel<2, 2, 2>);
       return launch_fast(decode_mma_kernel<2, 4, 2>);
@@ -1242,7 +1323,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
       const char* e = std::getenv("NQKV_CUDA_CLUSTER");
       return e && e[0] == '1';
     }();
-    if (use_cluster) {
+    if (use_cluster && split_ok) {
       const int cbytes = fast_smem_bytes(nb, G, 2);
       auto launch_cl = [&](auto kernel) {
         cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, cbytes);
@@ -1274,6 +1355,18 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
         case 34: return launch_cl(decode_mma_kernel<4, 2, 3, 2>);
         default: return launch_cl(decode_mma_kernel<4, 4, 3, 2>);
       }
+    }
+    // Codebooks whose MAC table has no split (fp4, e2m1, int4sym: split_mac_table false).
+    if (!split_ok) switch (nb * 8 + G) {
+      case 9: return launch_fast(decode_mma_kernel<1, 1, 3, 1, false>);
+      case 10: return launch_fast(decode_mma_kernel<1, 2, 3, 1, false>);
+      case 12: return launch_fast(decode_mma_kernel<1, 4, 3, 1, false>);
+      case 17: return launch_fast(decode_mma_kernel<2, 1, 3, 1, false>);
+      case 18: return launch_fast(decode_mma_kernel<2, 2, 3, 1, false>);
+      case 20: return launch_fast(decode_mma_kernel<2, 4, 3, 1, false>);
+      case 33: return launch_fast(decode_mma_kernel<4, 1, 3, 1, false>);
+      case 34: return launch_fast(decode_mma_kernel<4, 2, 3, 1, false>);
+      default: return launch_fast(decode_mma_kernel<4, 4, 3, 1, false>);
     }
     switch (nb * 8 + G) {
       case 9: return launch_fast(decode_mma_kernel<1, 1>);

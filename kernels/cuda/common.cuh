@@ -88,6 +88,17 @@ __device__ __forceinline__ void lut8(uint32_t w, const uint32_t lut[4], uint32_t
   hi = (xb & ~mb) | (yb & mb);
 }
 
+// 8 nibbles -> the split-table fragments (see split_mac_table): X (lo: nibbles 0-3, hi: 4-7) from
+// prmt(A, nibble) and Y from prmt(B, nibble ^ 8); X + Y = C bytewise as integers (not as bytes).
+__device__ __forceinline__ void lut8x(uint32_t w, const uint32_t lutx[4], uint32_t& xlo, uint32_t& xhi, uint32_t& ylo,
+                                      uint32_t& yhi) {
+  const uint32_t wx = w ^ 0x88888888u, wh = w >> 16, wxh = wx >> 16;
+  xlo = prmt(lutx[0], lutx[1], w);
+  xhi = prmt(lutx[0], lutx[1], wh);
+  ylo = prmt(lutx[2], lutx[3], wx);
+  yhi = prmt(lutx[2], lutx[3], wxh);
+}
+
 __device__ __forceinline__ int dp2a_lo_ss(uint32_t a, uint32_t b, int c) {
   int d;
   asm("dp2a.lo.s32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
