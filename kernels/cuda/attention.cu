@@ -539,15 +539,17 @@ __device__ __forceinline__ int64_t score_entry_generic(const uint16_t* ks, const
 }
 
 // Section 8.2 for 64 < k < 127 and cfix > 0 (s = k - 64 in 1..62): RNE of the exact 128-bit
-// product |S| * cfix shifted right by k, as (hi + 2^(s-1) - 1 + (odd | lo != 0)) >> s, saturated.
-__device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix) {
-  const uint64_t mag = S < 0 ? uint64_t(0) - uint64_t(S) : uint64_t(S);
-  const uint64_t c = static_cast<uint64_t>(cfix);
-  const uint64_t lo = mag * c, hi = __umul64hi(mag, c);
-  const uint64_t odd = (hi >> s) & 1u;
-  const uint64_t r0 = (hi + ((uint64_t(1) << (s - 1)) - 1u) + (odd | uint64_t(lo != 0))) >> s;
-  const uint64_t r = min(r0, uint64_t(1) << 62);
-  return S < 0 ? -static_cast<int64_t>(r) : static_cast<int64_t>(r);
+// product S * cfix shifted right by k, on the signed product (two's complement, floor shifts):
+// U = (hi + 2^(s-1) - 1 + (odd | lo != 0)) >> s with hi = the signed high word (__mul64hi) and
+// odd = bit s of hi. This equals sign(S) * RNE(|S| cfix 2^-k) (ties to even are symmetric). The low
+// word lo = S * cfix mod 2^64 is nonzero iff S has fewer than 64 - tz(cfix) trailing zeros, i.e.
+// iff (S & lomask) != 0 with lomask = ~0 >> tz(cfix), so lo is never formed. No saturation: |S| < 2^63
+// and cfix < 2^52 (sm_scale <= 1024) give |hi| < 2^51, so |U| < 2^50 < 2^62.
+__device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix, uint64_t lomask) {
+  const int64_t hi = __mul64hi(S, cfix);
+  const int64_t odd = (hi >> s) & 1;
+  const int64_t sticky = (static_cast<uint64_t>(S) & lomask) != 0;
+  return (hi + ((int64_t(1) << (s - 1)) - 1) + (odd | sticky)) >> s;
 }
 
 // 64-bit max over the warp with two 32-bit redux.
@@ -817,6 +819,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
     }
     fast = fast && p.cfix > 0;
     if (__all_sync(0xffffffffu, fast)) {
+      const uint64_t lomask = ~uint64_t(0) >> (__ffsll(p.cfix) - 1);  // cfix > 0 here
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
         int32_t Pv[NB * G];
@@ -839,7 +842,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
 #pragma unroll
           for (int bk = 0; bk < NB; ++bk) S += static_cast<int64_t>(mm[e][bk]) * Pv[bk * G + h];
           const int s = 38 + kGuard + s_qshift[h] - xts[e] - 64;
-          u[e][h] = logit_fast(S, s, p.cfix);
+          u[e][h] = logit_fast(S, s, p.cfix, lomask);
         }
       }
       if (p.tr.trace_tokens > t0) {  // trace needs S: recompute (trace runs only in the tests)
@@ -979,17 +982,19 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
         for (int e = 0; e < 2; ++e) {
           int m, x;
           scale_parts(is_bf16, Vs[(wt0 + tl0 + e) * NB + bk], m, x);
-          int sh = 16 + ep - x;
-          if (!m || sh >= 64) {
-            m = 0;
-            sh = 16;
-          }
-          const uint64_t half = (uint64_t(1) << (sh - 1)) - 1u;
+          // W = rne_shr(E m, sh), sh = 16 + e_p - x >= 16. e_p >= x + bitlength(m) - 1 (e_p is the
+          // partition maximum over these very scales) gives m < 2^(sh - 15), so for sh <= 47
+          // mw = m << (47 - sh) < 2^32 and E m 2^-sh = E mw 2^-47 with a constant shift; for sh >= 48,
+          // E m < 2^42 < 2^(sh - 1) rounds to 0 (mw = 0). E mw < 2^63: with ph, pl its words,
+          // (E mw + 2^46 - 1 + odd) >> 47 = (ph + 2^14 - 1 + ((pl | odd) != 0)) >> 15, odd = bit 15 of ph.
+          const int sh = 16 + ep - x;
+          const uint32_t mw = (m && sh <= 47) ? uint32_t(m) << (47 - sh) : 0u;
 #pragma unroll
           for (int h = 0; h < G; ++h) {
-            const uint64_t prod = uint64_t(E[e][h]) * uint32_t(m);
-            const uint64_t wv = (prod + half + ((prod >> sh) & 1u)) >> sh;
-            w[e][h] = wv > 65535u ? 65535u : uint32_t(wv);
+            const uint64_t prod = uint64_t(E[e][h]) * mw;
+            const uint32_t ph = static_cast<uint32_t>(prod >> 32), pl = static_cast<uint32_t>(prod);
+            const uint32_t wv = (ph + 0x3fffu + ((pl | ((ph >> 15) & 1u)) != 0u ? 1u : 0u)) >> 15;
+            w[e][h] = min(wv, 65535u);
           }
         }
 #pragma unroll
