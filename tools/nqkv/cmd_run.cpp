@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -59,8 +60,18 @@ workloads::KvShape model_shape(const RunArgs& a) {
   return s;
 }
 
+// Fails before a long run, not after it, when an output could not be written.
+void check_output_dir(const std::string& path, const char* flag) {
+  if (path.empty()) return;
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir))
+    throw InputError(fmt::format("{} {}: directory {} does not exist", flag, path, dir.string()));
+}
+
 void run_main_job(const RunArgs& a) {
   const auto t_start = Clock::now();
+  check_output_dir(a.report, "--report");
+  check_output_dir(a.json, "--json");
   const golden::Codebook& cb = golden::codebook_by_name(a.codebook);
   if (cb.affine) throw InputError("decode attention needs an absmax codebook; int4 (affine) is quantize-only");
   const golden::ElemType type = golden::elem_type_from_name(a.dtype);
