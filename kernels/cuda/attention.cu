@@ -689,27 +689,65 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
       s_qshift[h] = sq;
       if (part == 0 && rank == 0 && p.tr.q_shift) p.tr.q_shift[int64_t(b) * Hq + hq] = sq;
     }
+    // Pack this head's B-fragment words once per CTA (not once per warp), over its own (now dead)
+    // qs row: lane -> (tig, k-step s, half r), words qh[s][r] / ql[s][r] of fragment lane (g = h, tig).
+    // Row h holds 4 chunks of 16 bytes per tig: chunk c = qh words (c = 0, 1) / ql words (c = 2, 3),
+    // stored at ((c ^ (h & 1)) * 4 + tig) * 16 so that the 16-byte loads of heads 2m and 2m + 1
+    // (one quarter-warp) fall in different banks.
+    // (Only with the split table: the non-split variants keep packing per warp, below, because
+    // the shared fragments raised one of their existing spills, <2, 4, .., false>, 64 -> 112 bytes.)
+    if constexpr (SPLIT) {
+      __syncwarp();
+      const int ft = lane & 3, fs = (lane >> 2) & 3, fr = lane >> 4;
+      uint32_t hv = 0, lv = 0;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int q = qs[h * D + 32 * fs + 8 * ft + ((4 * fr + j) ^ 1)];
+        hv |= uint32_t((q >> 8) & 255) << (8 * j);
+        lv |= uint32_t(q & 255) << (8 * j);
+      }
+      __syncwarp();
+      const int w = 2 * fs + fr;  // word of the 8 qh (and 8 ql) words
+      uint32_t* row = reinterpret_cast<uint32_t*>(qs + h * D);
+      row[((((w >> 2) ^ (h & 1)) * 4 + ft) << 2) + (w & 3)] = hv;
+      row[((((2 + (w >> 2)) ^ (h & 1)) * 4 + ft) << 2) + (w & 3)] = lv;
+    }
   }
   __syncthreads();
 
   // ---- B fragments of the query: column n = g (head), k-step s, rows k <-> dims 32s + 8tig + perm
+  // (packed above by the head's warp; 4 x 16-byte loads per lane, zero for columns g >= G)
   uint32_t qh[4][2], ql[4][2];
+  if constexpr (SPLIT) {
+    uint4 fc[4];
 #pragma unroll
-  for (int s = 0; s < 4; ++s)
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      uint32_t hv = 0, lv = 0;
-      if (g < G) {
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          const int q = qs[g * D + 32 * s + 8 * tig + ((4 * r + j) ^ 1)];
-          hv |= uint32_t((q >> 8) & 255) << (8 * j);
-          lv |= uint32_t(q & 255) << (8 * j);
-        }
-      }
-      qh[s][r] = hv;
-      ql[s][r] = lv;
+    for (int c4 = 0; c4 < 4; ++c4) {
+      fc[c4] = make_uint4(0u, 0u, 0u, 0u);
+      if (g < G) fc[c4] = reinterpret_cast<const uint4*>(qs + g * D)[((c4 ^ (g & 1)) << 2) + tig];
     }
+#pragma unroll
+    for (int h2 = 0; h2 < 2; ++h2) {
+      qh[2 * h2][0] = fc[h2].x, qh[2 * h2][1] = fc[h2].y, qh[2 * h2 + 1][0] = fc[h2].z, qh[2 * h2 + 1][1] = fc[h2].w;
+      ql[2 * h2][0] = fc[2 + h2].x, ql[2 * h2][1] = fc[2 + h2].y, ql[2 * h2 + 1][0] = fc[2 + h2].z, ql[2 * h2 + 1][1] = fc[2 + h2].w;
+    }
+  } else {
+#pragma unroll
+    for (int s = 0; s < 4; ++s)
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        uint32_t hv = 0, lv = 0;
+        if (g < G) {
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            const int q = qs[g * D + 32 * s + 8 * tig + ((4 * r + j) ^ 1)];
+            hv |= uint32_t((q >> 8) & 255) << (8 * j);
+            lv |= uint32_t(q & 255) << (8 * j);
+          }
+        }
+        qh[s][r] = hv;
+        ql[s][r] = lv;
+      }
+  }
 
   cp_async_wait<1>();
   __syncwarp();
