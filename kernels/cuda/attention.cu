@@ -934,7 +934,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   // ---- scale scan of this warp's tokens: non-finite blocks, e_p (7.3.1)
   cp_async_wait<0>();
   __syncwarp();
-  {
+  if constexpr (!SPLIT) {  // non-split variants keep the per-scale scan (their spills stay as at HEAD)
     int emax = INT_MIN;
     bool nonfin = false;
     for (int i = lane; i < wn * NB; i += 32) {
@@ -948,6 +948,48 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
     nonfin = __any_sync(0xffffffffu, nonfin);
     if (lane == 0) {
       if (emax != INT_MIN) atomicMax(&s_emax, emax);
+      if (nonfin) atomicOr(&s_err, kErrNonFiniteCache);
+    }
+  } else
+  // Both tests read only the magnitude bits |s| = bits & 0x7fff (fp16 and bf16): the exponent is all
+  // ones iff |s| >= 0x7c00 (fp16) / 0x7f80 (bf16), and x + bitlength(m) - 1 (m != 0) is a
+  // non-decreasing function of |s|, so e_p is that function of the largest |s| of the V scales
+  // (none when it is 0, i.e. every m = 0). Lane: 16-byte chunks (8 scales), K chunks first, then V;
+  // the largest |s| by 16x2 unsigned max (exact same e_p and error flag as the per-scale scan).
+  {
+    constexpr int CPA = 8 * NB;  // 16-byte chunks of one array (64 tokens x NB scales)
+    uint32_t km = 0, vm = 0;
+#pragma unroll
+    for (int j = 0; j < (2 * CPA + 31) / 32; ++j) {
+      const int c = lane + 32 * j;
+      if (c < 2 * CPA) {
+        const bool isv = c >= CPA;
+        const int cc = isv ? c - CPA : c;
+        const uint4 q = reinterpret_cast<const uint4*>((isv ? Vs : Ks) + wt0 * NB)[cc];
+        uint32_t w0 = q.x & 0x7fff7fffu, w1 = q.y & 0x7fff7fffu, w2 = q.z & 0x7fff7fffu, w3 = q.w & 0x7fff7fffu;
+        const int nv = wn * NB - 8 * cc;  // valid scales in this chunk
+        if (nv < 8) {
+          w0 = nv <= 0 ? 0u : nv == 1 ? (w0 & 0xffffu) : w0;
+          w1 = nv <= 2 ? 0u : nv == 3 ? (w1 & 0xffffu) : w1;
+          w2 = nv <= 4 ? 0u : nv == 5 ? (w2 & 0xffffu) : w2;
+          w3 = nv <= 6 ? 0u : (w3 & 0xffffu);
+        }
+        const uint32_t m2 = __vmaxu2(__vimax3_u16x2(w0, w1, w2), w3);
+        const uint32_t m1 = max(m2 & 0xffffu, m2 >> 16);
+        if (isv) vm = max(vm, m1); else km = max(km, m1);
+      }
+    }
+    const uint32_t thr = is_bf16 ? 0x7f80u : 0x7c00u;
+    const bool nonfin = __any_sync(0xffffffffu, km >= thr || vm >= thr);
+    const uint32_t vmax = __reduce_max_sync(0xffffffffu, vm);
+    if (lane == 0) {
+      if (vmax != 0) {
+        const int sh = is_bf16 ? 7 : 10, e = int(vmax >> sh);
+        const int f = int(vmax & ((1u << sh) - 1u));
+        // e != 0: x + sh (m = 2^sh + f); e = 0: x0 + bitlength(f) - 1 (x0 = -24 / -133)
+        const int emax = e ? e - (is_bf16 ? 127 : 15) : (is_bf16 ? -134 : -25) + bit_length32(uint32_t(f));
+        atomicMax(&s_emax, emax);
+      }
       if (nonfin) atomicOr(&s_err, kErrNonFiniteCache);
     }
   }
