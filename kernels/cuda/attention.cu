@@ -1168,24 +1168,28 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
       }
     }
   }
-  // ---- CTA sum of the per-warp partials in int64 (exact, fixed order), over the free K/V rows;
+  // ---- CTA sum of the per-warp partials (int32 per warp, int64 sum; exact, fixed order), over the free K/V rows;
   // with a cluster, rank 0 also adds the peer CTA's per-warp partials (DSMEM), then runs the tail.
   __syncthreads();
-  long long* Op = reinterpret_cast<long long*>(smem);  // [NW][G][D]
-  const int nw = (ntok + 63) / 64;
-  if (warp < nw && tig < G) {
+  // Per-warp partials in int32: o = sum over the warp's <= 64 tokens of W * C, |o| <= 64 * 65535 * 128
+  // < 2^29 (section 7.3). Rows (warp, head) of RS = D + 8 ints (the pad makes the int4 stores of
+  // lanes (g, tig) hit distinct banks); warps without tokens store zeros (acc = 0), so the sum below
+  // runs over all NW warps with a compile-time count. Tiles m = 2c, 2c + 1 are dims 32c + 4g .. + 3.
+  constexpr int RS = D + 8;
+  static_assert(NW % 2 == 0, "warp pairs");
+  int* Op = reinterpret_cast<int*>(smem);  // [NW][G][RS]
+  if (tig < G) {
 #pragma unroll
-    for (int m = 0; m < 8; ++m) {
-      const int dim = 32 * (m >> 1) + 4 * g + 2 * (m & 1);
-      const long long o0 = static_cast<long long>(acc[m][0]) * 256 + acc[m][1];
-      const long long o1 = static_cast<long long>(acc[m][2]) * 256 + acc[m][3];
-      *reinterpret_cast<longlong2*>(&Op[(warp * G + tig) * D + dim]) = make_longlong2(o0, o1);
+    for (int c4 = 0; c4 < 4; ++c4) {
+      const int* a0 = acc[2 * c4];
+      const int* a1 = acc[2 * c4 + 1];
+      *reinterpret_cast<int4*>(&Op[(warp * G + tig) * RS + 32 * c4 + 4 * g]) =
+          make_int4(a0[0] * 256 + a0[1], a0[2] * 256 + a0[3], a1[0] * 256 + a1[1], a1[2] * 256 + a1[3]);
     }
   }
-  const long long* Opeer = nullptr;
+  const int* Opeer = nullptr;
   const long long* Mw_peer = nullptr;
   const unsigned long long* Lw_peer = nullptr;
-  int nw_peer = 0;
   if constexpr (CS > 1) {
     cooperative_groups::cluster_group cl = cooperative_groups::this_cluster();
     cl.sync();  // both CTAs' O, L partials and errors are final
@@ -1196,7 +1200,6 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
     Opeer = cl.map_shared_rank(Op, 1);
     Mw_peer = cl.map_shared_rank(&s_Mw[0][0], 1);
     Lw_peer = cl.map_shared_rank(&s_Lw[0][0], 1);
-    nw_peer = max(0, (ntok_part - TOK + 63) / 64);
     if (tid == 0) {
       const int e1 = *cl.map_shared_rank(&s_err, 1);
       if (e1) atomicOr(&s_err, e1);
@@ -1204,14 +1207,29 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   } else {
     __syncthreads();
   }
-  for (int idx = tid; idx < G * D; idx += NT) {
-    const int h = idx / D, i = idx % D;
-    long long o = 0;
-    for (int w = 0; w < nw; ++w) o += Op[w * G * D + idx];
-    if constexpr (CS > 1)
-      for (int w = 0; w < nw_peer; ++w) o += Opeer[w * G * D + idx];
+  // One thread per 4 consecutive dims of one head (G * D / 4 <= NT): warp pairs summed in int32
+  // (128 tokens, |.| < 2^30), the pair sums in int64 (exact, any order; fixed here).
+  static_assert(G * D / 4 <= NT, "one quad per thread");
+  if (tid < G * D / 4) {
+    const int h = tid / (D / 4), i = (tid % (D / 4)) * 4;
+    long long o[4] = {0, 0, 0, 0};
+    auto add_pairs = [&](const int* src) {
+#pragma unroll
+      for (int w = 0; w < NW; w += 2) {
+        const int4 x = *reinterpret_cast<const int4*>(&src[(w * G + h) * RS + i]);
+        const int4 y = *reinterpret_cast<const int4*>(&src[((w + 1) * G + h) * RS + i]);
+        o[0] += x.x + y.x;
+        o[1] += x.y + y.y;
+        o[2] += x.z + y.z;
+        o[3] += x.w + y.w;
+      }
+    };
+    add_pairs(Op);
+    if constexpr (CS > 1) add_pairs(Opeer);
     const int64_t pi = (int64_t(b) * Hq + kvh * G + h) * p.max_parts + part;
-    p.part_O[pi * D + i] = o;
+    longlong2* dstO = reinterpret_cast<longlong2*>(p.part_O + pi * D + i);
+    dstO[0] = make_longlong2(o[0], o[1]);
+    dstO[1] = make_longlong2(o[2], o[3]);
     if (i == 0) {
       long long M = s_Mw[0][h];
       unsigned long long L = 0;
