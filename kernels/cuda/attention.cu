@@ -77,8 +77,18 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 
 // Completion: the last CTA of this (sequence, kv head) to finish runs the combine (section 9.2).
-__device__ __forceinline__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, int b, int kvh, int& s_err,
-                                             int& s_last, int nthreads = kThreads) {
+// Outputs (h, i) are taken in slabs of nt (one per thread). For each slab the partition partials are
+// staged in shared memory, pc partitions at a time, with every load of a chunk in flight at once
+// (the per-head factors a_p, L_p 2^-31 and 2^(e_p - 15) by the threads, the O_p slab by 16-byte
+// cp.async), and each thread then runs its output's fixed-order float64 chain from shared memory.
+// A chunk costs about two L2 round trips instead of two dependent ones per partition, which
+// dominated small batches. `stage` is the CTA's dead shared memory (stage_bytes of it).
+__device__ __forceinline__ void cp_async16_cg(void* smem, const void* gmem) {
+  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
+}
+__device__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, int b, int kvh, int& s_err, int& s_last,
+                             int nt, uint8_t* stage, int stage_bytes) {
   const int tid = threadIdx.x, H = p.c.kv_heads, Hq = p.q_heads;
   const int sk = b * H + kvh;
   __threadfence();
@@ -95,31 +105,66 @@ __device__ __forceinline__ void combine_tail(const DecodeParams& p, int G, int D
   if (!s_last) return;
   __threadfence();
   const int serr = atomicOr(&p.seq_err[sk], 0);
-  for (int idx = tid; idx < G * D; idx += nthreads) {
-    const int h = idx / D, i = idx % D;
-    const int64_t hb = (int64_t(b) * Hq + kvh * G + h) * p.max_parts;
-    float res;
-    if (serr) {
-      res = __int_as_float(0x7fc00000);
-    } else {
-      int64_t M = LLONG_MIN;
-      for (int pp = 0; pp < nparts; ++pp) M = max(M, static_cast<int64_t>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb + pp))));
-      double den = 0.0, num = 0.0;
-      for (int pp = 0; pp < nparts; ++pp) {
-        const int64_t Mp = __ldcg(reinterpret_cast<const long long*>(p.part_M + hb + pp));
-        const uint64_t Lp = __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb + pp));
-        const int e = __ldcg(p.part_e + hb + pp);
-        const int64_t O = __ldcg(reinterpret_cast<const long long*>(p.part_O + (hb + pp) * D + i));
-        const int64_t d = Mp - M;
-        const int64_t n = d >> 10;
-        const int f = static_cast<int>(d & 1023);
-        const double a = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(p.exp2[f]), pow2d(static_cast<int>(n)));
-        den = __dadd_rn(den, __dmul_rn(a, __dmul_rn(__ull2double_rn(Lp), pow2d(-31))));
-        num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(O), pow2d(e - 15))));
-      }
-      res = __double2float_rn(__ddiv_rn(num, __dmul_rn(den, 127.0)));
+  const int64_t hq0 = int64_t(b) * Hq + kvh * G;  // first query head of this kv head
+  if (serr) {
+    for (int idx = tid; idx < G * D; idx += nt) p.out[hq0 * D + idx] = __int_as_float(0x7fc00000);
+  } else {
+    long long* Mh = reinterpret_cast<long long*>(stage);  // [G] partition maximum per head
+    uint8_t* const chunk = stage + ((G * 8 + 15) & ~15);
+    const int avail = stage_bytes - int(chunk - stage);
+    for (int h = tid; h < G; h += nt) Mh[h] = LLONG_MIN;
+    __syncthreads();
+    for (int idx = tid; idx < G * nparts; idx += nt) {
+      const int h = idx / nparts, pp = idx - h * nparts;
+      atomicMax(&Mh[h], static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + (hq0 + h) * p.max_parts + pp))));
     }
-    p.out[(int64_t(b) * Hq + kvh * G + h) * D + i] = res;
+    __syncthreads();
+    for (int s0 = 0; s0 < G * D; s0 += nt) {
+      const int o = s0 + tid, h = o / D, i = o - h * D;
+      const bool mine = o < G * D;
+      const int hlo = s0 / D, nh = min(G - 1, (s0 + nt - 1) / D) - hlo + 1;
+      // chunk layout: O [pc][nt] int64, then a, L 2^-31, 2^(e - 15) [nh][pc] double each
+      const int pc = min(32, min(nparts, avail / (nt * 8 + nh * 24)));
+      long long* sO = reinterpret_cast<long long*>(chunk);
+      double* sa = reinterpret_cast<double*>(chunk + pc * nt * 8);
+      double* sl = sa + nh * pc;
+      double* sf = sl + nh * pc;
+      double den = 0.0, num = 0.0;
+      for (int p0 = 0; p0 < nparts; p0 += pc) {
+        const int pn = min(pc, nparts - p0);
+        for (int c = tid; c < pn * (nt / 2); c += nt) {  // two outputs (same head: D is even) per copy
+          const int pp = c / (nt / 2), q = c - pp * (nt / 2), oo = s0 + 2 * q;
+          if (oo >= G * D) continue;
+          const int hh = oo / D;
+          cp_async16_cg(sO + pp * nt + 2 * q, p.part_O + ((hq0 + hh) * p.max_parts + p0 + pp) * D + (oo - hh * D));
+        }
+        cp_async_commit();
+        for (int idx = tid; idx < nh * pn; idx += nt) {
+          const int hh = idx / pn, pp = idx - hh * pn;
+          const int64_t hb = (hq0 + hlo + hh) * p.max_parts + p0 + pp;
+          const int64_t d = static_cast<int64_t>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb))) - Mh[hlo + hh];
+          const uint64_t Lp = __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb));
+          const int e = __ldcg(p.part_e + hb);
+          const int64_t n = d >> 10;
+          const int f = static_cast<int>(d & 1023);
+          sa[hh * pc + pp] = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(p.exp2[f]), pow2d(static_cast<int>(n)));
+          sl[hh * pc + pp] = __dmul_rn(__ull2double_rn(Lp), pow2d(-31));
+          sf[hh * pc + pp] = pow2d(e - 15);
+        }
+        cp_async_wait<0>();
+        __syncthreads();
+        if (mine) {
+          const int r = (h - hlo) * pc;
+          for (int pp = 0; pp < pn; ++pp) {
+            const double a = sa[r + pp];
+            den = __dadd_rn(den, __dmul_rn(a, sl[r + pp]));
+            num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(sO[pp * nt + tid]), sf[r + pp])));
+          }
+        }
+        __syncthreads();  // the next chunk overwrites the stage
+      }
+      if (mine) p.out[(hq0 + h) * D + i] = __double2float_rn(__ddiv_rn(num, __dmul_rn(den, 127.0)));
+    }
   }
   if (tid == 0) {
     p.counters[sk] = 0;
@@ -467,7 +512,7 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
     }
   }
 
-  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last);
+  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last, kThreads, smem, L.total);
 }
 
 // ================================================================================================
@@ -1248,7 +1293,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
     }
   }
   if constexpr (CS > 1) cooperative_groups::this_cluster().sync();  // release the peer
-  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last, NT);
+  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last, NT, smem, fast_smem_bytes(NB, G, CS));
 }
 
 

@@ -35,27 +35,32 @@ DevCodebook make_dev_codebook(golden::CodebookId id) {
 __device__ uint32_t g_exp2_table[1024];
 
 const uint32_t* exp2_table_device(Result* err) {
+  // Uploaded and resolved once per device: decode calls sit on the latency path of small batches.
+  constexpr int kMaxDevices = 64;
   static std::mutex mu;
-  static int uploaded_device = -1;
-  std::lock_guard<std::mutex> lock(mu);
+  static const uint32_t* table[kMaxDevices] = {};
   int dev = 0;
-  cudaGetDevice(&dev);
-  if (uploaded_device != dev) {
-    const auto& t = golden::exp2_table();
-    cudaError_t e = cudaMemcpyToSymbol(g_exp2_table, t.data(), 1024 * sizeof(uint32_t));
-    if (e != cudaSuccess) {
-      *err = cuda_result(e, "exp2 table upload");
-      return nullptr;
-    }
-    uploaded_device = dev;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e != cudaSuccess) {
+    *err = cuda_result(e, "exp2 table: current device");
+    return nullptr;
   }
-  void* p = nullptr;
-  cudaError_t e = cudaGetSymbolAddress(&p, g_exp2_table);
+  std::lock_guard<std::mutex> lock(mu);
+  if (dev >= 0 && dev < kMaxDevices && table[dev]) return table[dev];
+  const auto& t = golden::exp2_table();
+  e = cudaMemcpyToSymbol(g_exp2_table, t.data(), 1024 * sizeof(uint32_t));
+  if (e != cudaSuccess) {
+    *err = cuda_result(e, "exp2 table upload");
+    return nullptr;
+  }
+  void* ptr = nullptr;
+  e = cudaGetSymbolAddress(&ptr, g_exp2_table);
   if (e != cudaSuccess) {
     *err = cuda_result(e, "exp2 table address");
     return nullptr;
   }
-  return static_cast<const uint32_t*>(p);
+  if (dev >= 0 && dev < kMaxDevices) table[dev] = static_cast<const uint32_t*>(ptr);
+  return static_cast<const uint32_t*>(ptr);
 }
 
 // Number of thresholds below xn (strict), by binary search over 15 sorted entries (+inf padded).
@@ -79,10 +84,12 @@ __device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quantize-append. One group of head_dim/8 lanes per (sequence, new token, kv head, K|V) row; each
-// lane quantizes 8 consecutive elements (one 16-byte load) and writes bits bytes of packed codes.
-// Each thread does IT such chunks (stride blockDim.x; all IT loads issued before any is used) so that
-// the per-CTA table below is amortized and more bytes are in flight (IT = 1 for small launches).
+// Quantize-append. Lane = one 16-byte chunk (8 elements) of one (sequence, token, kv head, K|V) row;
+// head_dim/8 consecutive lanes hold a row, block/8 consecutive lanes a block. A thread keeps its
+// (sequence, kv head, K|V, chunk) and walks IT consecutive tokens (all IT loads issued before the
+// first is used), so its index math and sequence length are paid once and each warp-wide load
+// instruction still reads whole rows of one token. Every size is a power of two (validate_cache),
+// so rows, blocks and pages are shifts and masks: no integer division on the device.
 //
 // Code search by a bucket table (when the host found it valid for the codebook, `use_tab`): the
 // normalized value xn (|xn| <= ~1) goes to bucket k = bits(fl(xn + 6)) >> 16 & 127 (buckets of width
@@ -90,8 +97,8 @@ __device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
 // code = c0 + (xn > t). Exact when no other threshold lies in [lo_k - 2^-20, hi_k) (host check
 // append_table_ok): fl(xn + 6) lands in bucket k only if lo_k - 2^-22 <= xn < hi_k. Otherwise the
 // 4-step binary search over the thresholds.
-constexpr int kAppendIters = 4;  // chunks per thread for large launches (1 below kAppendSmall threads)
-constexpr int64_t kAppendSmall = 16384;  // threads; the tests cover both variants
+constexpr int kAppendIters = 4;      // tokens per thread for appends of >= kAppendItersMin tokens
+constexpr int kAppendItersMin = 8;
 constexpr int kAppendThreads = 256;
 constexpr float kTabSlop = 9.5367431640625e-07f;  // 2^-20
 
@@ -124,10 +131,27 @@ bool append_table_ok(const DevCodebook& cb) {
   return true;
 }
 
+inline int log2_pow2(int v) {
+  int s = 0;
+  while ((1 << s) < v) ++s;
+  return s;
+}
+
+// Launch geometry of one append, computed on the host (every size a power of two).
+struct AppendGeom {
+  int lshift;   // log2(lanes per row) = log2(head_dim / 8)
+  int bshift;   // log2(lanes per block) = log2(block / 8)
+  int nbshift;  // log2(blocks per row)
+  int pshift;   // log2(page_size)
+  int n_new, ngroups;  // tokens appended, token groups of IT per sequence
+  uint32_t lanes;      // batch * ngroups * kv_heads * 2 * lanes per row (< 2^31)
+  FastDiv divH, divG;  // by kv_heads, by ngroups
+};
+
 template <int BITS, bool BF16, int IT>
 __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
-                                                     const uint16_t* __restrict__ v_new, int n_new, FastDiv divH,
-                                                     FastDiv divN, int use_tab, int32_t* err, int64_t* stats) {
+                                                     const uint16_t* __restrict__ v_new, AppendGeom ag, int use_tab,
+                                                     int32_t* err, int64_t* stats) {
   __shared__ float thr[16];
   __shared__ float2 tab[128];  // (t, c0 as float bits)
   if (threadIdx.x < 16) thr[threadIdx.x] = cb.thr[threadIdx.x];
@@ -135,66 +159,56 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
     const int c0 = tab_c0(cb.thr, threadIdx.x);
     tab[threadIdx.x] = make_float2(cb.thr[c0], __int_as_float(c0));
   }
-  const int D = c.head_dim, lpr = D / 8, lpb = c.block / 8, H = c.kv_heads;
-  const int64_t rows = int64_t(c.batch) * n_new * H * 2;
-  const int lshift = __ffs(lpr) - 1;
-  const int sub = threadIdx.x & (lpr - 1);
-  // Phase 1: all IT loads in flight (and the destination rows), then the table barrier.
+  const int D = c.head_dim, H = c.kv_heads;
+  const uint32_t f = blockIdx.x * kAppendThreads + threadIdx.x;
+  const bool lane_ok = f < ag.lanes;
+  const int sub = int(f & ((1u << ag.lshift) - 1u));
+  const uint32_t r = f >> ag.lshift;  // ((b * ngroups + g) * H + h) * 2 + is_v
+  const int is_v = int(r & 1u);
+  const uint32_t bgh = r >> 1, bg = fdiv(bgh, ag.divH), b = fdiv(bg, ag.divG);
+  const int h = int(bgh - bg * uint32_t(H)), j0 = int(bg - b * uint32_t(ag.ngroups)) * IT;
+  const uint16_t* src = (is_v ? v_new : k_new) + ((int64_t(b) * ag.n_new + j0) * H + h) * D + sub * 8;
+  const int64_t tok_stride = int64_t(H) * D;
+  const int len = lane_ok ? c.seq_lens[b] : 0;
+  const int32_t* ptab = c.page_table + int64_t(b) * c.max_pages_per_seq;
+  // Phase 1: the IT loads in flight, then the destination rows, then the table barrier.
   uint4 raw[IT];
+#pragma unroll
+  for (int it = 0; it < IT; ++it)
+    raw[it] = (lane_ok && j0 + it < ag.n_new) ? __ldcs(reinterpret_cast<const uint4*>(src + it * tok_stride)) : make_uint4(0, 0, 0, 0);
   int64_t dst_row[IT];
-  int is_v[IT];
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    // row = ((b * n_new + j) * H + h) * 2 + is_v
-    const int64_t row = ((int64_t(blockIdx.x) * IT + it) * kAppendThreads + threadIdx.x) >> lshift;
-    const bool valid = row < rows;
-    is_v[it] = int(row & 1);
-    int h, j, b;
-    int64_t bj;
-    if (rows < 0x7fffffff) {
-      const uint32_t r2 = uint32_t(row) >> 1, bj32 = fdiv(r2, divH);
-      h = int(r2 - bj32 * uint32_t(H));
-      bj = bj32;
-      b = int(fdiv(bj32, divN));
-      j = int(bj32 - uint32_t(b) * uint32_t(n_new));
-    } else {
-      const int64_t r2 = row >> 1;
-      h = int(r2 % H);
-      bj = r2 / H;
-      j = int(bj % n_new);
-      b = int(bj / n_new);
-    }
-    raw[it] = make_uint4(0, 0, 0, 0);
     dst_row[it] = -1;
-    if (valid) {
-      const uint16_t* src = (is_v[it] ? v_new : k_new) + ((bj * H + h) * D + sub * 8);
-      raw[it] = __ldcs(reinterpret_cast<const uint4*>(src));
-      const int len = c.seq_lens[b];
-      const int64_t pos = int64_t(len) + j;
-      const int pshift = c.page_size == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
-      const int64_t pg = pos >> pshift;
-      if (len < 0 || pg >= c.max_pages_per_seq) {
-        if (sub == 0) atomicOr(err, kErrSeqLenOutOfRange);
-      } else {
-        const int page = c.page_table[int64_t(b) * c.max_pages_per_seq + pg];
-        if (page < 0 || page >= c.num_pages) {
-          if (sub == 0) atomicOr(err, kErrPageOutOfRange);
-        } else {
-          dst_row[it] = (int64_t(page) * H + h) * c.page_size + (pos & (c.page_size - 1));
-        }
-      }
+    if (!lane_ok || j0 + it >= ag.n_new) continue;
+    const int64_t pos = int64_t(len) + j0 + it;
+    const int64_t pg = pos >> ag.pshift;
+    if (len < 0 || pg >= c.max_pages_per_seq) {
+      if (sub == 0) atomicOr(err, kErrSeqLenOutOfRange);
+      continue;
     }
+    const int page = ptab[pg];
+    if (page < 0 || page >= c.num_pages) {
+      if (sub == 0) atomicOr(err, kErrPageOutOfRange);
+      continue;
+    }
+    dst_row[it] = ((int64_t(page) * H + h) << ag.pshift) + (pos & ((1 << ag.pshift) - 1));
   }
   __syncthreads();
+  uint8_t* const dcodes = (is_v ? c.v_codes : c.k_codes) + sub * BITS;
+  uint16_t* const dscales = (is_v ? c.v_scales : c.k_scales) + (sub >> ag.bshift);
+  const bool scale_lane = (sub & ((1 << ag.bshift) - 1)) == 0;
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
     const uint32_t words[4] = {raw[it].x, raw[it].y, raw[it].z, raw[it].w};
-    uint32_t amax = 0;
+    // Largest magnitude bits of the block: a non-finite element is one whose magnitude bits reach
+    // the infinity pattern, so the same max also tells non-finiteness.
+    uint32_t m2 = __vmaxu2(__vmaxu2(words[0] & 0x7fff7fffu, words[1] & 0x7fff7fffu),
+                           __vmaxu2(words[2] & 0x7fff7fffu, words[3] & 0x7fff7fffu));
+    uint32_t amax = max(m2 & 0xffffu, m2 >> 16);
 #pragma unroll
-    for (int i = 0; i < 4; ++i) amax = max(amax, max(words[i] & 0x7fffu, (words[i] >> 16) & 0x7fffu));
-    // Reduce over the lanes of one block (lpb consecutive lanes, aligned); a non-finite element is
-    // one whose magnitude bits reach the infinity pattern, so the max also tells non-finiteness.
-    for (int o = 1; o < lpb; o <<= 1) amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    for (int o = 1; o < 32; o <<= 1)
+      if (o < (1 << ag.bshift)) amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
     const uint32_t inf_bits = BF16 ? 0x7f80u : 0x7c00u;
     const float a = BF16 ? __uint_as_float(amax << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(amax)));
     int st = 0;  // 0 ok, 1 zero, 2 flushed, 3 non-finite
@@ -233,30 +247,28 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
 #pragma unroll
       for (int i = 0; i < 8; ++i) codes[i] = cb.zero_code;
     }
-    if (dst_row[it] >= 0) {
-      const int rb = D * BITS / 8;
-      uint8_t* dst = (is_v[it] ? c.v_codes : c.k_codes) + dst_row[it] * rb + sub * BITS;
-      if constexpr (BITS == 4) {
-        uint32_t w = 0;
+    if (dst_row[it] < 0) continue;
+    uint8_t* dst = dcodes + dst_row[it] * (D * BITS / 8);
+    if constexpr (BITS == 4) {
+      uint32_t w = 0;
 #pragma unroll
-        for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
-        *reinterpret_cast<uint32_t*>(dst) = w;
-      } else if constexpr (BITS == 2) {
-        const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
-        const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
-        *reinterpret_cast<uint16_t*>(dst) = static_cast<uint16_t>(b0 | (b1 << 8));
-      } else {
-        uint32_t v = 0;
+      for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
+      *reinterpret_cast<uint32_t*>(dst) = w;
+    } else if constexpr (BITS == 2) {
+      const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
+      const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
+      *reinterpret_cast<uint16_t*>(dst) = static_cast<uint16_t>(b0 | (b1 << 8));
+    } else {
+      uint32_t v = 0;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
-        dst[0] = uint8_t(v >> 16);
-        dst[1] = uint8_t(v >> 8);
-        dst[2] = uint8_t(v);
-      }
-      if (sub % lpb == 0) {
-        (is_v[it] ? c.v_scales : c.k_scales)[dst_row[it] * (D / c.block) + sub / lpb] = static_cast<uint16_t>(scale_bits);
-        if (stats && st) atomicAdd(reinterpret_cast<unsigned long long*>(stats + (st - 1)), 1ull);
-      }
+      for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
+      dst[0] = uint8_t(v >> 16);
+      dst[1] = uint8_t(v >> 8);
+      dst[2] = uint8_t(v);
+    }
+    if (scale_lane) {
+      dscales[dst_row[it] << ag.nbshift] = static_cast<uint16_t>(scale_bits);
+      if (stats && st) atomicAdd(reinterpret_cast<unsigned long long*>(stats + (st - 1)), 1ull);
     }
   }
 }
@@ -569,10 +581,21 @@ Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_
   if (!k_new || !v_new || !err_word) return invalid("quantize_append: null pointer");
   if (reinterpret_cast<uintptr_t>(k_new) % 16 || reinterpret_cast<uintptr_t>(v_new) % 16)
     return invalid("quantize_append: inputs must be 16-byte aligned");
-  const int64_t threads = int64_t(c.batch) * n_new * c.kv_heads * 2 * (c.head_dim / 8);
-  const int iters = threads < kAppendSmall ? 1 : kAppendIters;
-  const int64_t grid = (threads + kAppendThreads * iters - 1) / (kAppendThreads * iters);
-  if (grid > 0x7fffffff) return invalid("quantize_append: too many tokens for one launch");
+  // A thread walks IT consecutive tokens of one (sequence, kv head, K|V, 8-element chunk).
+  const int iters = n_new >= kAppendItersMin ? kAppendIters : 1;
+  AppendGeom ag{};
+  ag.lshift = log2_pow2(c.head_dim / 8);
+  ag.bshift = log2_pow2(c.block / 8);
+  ag.nbshift = log2_pow2(c.head_dim / c.block);
+  ag.pshift = log2_pow2(c.page_size);
+  ag.n_new = n_new;
+  ag.ngroups = (n_new + iters - 1) / iters;
+  const int64_t lanes = int64_t(c.batch) * ag.ngroups * c.kv_heads * 2 * (c.head_dim / 8);
+  if (lanes >= (int64_t(1) << 31)) return invalid("quantize_append: too many tokens for one launch (split the append)");
+  ag.lanes = uint32_t(lanes);
+  ag.divH = make_fastdiv(uint32_t(c.kv_heads));
+  ag.divG = make_fastdiv(uint32_t(ag.ngroups));
+  const int64_t grid = (lanes + kAppendThreads - 1) / kAppendThreads;
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const DevCodebook cb = make_dev_codebook(c.codebook);
   // NQKV_CUDA_APPEND_SEARCH=1 forces the binary search (the bucket table is used when valid).
@@ -589,12 +612,11 @@ Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_
     tab_ok[cid].store(ok, std::memory_order_relaxed);
   }
   const int use_tab = !force_search && ok == 1;
-  const FastDiv dh = make_fastdiv(uint32_t(c.kv_heads)), dn = make_fastdiv(uint32_t(n_new));
   const bool bf = c.type == golden::ElemType::BF16;
   const unsigned g = unsigned(grid);
 #define NQKV_APPEND(BITS, BF)                                                                                      \
-  (iters == 1 ? append_kernel<BITS, BF, 1><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, n_new, dh, dn, use_tab, err_word, stats) \
-              : append_kernel<BITS, BF, kAppendIters><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, n_new, dh, dn, use_tab, err_word, stats))
+  (iters == 1 ? append_kernel<BITS, BF, 1><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, ag, use_tab, err_word, stats) \
+              : append_kernel<BITS, BF, kAppendIters><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, ag, use_tab, err_word, stats))
   switch (cb.bits) {
     case 4: if (bf) NQKV_APPEND(4, true); else NQKV_APPEND(4, false); break;
     case 3: if (bf) NQKV_APPEND(3, true); else NQKV_APPEND(3, false); break;
