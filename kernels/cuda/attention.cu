@@ -70,6 +70,12 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
 }
+// Predicated 16-byte copy to a shared-memory address (no branch around it when p is false).
+__device__ __forceinline__ void cp_async16_if(uint32_t smem, const void* gmem, uint32_t p) {
+  asm volatile(
+      "{\n .reg .pred q;\n setp.ne.u32 q, %2, 0;\n @q cp.async.cg.shared.global [%0], [%1], 16;\n}\n" ::"r"(smem),
+      "l"(gmem), "r"(p));
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
@@ -665,30 +671,30 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   const int wt0 = warp * 64;
   const int wn = max(0, min(64, ntok - wt0));
   // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales. Lane: 16-byte
-  // chunk lane & 3 of tokens lane / 4 + 8j; the row offsets are shared by K and V (32-bit page math:
-  // the host checks num_pages * kv_heads < 2^31).
+  // chunk lane & 3 of tokens lane / 4 + 8j. The 64-bit source offsets are computed once and shared by
+  // K and V (32-bit page row index: the host checks num_pages * kv_heads < 2^31); the destinations are
+  // one base plus immediates, and the copies are predicated rather than branched around.
   {
     const int ch = lane & 3, tr = lane >> 2;
     const uint32_t sw = static_cast<uint32_t>((ch ^ ((tr >> 1) & 3)) << 4);
-    uint32_t rowi[8];
+    uint64_t goff[8];
     unsigned okm = 0;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
       const int t = wt0 + tr + 8 * j;
       const int page = tr + 8 * j < wn ? s_pages[t >> pshift] : -1;
       if (page >= 0) okm |= 1u << j;
-      rowi[j] = uint32_t(page) * uint32_t(H) + uint32_t(kvh);
+      goff[j] = uint64_t(uint32_t(page) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps * 64) +
+                uint32_t((((tr + 8 * j) & (ps - 1)) << 6) + ch * 16);
     }
-    const uint32_t pbytes = uint32_t(ps * 64);
+    const uint32_t kdst = static_cast<uint32_t>(__cvta_generic_to_shared(Kc + (wt0 + tr) * 64 + sw));
     constexpr int TPC = 8 / NB;  // tokens per 16-byte scale chunk
 #pragma unroll
     for (int is_v = 0; is_v < 2; ++is_v) {
       const uint8_t* gc = is_v ? c.v_codes : c.k_codes;
-      uint8_t* dc = (is_v ? Vc : Kc) + (wt0 + tr) * 64 + sw;
+      const uint32_t dst = kdst + (is_v ? 64 * TOK : 0);  // Vc = Kc + 64 TOK
 #pragma unroll
-      for (int j = 0; j < 8; ++j)
-        if (okm & (1u << j))
-          cp_async16(dc + 512 * j, gc + (uint64_t(rowi[j]) * pbytes + uint32_t((((tr + 8 * j) & (ps - 1)) << 6) + ch * 16)));
+      for (int j = 0; j < 8; ++j) cp_async16_if(dst + 512 * j, gc + goff[j], (okm >> j) & 1u);
       const uint16_t* gs = is_v ? c.v_scales : c.k_scales;
       uint16_t* ds = is_v ? Vs : Ks;
       for (int i = lane; i * TPC < wn; i += 32) {

@@ -84,12 +84,13 @@ __device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quantize-append. Lane = one 16-byte chunk (8 elements) of one (sequence, token, kv head, K|V) row;
-// head_dim/8 consecutive lanes hold a row, block/8 consecutive lanes a block. A thread keeps its
-// (sequence, kv head, K|V, chunk) and walks IT consecutive tokens (all IT loads issued before the
-// first is used), so its index math and sequence length are paid once and each warp-wide load
-// instruction still reads whole rows of one token. Every size is a power of two (validate_cache),
-// so rows, blocks and pages are shifts and masks: no integer division on the device.
+// Quantize-append. A lane quantizes 16 elements of one block of one (sequence, token, kv head, K|V)
+// row: 16-byte chunks s and s + block/16 of the block (so each warp-wide load instruction reads whole
+// 32-byte sectors); head_dim/16 consecutive lanes hold a row, block/16 a block. A thread keeps its
+// (sequence, kv head, K|V, lane of the row) and walks IT consecutive tokens (all loads issued before
+// the first is used), so its index math, sequence length, block maximum, reciprocal and scale store
+// are paid per 16 elements, not per 8. Every size is a power of two (validate_cache), so rows, blocks
+// and pages are shifts and masks: no integer division on the device.
 //
 // Code search by a bucket table (when the host found it valid for the codebook, `use_tab`): the
 // normalized value xn (|xn| <= ~1) goes to bucket k = bits(fl(xn + 6)) >> 16 & 127 (buckets of width
@@ -97,8 +98,8 @@ __device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
 // code = c0 + (xn > t). Exact when no other threshold lies in [lo_k - 2^-20, hi_k) (host check
 // append_table_ok): fl(xn + 6) lands in bucket k only if lo_k - 2^-22 <= xn < hi_k. Otherwise the
 // 4-step binary search over the thresholds.
-constexpr int kAppendIters = 4;      // tokens per thread for appends of >= kAppendItersMin tokens
-constexpr int kAppendItersMin = 8;
+constexpr int kAppendIters = 2;      // tokens per thread for appends of >= kAppendItersMin tokens
+constexpr int kAppendItersMin = 4;
 constexpr int kAppendThreads = 256;
 constexpr float kTabSlop = 9.5367431640625e-07f;  // 2^-20
 
@@ -139,14 +140,47 @@ inline int log2_pow2(int v) {
 
 // Launch geometry of one append, computed on the host (every size a power of two).
 struct AppendGeom {
-  int lshift;   // log2(lanes per row) = log2(head_dim / 8)
-  int bshift;   // log2(lanes per block) = log2(block / 8)
+  int lshift;   // log2(lanes per row) = log2(head_dim / 16)
+  int bshift;   // log2(lanes per block) = log2(block / 16)
   int nbshift;  // log2(blocks per row)
   int pshift;   // log2(page_size)
   int n_new, ngroups;  // tokens appended, token groups of IT per sequence
   uint32_t lanes;      // batch * ngroups * kv_heads * 2 * lanes per row (< 2^31)
   FastDiv divH, divG;  // by kv_heads, by ngroups
 };
+
+// 8 codes packed as docs/numerics.md 4.2 (MSB-first within each byte), in the word layout that
+// store_codes writes: 4 bytes (4 bits), 2 bytes (2 bits), 3 bytes big-endian in the low 24 (3 bits).
+template <int BITS>
+__device__ __forceinline__ uint32_t pack_codes(const int (&codes)[8]) {
+  if constexpr (BITS == 4) {
+    uint32_t w = 0;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
+    return w;
+  } else if constexpr (BITS == 2) {
+    const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
+    const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
+    return b0 | (b1 << 8);
+  } else {
+    uint32_t v = 0;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
+    return v;
+  }
+}
+template <int BITS>
+__device__ __forceinline__ void store_codes(uint8_t* dst, uint32_t w) {
+  if constexpr (BITS == 4) {
+    *reinterpret_cast<uint32_t*>(dst) = w;
+  } else if constexpr (BITS == 2) {
+    *reinterpret_cast<uint16_t*>(dst) = static_cast<uint16_t>(w);
+  } else {
+    dst[0] = uint8_t(w >> 16);
+    dst[1] = uint8_t(w >> 8);
+    dst[2] = uint8_t(w);
+  }
+}
 
 template <int BITS, bool BF16, int IT>
 __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
@@ -162,20 +196,26 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
   const int D = c.head_dim, H = c.kv_heads;
   const uint32_t f = blockIdx.x * kAppendThreads + threadIdx.x;
   const bool lane_ok = f < ag.lanes;
-  const int sub = int(f & ((1u << ag.lshift) - 1u));
-  const uint32_t r = f >> ag.lshift;  // ((b * ngroups + g) * H + h) * 2 + is_v
+  const int sub = int(f & ((1u << ag.lshift) - 1u));  // lane of the row
+  const int lpb = 1 << ag.bshift;                     // lanes per block
+  const int s = sub & (lpb - 1), blk = sub >> ag.bshift;
+  const int e0 = (2 * blk * lpb + s) * 8;  // first element of chunk 0; chunk 1 starts 8 lpb later
+  const uint32_t r = f >> ag.lshift;       // ((b * ngroups + g) * H + h) * 2 + is_v
   const int is_v = int(r & 1u);
   const uint32_t bgh = r >> 1, bg = fdiv(bgh, ag.divH), b = fdiv(bg, ag.divG);
   const int h = int(bgh - bg * uint32_t(H)), j0 = int(bg - b * uint32_t(ag.ngroups)) * IT;
-  const uint16_t* src = (is_v ? v_new : k_new) + ((int64_t(b) * ag.n_new + j0) * H + h) * D + sub * 8;
+  const uint16_t* src = (is_v ? v_new : k_new) + ((int64_t(b) * ag.n_new + j0) * H + h) * D + e0;
   const int64_t tok_stride = int64_t(H) * D;
   const int len = lane_ok ? c.seq_lens[b] : 0;
   const int32_t* ptab = c.page_table + int64_t(b) * c.max_pages_per_seq;
-  // Phase 1: the IT loads in flight, then the destination rows, then the table barrier.
-  uint4 raw[IT];
+  // Phase 1: the 2 IT loads in flight, then the destination rows, then the table barrier.
+  uint4 raw[IT][2];
 #pragma unroll
-  for (int it = 0; it < IT; ++it)
-    raw[it] = (lane_ok && j0 + it < ag.n_new) ? __ldcs(reinterpret_cast<const uint4*>(src + it * tok_stride)) : make_uint4(0, 0, 0, 0);
+  for (int it = 0; it < IT; ++it) {
+    const bool ld = lane_ok && j0 + it < ag.n_new;
+    raw[it][0] = ld ? __ldcs(reinterpret_cast<const uint4*>(src + it * tok_stride)) : make_uint4(0, 0, 0, 0);
+    raw[it][1] = ld ? __ldcs(reinterpret_cast<const uint4*>(src + it * tok_stride + 8 * lpb)) : make_uint4(0, 0, 0, 0);
+  }
   int64_t dst_row[IT];
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
@@ -194,21 +234,26 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
     }
     dst_row[it] = ((int64_t(page) * H + h) << ag.pshift) + (pos & ((1 << ag.pshift) - 1));
   }
+  int zc[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) zc[i] = cb.zero_code;
+  const uint32_t zero_word = pack_codes<BITS>(zc);
   __syncthreads();
-  uint8_t* const dcodes = (is_v ? c.v_codes : c.k_codes) + sub * BITS;
-  uint16_t* const dscales = (is_v ? c.v_scales : c.k_scales) + (sub >> ag.bshift);
-  const bool scale_lane = (sub & ((1 << ag.bshift) - 1)) == 0;
+  uint8_t* const dcodes = (is_v ? c.v_codes : c.k_codes) + (e0 / 8) * BITS;  // chunk 1 at + lpb * BITS
+  uint16_t* const dscales = (is_v ? c.v_scales : c.k_scales) + blk;
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    const uint32_t words[4] = {raw[it].x, raw[it].y, raw[it].z, raw[it].w};
+    const uint32_t words[8] = {raw[it][0].x, raw[it][0].y, raw[it][0].z, raw[it][0].w,
+                               raw[it][1].x, raw[it][1].y, raw[it][1].z, raw[it][1].w};
     // Largest magnitude bits of the block: a non-finite element is one whose magnitude bits reach
     // the infinity pattern, so the same max also tells non-finiteness.
-    uint32_t m2 = __vmaxu2(__vmaxu2(words[0] & 0x7fff7fffu, words[1] & 0x7fff7fffu),
-                           __vmaxu2(words[2] & 0x7fff7fffu, words[3] & 0x7fff7fffu));
+    uint32_t m2 = 0;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) m2 = __vmaxu2(m2, words[i] & 0x7fff7fffu);
     uint32_t amax = max(m2 & 0xffffu, m2 >> 16);
 #pragma unroll
-    for (int o = 1; o < 32; o <<= 1)
-      if (o < (1 << ag.bshift)) amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    for (int o = 1; o < 16; o <<= 1)
+      if (o < lpb) amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
     const uint32_t inf_bits = BF16 ? 0x7f80u : 0x7c00u;
     const float a = BF16 ? __uint_as_float(amax << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(amax)));
     int st = 0;  // 0 ok, 1 zero, 2 flushed, 3 non-finite
@@ -222,16 +267,19 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
       st = 2;
       scale_bits = 0;
     }
-    int codes[8];
-    if (st == 0) {
-      const float inv = __fdiv_rn(1.0f, a);
+    // Codes are computed for every block (branch-free); blocks with st != 0 store the zero code.
+    const float inv = __fdiv_rn(1.0f, a);
+    uint32_t pk[2];
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
       float xs[8];
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {  // every element is finite here: plain widening is exact
-        const uint32_t e = (words[i / 2] >> (16 * (i & 1))) & 0xffffu;
+      for (int i = 0; i < 8; ++i) {  // every element is finite when st == 0: plain widening is exact
+        const uint32_t e = (words[4 * q + i / 2] >> (16 * (i & 1))) & 0xffffu;
         const float x = BF16 ? __uint_as_float(e << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(e)));
         xs[i] = __fmul_rn(x, inv);
       }
+      int codes[8];
       if (use_tab) {
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
@@ -243,30 +291,13 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
 #pragma unroll
         for (int i = 0; i < 8; ++i) codes[i] = encode_code(thr, xs[i]);
       }
-    } else {
-#pragma unroll
-      for (int i = 0; i < 8; ++i) codes[i] = cb.zero_code;
+      pk[q] = st ? zero_word : pack_codes<BITS>(codes);
     }
     if (dst_row[it] < 0) continue;
     uint8_t* dst = dcodes + dst_row[it] * (D * BITS / 8);
-    if constexpr (BITS == 4) {
-      uint32_t w = 0;
-#pragma unroll
-      for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
-      *reinterpret_cast<uint32_t*>(dst) = w;
-    } else if constexpr (BITS == 2) {
-      const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
-      const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
-      *reinterpret_cast<uint16_t*>(dst) = static_cast<uint16_t>(b0 | (b1 << 8));
-    } else {
-      uint32_t v = 0;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
-      dst[0] = uint8_t(v >> 16);
-      dst[1] = uint8_t(v >> 8);
-      dst[2] = uint8_t(v);
-    }
-    if (scale_lane) {
+    store_codes<BITS>(dst, pk[0]);
+    store_codes<BITS>(dst + lpb * BITS, pk[1]);
+    if (s == 0) {
       dscales[dst_row[it] << ag.nbshift] = static_cast<uint16_t>(scale_bits);
       if (stats && st) atomicAdd(reinterpret_cast<unsigned long long*>(stats + (st - 1)), 1ull);
     }
@@ -581,16 +612,16 @@ Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_
   if (!k_new || !v_new || !err_word) return invalid("quantize_append: null pointer");
   if (reinterpret_cast<uintptr_t>(k_new) % 16 || reinterpret_cast<uintptr_t>(v_new) % 16)
     return invalid("quantize_append: inputs must be 16-byte aligned");
-  // A thread walks IT consecutive tokens of one (sequence, kv head, K|V, 8-element chunk).
+  // A thread walks IT consecutive tokens of one (sequence, kv head, K|V, 16 elements of a block).
   const int iters = n_new >= kAppendItersMin ? kAppendIters : 1;
   AppendGeom ag{};
-  ag.lshift = log2_pow2(c.head_dim / 8);
-  ag.bshift = log2_pow2(c.block / 8);
+  ag.lshift = log2_pow2(c.head_dim / 16);
+  ag.bshift = log2_pow2(c.block / 16);
   ag.nbshift = log2_pow2(c.head_dim / c.block);
   ag.pshift = log2_pow2(c.page_size);
   ag.n_new = n_new;
   ag.ngroups = (n_new + iters - 1) / iters;
-  const int64_t lanes = int64_t(c.batch) * ag.ngroups * c.kv_heads * 2 * (c.head_dim / 8);
+  const int64_t lanes = int64_t(c.batch) * ag.ngroups * c.kv_heads * 2 * (c.head_dim / 16);
   if (lanes >= (int64_t(1) << 31)) return invalid("quantize_append: too many tokens for one launch (split the append)");
   ag.lanes = uint32_t(lanes);
   ag.divH = make_fastdiv(uint32_t(c.kv_heads));
