@@ -16,6 +16,9 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include <cooperative_groups.h>
 
@@ -1380,6 +1383,22 @@ Result DecodeWorkspace::allocate(int batch_, int q_heads_, int kv_heads_, int he
   return Result::success();
 }
 
+// cudaFuncSetAttribute once per (kernel, device, size): decode calls of small batches are latency
+// bound, and the attribute call costs host time on every launch otherwise.
+static cudaError_t set_dynamic_smem(const void* kernel, int bytes) {
+  static std::mutex mu;
+  static std::map<std::pair<const void*, int>, int> done;  // (kernel, device) -> bytes set
+  int dev = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e != cudaSuccess) return e;
+  std::lock_guard<std::mutex> lock(mu);
+  int& have = done[{kernel, dev}];
+  if (have >= bytes) return cudaSuccess;
+  e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  if (e == cudaSuccess) have = bytes;
+  return e;
+}
+
 Result decode_attention(const PagedCache& c, const float* q, int q_heads, float sm_scale, int max_seq_len, float* out,
                         DecodeWorkspace& ws, int32_t* err_word, const DecodeTrace* trace, void* stream) {
   Result r = validate_cache(c);
@@ -1441,7 +1460,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
   const dim3 grid(max_parts, c.kv_heads, c.batch);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   auto launch = [&](auto kernel) {
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L.total);
+    cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), L.total);
     if (e) return cuda_result(e, "decode_attention: shared memory attribute");
     kernel<<<grid, kThreads, L.total, s>>>(p);
     return cuda_result(cudaGetLastError(), "decode_attention launch");
@@ -1455,7 +1474,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
       (c.block == 32 || c.block == 64 || c.block == 128) && int64_t(c.num_pages) * c.kv_heads < (int64_t(1) << 31)) {
     const int nb = 128 / c.block, bytes = fast_smem_bytes(nb, G);
     auto launch_fast = [&](auto kernel) {
-      cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+      cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), bytes);
       if (e) return cuda_result(e, "decode_attention: shared memory attribute");
       kernel<<<grid, kThreads, bytes, s>>>(p);
       return cuda_result(cudaGetLastError(), "decode_attention launch");
@@ -1480,7 +1499,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
     if (use_cluster && split_ok) {
       const int cbytes = fast_smem_bytes(nb, G, 2);
       auto launch_cl = [&](auto kernel) {
-        cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, cbytes);
+        cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), cbytes);
         if (e) return cuda_result(e, "decode_attention: shared memory attribute");
         cudaLaunchConfig_t cfg = {};
         cfg.gridDim = dim3(2 * max_parts, c.kv_heads, c.batch);

@@ -92,12 +92,14 @@ __device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
 // are paid per 16 elements, not per 8. Every size is a power of two (validate_cache), so rows, blocks
 // and pages are shifts and masks: no integer division on the device.
 //
-// Code search by a bucket table (when the host found it valid for the codebook, `use_tab`): the
-// normalized value xn (|xn| <= ~1) goes to bucket k = bits(fl(xn + 6)) >> 16 & 127 (buckets of width
-// 1/32 over [-2, 2)); the bucket holds c0 = number of thresholds below lo_k - 2^-20 and t = thr[c0];
-// code = c0 + (xn > t). Exact when no other threshold lies in [lo_k - 2^-20, hi_k) (host check
-// append_table_ok): fl(xn + 6) lands in bucket k only if lo_k - 2^-22 <= xn < hi_k. Otherwise the
-// 4-step binary search over the thresholds.
+// Code search by a bucket table (when the host found it valid for the codebook, `use_tab`): one fp32
+// add y = fl(xn + 32770) rounds xn to the 2^-8 grid of [2^15, 2^16), so the low mantissa bits of y are
+// m = RNE(256 xn + 512) and (bits(y) & 0x3f8) = 8 k is directly the byte offset of bucket k = m >> 3
+// (|xn| < 2). Bucket k holds exactly the xn in [lo_k, lo_k + 1/32) with lo_k = (k - 64)/32 - 2^-9 (ties
+// of the rounding go to even m, i.e. into the bucket, at lo_k; out of it at the upper end). The entry
+// is c0 = number of thresholds below lo_k - 2^-20 and t = thr[c0]; code = c0 + (xn > t). Exact when no
+// other threshold lies below lo_k + 1/32 (host check append_table_ok). Otherwise the 4-step binary
+// search over the thresholds.
 constexpr int kAppendIters = 2;      // tokens per thread for appends of >= kAppendItersMin tokens
 constexpr int kAppendItersMin = 4;
 constexpr int kAppendThreads = 256;
@@ -117,8 +119,10 @@ inline FastDiv make_fastdiv(uint32_t d) {
 }
 __device__ __forceinline__ uint32_t fdiv(uint32_t n, const FastDiv& f) { return (__umulhi(n, f.mul) + n) >> f.shift; }
 
+constexpr float kTabRound = 32770.0f;  // 2^15 + 2: fl(xn + kTabRound) = 2^15 + RNE(256 xn + 512) 2^-8
+
 __host__ __device__ inline int tab_c0(const float* thr, int k) {
-  const float lim = -2.0f + float(k) * 0.03125f - kTabSlop;  // exact in fp32
+  const float lim = float(k - 64) * 0.03125f - 0.001953125f - kTabSlop;  // lo_k - 2^-20, exact in fp32
   int c0 = 0;
   for (int i = 0; i < 15; ++i) c0 += thr[i] < lim ? 1 : 0;
   return c0;
@@ -126,7 +130,7 @@ __host__ __device__ inline int tab_c0(const float* thr, int k) {
 bool append_table_ok(const DevCodebook& cb) {
   for (int k = 0; k < 128; ++k) {
     const int c0 = tab_c0(cb.thr, k);
-    const float hi = -2.0f + float(k + 1) * 0.03125f;
+    const float hi = float(k - 63) * 0.03125f - 0.001953125f;  // lo_k + 1/32 (exclusive)
     if (c0 + 1 < 16 && !(cb.thr[c0 + 1] >= hi)) return false;
   }
   return true;
@@ -149,25 +153,12 @@ struct AppendGeom {
   FastDiv divH, divG;  // by kv_heads, by ngroups
 };
 
-// 8 codes packed as docs/numerics.md 4.2 (MSB-first within each byte), in the word layout that
-// store_codes writes: 4 bytes (4 bits), 2 bytes (2 bits), 3 bytes big-endian in the low 24 (3 bits).
+// Bit position of code i (of 8) in the packed word that store_codes writes (docs/numerics.md 4.2,
+// MSB-first within each byte): 4 bytes (4 bits), 2 bytes (2 bits), 3 bytes big-endian in the low 24
+// (3 bits). Codes are added in at their positions (a code never carries into its neighbour).
 template <int BITS>
-__device__ __forceinline__ uint32_t pack_codes(const int (&codes)[8]) {
-  if constexpr (BITS == 4) {
-    uint32_t w = 0;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) w |= uint32_t((codes[2 * i] << 4) | codes[2 * i + 1]) << (8 * i);
-    return w;
-  } else if constexpr (BITS == 2) {
-    const uint32_t b0 = (codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3];
-    const uint32_t b1 = (codes[4] << 6) | (codes[5] << 4) | (codes[6] << 2) | codes[7];
-    return b0 | (b1 << 8);
-  } else {
-    uint32_t v = 0;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) v |= uint32_t(codes[i]) << (21 - 3 * i);
-    return v;
-  }
+__device__ __forceinline__ constexpr int code_shift(int i) {
+  return BITS == 4 ? 8 * (i / 2) + ((i & 1) ? 0 : 4) : BITS == 2 ? 8 * (i / 4) + 6 - 2 * (i & 3) : 21 - 3 * i;
 }
 template <int BITS>
 __device__ __forceinline__ void store_codes(uint8_t* dst, uint32_t w) {
@@ -234,10 +225,9 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
     }
     dst_row[it] = ((int64_t(page) * H + h) << ag.pshift) + (pos & ((1 << ag.pshift) - 1));
   }
-  int zc[8];
+  uint32_t zero_word = 0;
 #pragma unroll
-  for (int i = 0; i < 8; ++i) zc[i] = cb.zero_code;
-  const uint32_t zero_word = pack_codes<BITS>(zc);
+  for (int i = 0; i < 8; ++i) zero_word += uint32_t(cb.zero_code) << code_shift<BITS>(i);
   __syncthreads();
   uint8_t* const dcodes = (is_v ? c.v_codes : c.k_codes) + (e0 / 8) * BITS;  // chunk 1 at + lpb * BITS
   uint16_t* const dscales = (is_v ? c.v_scales : c.k_scales) + blk;
@@ -279,19 +269,20 @@ __global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, De
         const float x = BF16 ? __uint_as_float(e << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(e)));
         xs[i] = __fmul_rn(x, inv);
       }
-      int codes[8];
+      uint32_t w = 0;
       if (use_tab) {
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
-          const uint32_t y = __float_as_uint(__fadd_rn(xs[i], 6.0f));
-          const float2 te = *reinterpret_cast<const float2*>(reinterpret_cast<const char*>(tab) + ((y >> 13) & 0x3f8u));
-          codes[i] = __float_as_int(te.y) + (xs[i] > te.x ? 1 : 0);
+          const uint32_t y = __float_as_uint(__fadd_rn(xs[i], kTabRound));
+          const float2 te = *reinterpret_cast<const float2*>(reinterpret_cast<const char*>(tab) + (y & 0x3f8u));
+          w += uint32_t(__float_as_int(te.y)) << code_shift<BITS>(i);
+          if (xs[i] > te.x) w += 1u << code_shift<BITS>(i);
         }
       } else {
 #pragma unroll
-        for (int i = 0; i < 8; ++i) codes[i] = encode_code(thr, xs[i]);
+        for (int i = 0; i < 8; ++i) w += uint32_t(encode_code(thr, xs[i])) << code_shift<BITS>(i);
       }
-      pk[q] = st ? zero_word : pack_codes<BITS>(codes);
+      pk[q] = st ? zero_word : w;
     }
     if (dst_row[it] < 0) continue;
     uint8_t* dst = dcodes + dst_row[it] * (D * BITS / 8);
