@@ -174,7 +174,7 @@ __device__ __forceinline__ void store_codes(uint8_t* dst, uint32_t w) {
 }
 
 template <int BITS, bool BF16, int IT>
-__global__ void __launch_bounds__(kAppendThreads) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
+__global__ void __launch_bounds__(kAppendThreads, 5) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
                                                      const uint16_t* __restrict__ v_new, AppendGeom ag, int use_tab,
                                                      int32_t* err, int64_t* stats) {
   __shared__ float thr[16];
