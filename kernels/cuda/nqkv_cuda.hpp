@@ -91,6 +91,16 @@ class DeviceCache {
 Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_t* v_new, int n_new, bool advance_lens,
                        int32_t* err_word, int64_t* stats, void* stream = nullptr);
 
+// Quantize-append finds codes through a 128-bucket table when the codebook's thresholds allow it
+// (kernels/cuda/quantize.cu). Host replica of that decision checked against the definition at every
+// bucket edge, every threshold and its fp32 neighbours, and random_points seeded points (no GPU).
+struct AppendTableCheck {
+  bool table_used = false;  // false: the codebook takes the binary search (nothing to check)
+  int64_t points = 0, mismatches = 0;
+  std::string first;  // the first mismatch, if any
+};
+AppendTableCheck check_append_table(golden::CodebookId cb, uint64_t seed, int random_points);
+
 // Dequantizes (section 6) every stored token of every sequence: out_k, out_v fp32
 // [batch][max_tokens][kv_heads][head_dim] (tokens >= seq_lens[b] are left untouched).
 Result dequantize_cache(const PagedCache& c, int max_tokens, float* out_k, float* out_v, int32_t* err_word,

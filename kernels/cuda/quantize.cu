@@ -2,11 +2,13 @@
 // golden `quantize` cases (docs/numerics.md sections 4-6), bit-exact with golden/quantize.cpp.
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <atomic>
 #include <mutex>
 
 #include "golden/attention.hpp"
+#include "golden/rng.hpp"
 #include "kernels/cuda/common.cuh"
 
 namespace nqkv::cuda {
@@ -134,6 +136,23 @@ bool append_table_ok(const DevCodebook& cb) {
     if (c0 + 1 < 16 && !(cb.thr[c0 + 1] >= hi)) return false;
   }
   return true;
+}
+
+// Host replica of the kernel's table decision, checked against the definition (number of thresholds
+// strictly below xn) at every bucket edge, every threshold and its fp32 neighbours, and seeded random
+// points: the exactness argument above, tested rather than trusted (tests/cuda, no GPU needed).
+static int tab_code_host(const DevCodebook& cb, float xn) {
+  const float y = xn + kTabRound;  // one fp32 add, RNE (host SSE arithmetic, no contraction here)
+  uint32_t bits;
+  std::memcpy(&bits, &y, 4);
+  const int k = int((bits & 0x3f8u) >> 3);
+  const int c0 = tab_c0(cb.thr, k);
+  return c0 + (xn > cb.thr[c0] ? 1 : 0);
+}
+static int strict_count(const DevCodebook& cb, float xn) {
+  int c = 0;
+  for (int i = 0; i < 15; ++i) c += cb.thr[i] < xn ? 1 : 0;
+  return c;
 }
 
 inline int log2_pow2(int v) {
@@ -593,6 +612,39 @@ Result read_device_errors(int32_t* err_word) {
   if (e) return cuda_result(e, "read_device_errors");
   if (v) return Result{Status::DeviceError, describe_error_bits(v)};
   return Result::success();
+}
+
+AppendTableCheck check_append_table(golden::CodebookId id, uint64_t seed, int random_points) {
+  AppendTableCheck r;
+  const golden::Codebook& gcb = golden::codebook(id);
+  if (gcb.affine) return r;
+  const DevCodebook cb = make_dev_codebook(id);
+  r.table_used = append_table_ok(cb);
+  if (!r.table_used) return r;
+  auto probe = [&](float xn) {
+    if (!(xn > -1.5f && xn < 1.5f)) return;  // normalized values satisfy |xn| <= 1 (+ one rounding)
+    ++r.points;
+    const int want = strict_count(cb, xn), got = tab_code_host(cb, xn);
+    if (want != got && r.mismatches++ == 0)
+      r.first = "xn = " + std::to_string(xn) + " (" + std::to_string(double(xn)) + "): table code " + std::to_string(got) +
+                ", definition " + std::to_string(want);
+  };
+  auto around = [&](float v) {
+    float lo = v, hi = v;
+    probe(v);
+    for (int i = 0; i < 4; ++i) {
+      lo = std::nextafter(lo, -INFINITY);
+      hi = std::nextafter(hi, INFINITY);
+      probe(lo);
+      probe(hi);
+    }
+  };
+  for (int k = 0; k <= 128; ++k) around(float(k - 64) * 0.03125f - 0.001953125f);  // bucket edges
+  for (int i = 0; i < 15; ++i)
+    if (std::isfinite(cb.thr[i])) around(cb.thr[i]);
+  golden::SplitMix64 rng(seed);
+  for (int i = 0; i < random_points; ++i) probe(float(rng.uniform() * 2.2 - 1.1));
+  return r;
 }
 
 Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_t* v_new, int n_new, bool advance_lens,

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <random>
 #include <sstream>
 
 #include "golden/attention.hpp"
@@ -421,6 +422,23 @@ TEST(CudaErrors, DeviceReportsBadInputsWithoutOutOfBoundsAccess) {
     EXPECT_EQ(r.status, nc::Status::DeviceError);
     EXPECT_NE(r.message.find("non-finite block"), std::string::npos) << r.message;
   }
+}
+
+// The append kernel's bucket-table code search (one fp32 add puts the bucket at address bits) against
+// the definition of the code, the number of thresholds strictly below xn: every bucket edge, every
+// threshold and its fp32 neighbours, and fresh seeded random points. Host arithmetic; no GPU needed.
+TEST(CudaAppendTable, BucketSearchEqualsThresholdCount) {
+  const uint64_t seed = std::random_device{}() * 0x9E3779B97F4A7C15ull + 1;
+  int used = 0;
+  for (auto id : ng::all_codebooks()) {
+    const nc::AppendTableCheck r = nc::check_append_table(id, seed, 200000);
+    if (!r.table_used) continue;
+    ++used;
+    EXPECT_GT(r.points, 200000) << ng::codebook(id).name;
+    EXPECT_EQ(r.mismatches, 0) << ng::codebook(id).name << " seed " << seed << ": " << r.first;
+  }
+  EXPECT_GE(used, 1);  // NF4 at least takes the table (its thresholds are > 1/32 apart)
+  EXPECT_TRUE(nc::check_append_table(ng::CodebookId::NF4, seed, 0).table_used);
 }
 
 // Host-side validation needs no GPU: bad shapes and alignment are refused before any launch.
