@@ -86,16 +86,12 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 
 // Completion: the last CTA of this (sequence, kv head) to finish runs the combine (section 9.2).
-// Outputs (h, i) are taken in slabs of nt (one per thread). For each slab the partition partials are
-// staged in shared memory, pc partitions at a time, with every load of a chunk in flight at once
-// (the per-head factors a_p, L_p 2^-31 and 2^(e_p - 15) by the threads, the O_p slab by 16-byte
-// cp.async), and each thread then runs its output's fixed-order float64 chain from shared memory.
-// A chunk costs about two L2 round trips instead of two dependent ones per partition, which
-// dominated small batches. `stage` is the CTA's dead shared memory (stage_bytes of it).
-__device__ __forceinline__ void cp_async16_cg(void* smem, const void* gmem) {
-  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
-}
+// It is on the critical path of small batches, so it is built for latency: the exp2 table is staged
+// in the CTA's dead shared memory (`stage`, stage_bytes) by cp.async while a warp per head takes the
+// partition maximum with shuffles; then outputs (h, i) go in slabs of up to 2 per thread, and for each
+// slab the partials of up to 32 partitions at a time are staged with every load in flight (factors
+// a_p, L_p 2^-31, 2^(e_p - 15) by the threads, the O slab by 16-byte cp.async). Each output's
+// fixed-order float64 chain then runs from shared memory.
 __device__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, int b, int kvh, int& s_err, int& s_last,
                              int nt, uint8_t* stage, int stage_bytes) {
   const int tid = threadIdx.x, H = p.c.kv_heads, Hq = p.q_heads;
@@ -118,34 +114,46 @@ __device__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, in
   if (serr) {
     for (int idx = tid; idx < G * D; idx += nt) p.out[hq0 * D + idx] = __int_as_float(0x7fc00000);
   } else {
-    long long* Mh = reinterpret_cast<long long*>(stage);  // [G] partition maximum per head
-    uint8_t* const chunk = stage + ((G * 8 + 15) & ~15);
+    // Shared layout: exp2 table [1024] u32 | Mh [G] int64 | per chunk: a, L 2^-31, 2^(e - 15) [nh][pc]
+    // double, then O [pc][slab] int64.
+    uint32_t* s_exp2 = reinterpret_cast<uint32_t*>(stage);
+    for (int i = tid; i < 256; i += nt) cp_async16(s_exp2 + 4 * i, p.exp2 + 4 * i);
+    cp_async_commit();
+    long long* Mh = reinterpret_cast<long long*>(stage + 4096);
+    uint8_t* const chunk = stage + 4096 + ((G * 8 + 15) & ~15);
     const int avail = stage_bytes - int(chunk - stage);
-    for (int h = tid; h < G; h += nt) Mh[h] = LLONG_MIN;
-    __syncthreads();
-    for (int idx = tid; idx < G * nparts; idx += nt) {
-      const int h = idx / nparts, pp = idx - h * nparts;
-      atomicMax(&Mh[h], static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + (hq0 + h) * p.max_parts + pp))));
+    // Per-head partition maximum: a warp per head, lanes over the partitions (no atomics).
+    const int lane = tid & 31, nw = nt >> 5;
+    for (int h = tid >> 5; h < G; h += nw) {
+      long long m = LLONG_MIN;
+      for (int pp = lane; pp < nparts; pp += 32)
+        m = max(m, static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + (hq0 + h) * p.max_parts + pp))));
+#pragma unroll
+      for (int o = 16; o; o >>= 1) m = max(m, __shfl_xor_sync(0xffffffffu, m, o));
+      if (lane == 0) Mh[h] = m;
     }
+    cp_async_wait<0>();
     __syncthreads();
-    for (int s0 = 0; s0 < G * D; s0 += nt) {
-      const int o = s0 + tid, h = o / D, i = o - h * D;
-      const bool mine = o < G * D;
-      const int hlo = s0 / D, nh = min(G - 1, (s0 + nt - 1) / D) - hlo + 1;
-      // chunk layout: O [pc][nt] int64, then a, L 2^-31, 2^(e - 15) [nh][pc] double each
-      const int pc = min(32, min(nparts, avail / (nt * 8 + nh * 24)));
+    // Slabs of up to kTailOut outputs per thread; output o of a slab is thread o % nt's (o / nt)-th.
+    constexpr int kTailOut = 2;
+    const int slab = min(G * D, nt * kTailOut);
+    for (int s0 = 0; s0 < G * D; s0 += slab) {
+      const int hlo = s0 / D, nh = min(G - 1, (s0 + slab - 1) / D) - hlo + 1;
+      const int pc = min(32, min(nparts, avail / (slab * 8 + nh * 24)));
       long long* sO = reinterpret_cast<long long*>(chunk);
-      double* sa = reinterpret_cast<double*>(chunk + pc * nt * 8);
+      double* sa = reinterpret_cast<double*>(chunk + pc * slab * 8);
       double* sl = sa + nh * pc;
       double* sf = sl + nh * pc;
-      double den = 0.0, num = 0.0;
+      double den[kTailOut], num[kTailOut];
+#pragma unroll
+      for (int k = 0; k < kTailOut; ++k) den[k] = num[k] = 0.0;
       for (int p0 = 0; p0 < nparts; p0 += pc) {
         const int pn = min(pc, nparts - p0);
-        for (int c = tid; c < pn * (nt / 2); c += nt) {  // two outputs (same head: D is even) per copy
-          const int pp = c / (nt / 2), q = c - pp * (nt / 2), oo = s0 + 2 * q;
+        for (int c = tid; c < pn * (slab / 2); c += nt) {  // two outputs (same head: D is even) per copy
+          const int pp = c / (slab / 2), q = c - pp * (slab / 2), oo = s0 + 2 * q;
           if (oo >= G * D) continue;
           const int hh = oo / D;
-          cp_async16_cg(sO + pp * nt + 2 * q, p.part_O + ((hq0 + hh) * p.max_parts + p0 + pp) * D + (oo - hh * D));
+          cp_async16(sO + pp * slab + 2 * q, p.part_O + ((hq0 + hh) * p.max_parts + p0 + pp) * D + (oo - hh * D));
         }
         cp_async_commit();
         for (int idx = tid; idx < nh * pn; idx += nt) {
@@ -156,23 +164,30 @@ __device__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, in
           const int e = __ldcg(p.part_e + hb);
           const int64_t n = d >> 10;
           const int f = static_cast<int>(d & 1023);
-          sa[hh * pc + pp] = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(p.exp2[f]), pow2d(static_cast<int>(n)));
+          sa[hh * pc + pp] = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(s_exp2[f]), pow2d(static_cast<int>(n)));
           sl[hh * pc + pp] = __dmul_rn(__ull2double_rn(Lp), pow2d(-31));
           sf[hh * pc + pp] = pow2d(e - 15);
         }
         cp_async_wait<0>();
         __syncthreads();
-        if (mine) {
-          const int r = (h - hlo) * pc;
+#pragma unroll
+        for (int k = 0; k < kTailOut; ++k) {
+          const int ol = tid + k * nt, o = s0 + ol;
+          if (ol >= slab || o >= G * D) continue;
+          const int r = (o / D - hlo) * pc;
           for (int pp = 0; pp < pn; ++pp) {
             const double a = sa[r + pp];
-            den = __dadd_rn(den, __dmul_rn(a, sl[r + pp]));
-            num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(sO[pp * nt + tid]), sf[r + pp])));
+            den[k] = __dadd_rn(den[k], __dmul_rn(a, sl[r + pp]));
+            num[k] = __dadd_rn(num[k], __dmul_rn(a, __dmul_rn(__ll2double_rn(sO[pp * slab + ol]), sf[r + pp])));
           }
         }
         __syncthreads();  // the next chunk overwrites the stage
       }
-      if (mine) p.out[(hq0 + h) * D + i] = __double2float_rn(__ddiv_rn(num, __dmul_rn(den, 127.0)));
+#pragma unroll
+      for (int k = 0; k < kTailOut; ++k) {
+        const int ol = tid + k * nt, o = s0 + ol;
+        if (ol < slab && o < G * D) p.out[hq0 * D + o] = __double2float_rn(__ddiv_rn(num[k], __dmul_rn(den[k], 127.0)));
+      }
     }
   }
   if (tid == 0) {

@@ -34,7 +34,7 @@ DevCodebook make_dev_codebook(golden::CodebookId id) {
   return d;
 }
 
-__device__ uint32_t g_exp2_table[1024];
+__device__ __align__(16) uint32_t g_exp2_table[1024];  // 16-byte aligned: the decode combine copies it with cp.async
 
 const uint32_t* exp2_table_device(Result* err) {
   // Uploaded and resolved once per device: decode calls sit on the latency path of small batches.
