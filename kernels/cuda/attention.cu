@@ -196,6 +196,36 @@ __device__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, in
   }
 }
 
+// The sequence's length; 0 when it is invalid, after the sequence's first CTA (`first`) has written the
+// NaN outputs of this kv head's query heads and the error bit (every CTA then returns).
+__device__ __forceinline__ int checked_seq_len(const DecodeParams& p, int b, int kvh, int G, int D, bool first, int nt) {
+  const PagedCache& c = p.c;
+  const int len = c.seq_lens[b];
+  if (len > 0 && len <= p.max_seq_len && int64_t(len) <= int64_t(c.max_pages_per_seq) * c.page_size) return len;
+  if (first) {
+    for (int i = threadIdx.x; i < G * D; i += nt) p.out[(int64_t(b) * p.q_heads + kvh * G) * D + i] = __int_as_float(0x7fc00000);
+    if (threadIdx.x == 0) atomicOr(p.err, kErrSeqLenOutOfRange);
+  }
+  return 0;
+}
+
+// Resets the CTA's error and e_p slots and loads the page indices of its npages pages from token t0 on
+// (-1 for a page outside the pool, which also sets kErrPageOutOfRange in s_err). Ends with a barrier.
+__device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t0, int npages, int* s_pages, int& s_err,
+                                               int& s_emax) {
+  const int tid = threadIdx.x;
+  if (tid == 0) {
+    s_err = 0;
+    s_emax = INT_MIN;
+  }
+  if (tid < npages) {
+    const int pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / c.page_size + tid];
+    s_pages[tid] = (pg >= 0 && pg < c.num_pages) ? pg : -1;
+  }
+  __syncthreads();
+  if (tid < npages && s_pages[tid] < 0) atomicOr(&s_err, kErrPageOutOfRange);
+}
+
 template <int BITS>
 __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams p) {
   extern __shared__ __align__(16) uint8_t smem[];
@@ -220,30 +250,14 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
   uint32_t* wp = reinterpret_cast<uint32_t*>(smem + L.wp);
   int32_t* r1 = reinterpret_cast<int32_t*>(smem + L.r1);
 
-  const int len = c.seq_lens[b];
-  if (len <= 0 || len > p.max_seq_len || int64_t(len) > int64_t(c.max_pages_per_seq) * ps) {
-    if (part == 0) {
-      for (int i = tid; i < G * D; i += kThreads) p.out[(int64_t(b) * Hq + kvh * G) * D + i] = __int_as_float(0x7fc00000);
-      if (tid == 0) atomicOr(p.err, kErrSeqLenOutOfRange);
-    }
-    return;
-  }
+  const int len = checked_seq_len(p, b, kvh, G, D, part == 0, kThreads);
+  if (len == 0) return;
   const int nparts = (len + kPartTokens - 1) / kPartTokens;
   if (part >= nparts) return;
   const int t0 = part * kPartTokens;
   const int ntok = min(kPartTokens, len - t0);
   const int npages = (ntok + ps - 1) / ps;
-
-  if (tid == 0) {
-    s_err = 0;
-    s_emax = INT_MIN;
-  }
-  if (tid < npages) {
-    const int pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / ps + tid];
-    s_pages[tid] = (pg >= 0 && pg < c.num_pages) ? pg : -1;
-  }
-  __syncthreads();
-  if (tid < npages && s_pages[tid] < 0) atomicOr(&s_err, kErrPageOutOfRange);
+  load_cta_pages(c, b, t0, npages, s_pages, s_err, s_emax);
 
   // ---- copies: K codes + scales (group 0), V codes + scales (group 1)
   {
@@ -660,30 +674,15 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   uint16_t* Vs = Ks + TOK * NB;
   int16_t* qs = reinterpret_cast<int16_t*>(smem + 128 * TOK + 4 * TOK * NB);
 
-  const int len = c.seq_lens[b];
-  if (len <= 0 || len > p.max_seq_len || int64_t(len) > int64_t(c.max_pages_per_seq) * ps) {
-    if (part == 0 && rank == 0) {
-      for (int i = tid; i < G * D; i += NT) p.out[(int64_t(b) * Hq + kvh * G) * D + i] = __int_as_float(0x7fc00000);
-      if (tid == 0) atomicOr(p.err, kErrSeqLenOutOfRange);
-    }
-    return;
-  }
+  const int len = checked_seq_len(p, b, kvh, G, D, part == 0 && rank == 0, NT);
+  if (len == 0) return;  // uniform over the cluster
   const int nparts = (len + kPartTokens - 1) / kPartTokens;
   if (part >= nparts) return;  // uniform over the cluster
   const int ntok_part = min(kPartTokens, len - part * kPartTokens);
   const int t0 = part * kPartTokens + rank * TOK;  // this CTA's first token
   const int ntok = max(0, min(TOK, len - t0));
   const int npages = (ntok + ps - 1) / ps;
-  if (tid == 0) {
-    s_err = 0;
-    s_emax = INT_MIN;
-  }
-  if (tid < npages) {
-    const int pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / ps + tid];
-    s_pages[tid] = (pg >= 0 && pg < c.num_pages) ? pg : -1;
-  }
-  __syncthreads();
-  if (tid < npages && s_pages[tid] < 0) atomicOr(&s_err, kErrPageOutOfRange);
+  load_cta_pages(c, b, t0, npages, s_pages, s_err, s_emax);
 
   const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
   const int wt0 = warp * 64;
