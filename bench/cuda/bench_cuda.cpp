@@ -1,9 +1,15 @@
 // Effective bandwidth of the nqkv CUDA kernels (Google Benchmark, manual timing with CUDA events).
 // Each benchmark warms up, then times every launch on its own and reports the median; inputs rotate
 // over several copies whose total exceeds the L2 cache, so the cache does not flatter the numbers.
-// Counters: median_us, GBps (bytes actually read + written / median), cacheGBps (the quantized
-// cache bytes the kernel must read / median), frac_copy (cacheGBps over the measured
-// device-to-device copy bandwidth, read + write).
+// Two timings of the same launches:
+//  - median_us (queued): the host queues all timed launches behind a GPU spin kernel, so each event
+//    pair brackets only the GPU's work (how a serving loop or CUDA graph issues them; nvbench does the
+//    same with its blocking kernel). `starved` = 1 if the GPU caught up with the host anyway.
+//  - sync_us (launch-inclusive): the host waits after each launch, so each timing also holds the host's
+//    launch latency (the method of rounds 1-12 in reports/gpu.md).
+// Counters: GBps (bytes actually read + written / median), cacheGBps (the quantized cache bytes the
+// kernel must read / median), frac_copy (cacheGBps over the measured device-to-device copy bandwidth,
+// read + write, timed the same way); the *_sync counters are the launch-inclusive equivalents.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
@@ -13,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cuda/gpu_spin.hpp"
 #include "golden/rng.hpp"
 #include "kernels/cuda/nqkv_cuda.hpp"
 
@@ -24,7 +31,7 @@ namespace {
 constexpr int kWarmup = 5, kTimed = 50;
 constexpr size_t kRotateBytes = size_t(256) << 20;  // at least 256 MiB of distinct inputs (L2 is 50 MB)
 
-double g_copy_GBps = 0.0;
+double g_copy_GBps = 0.0, g_copy_sync_GBps = 0.0;
 
 #define BCK(expr)                                                       \
   do {                                                                  \
@@ -35,34 +42,72 @@ double g_copy_GBps = 0.0;
     }                                                                   \
   } while (0)
 
+struct Timing {
+  double us = 0;       // queued: median GPU time per launch
+  double sync_us = 0;  // launch-inclusive: median with the host waiting after each launch
+  bool starved = false;
+};
+
+double median_of(std::vector<float>& ms) {
+  std::sort(ms.begin(), ms.end());
+  return 1000.0 * ms[ms.size() / 2];
+}
+
 template <class F>
-double median_us(F&& launch, int rotations) {
-  cudaEvent_t a, b;
-  cudaEventCreate(&a);
-  cudaEventCreate(&b);
+Timing time_launches(F&& launch, int rotations) {
+  std::vector<cudaEvent_t> a(kTimed), b(kTimed);
+  for (int i = 0; i < kTimed; ++i) {
+    cudaEventCreate(&a[i]);
+    cudaEventCreate(&b[i]);
+  }
+  cudaEvent_t spun;
+  cudaEventCreate(&spun);
   for (int i = 0; i < kWarmup; ++i) launch(i % rotations);
   cudaDeviceSynchronize();
   std::vector<float> ms(kTimed);
+  Timing t;
   for (int i = 0; i < kTimed; ++i) {
-    cudaEventRecord(a);
+    cudaEventRecord(a[i]);
     launch(i % rotations);
-    cudaEventRecord(b);
-    cudaEventSynchronize(b);
-    cudaEventElapsedTime(&ms[i], a, b);
+    cudaEventRecord(b[i]);
+    cudaEventSynchronize(b[i]);
+    cudaEventElapsedTime(&ms[i], a[i], b[i]);
   }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  std::sort(ms.begin(), ms.end());
-  return 1000.0 * ms[kTimed / 2];
+  t.sync_us = median_of(ms);
+  // Queued: the spin (longer than the host needs to queue kTimed launches) holds the GPU back until
+  // every launch is in the stream; if it has already finished when the host is done, say so.
+  gpu_spin(std::max(5000.0, 40.0 * kTimed));
+  cudaEventRecord(spun);
+  for (int i = 0; i < kTimed; ++i) {
+    cudaEventRecord(a[i]);
+    launch(i % rotations);
+    cudaEventRecord(b[i]);
+  }
+  t.starved = cudaEventQuery(spun) == cudaSuccess;
+  cudaEventSynchronize(b[kTimed - 1]);
+  for (int i = 0; i < kTimed; ++i) cudaEventElapsedTime(&ms[i], a[i], b[i]);
+  t.us = median_of(ms);
+  for (int i = 0; i < kTimed; ++i) {
+    cudaEventDestroy(a[i]);
+    cudaEventDestroy(b[i]);
+  }
+  cudaEventDestroy(spun);
+  return t;
 }
 
-void report(benchmark::State& state, double us, double bytes, double cache_bytes) {
-  for (auto _ : state) state.SetIterationTime(us * 1e-6);
-  state.counters["median_us"] = us;
-  state.counters["GBps"] = bytes / (us * 1e-6) / 1e9;
-  state.counters["cacheGBps"] = cache_bytes / (us * 1e-6) / 1e9;
-  if (g_copy_GBps > 0) state.counters["frac_copy"] = cache_bytes / (us * 1e-6) / 1e9 / g_copy_GBps;
+void report(benchmark::State& state, const Timing& t, double bytes, double cache_bytes) {
+  for (auto _ : state) state.SetIterationTime(t.us * 1e-6);
+  state.counters["median_us"] = t.us;
+  state.counters["sync_us"] = t.sync_us;
+  state.counters["starved"] = t.starved ? 1 : 0;
+  state.counters["GBps"] = bytes / (t.us * 1e-6) / 1e9;
+  state.counters["cacheGBps"] = cache_bytes / (t.us * 1e-6) / 1e9;
+  state.counters["cacheGBps_sync"] = cache_bytes / (t.sync_us * 1e-6) / 1e9;
+  if (g_copy_GBps > 0) state.counters["frac_copy"] = cache_bytes / (t.us * 1e-6) / 1e9 / g_copy_GBps;
+  if (g_copy_sync_GBps > 0)
+    state.counters["frac_copy_sync"] = cache_bytes / (t.sync_us * 1e-6) / 1e9 / g_copy_sync_GBps;
   state.counters["copyGBps"] = g_copy_GBps;
+  state.counters["copyGBps_sync"] = g_copy_sync_GBps;
 }
 
 bool have_gpu(benchmark::State& state) {
@@ -80,11 +125,12 @@ void BM_CopyD2D(benchmark::State& state) {
   cudaMalloc(&src, n);
   cudaMalloc(&dst, n);
   cudaMemset(src, 1, n);
-  const double us = median_us([&](int) { cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice); }, 1);
+  const Timing t = time_launches([&](int) { cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice); }, 1);
   cudaFree(src);
   cudaFree(dst);
-  g_copy_GBps = 2.0 * n / (us * 1e-6) / 1e9;
-  report(state, us, 2.0 * n, 2.0 * n);
+  g_copy_GBps = 2.0 * n / (t.us * 1e-6) / 1e9;
+  g_copy_sync_GBps = 2.0 * n / (t.sync_us * 1e-6) / 1e9;
+  report(state, t, 2.0 * n, 2.0 * n);
 }
 
 
@@ -173,7 +219,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   nc::DecodeWorkspace ws;
   BCK(ws.allocate(B, Hq, Hkv, D, T));
   nc::Result lr;
-  const double us = median_us(
+  const Timing t = time_launches(
       [&](int r) {
         nc::PagedCache c = rc.cache.desc();
         c.page_table = rc.tables[r];
@@ -189,7 +235,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   cudaFree(q);
   cudaFree(out);
   state.counters["rotations"] = rc.rot;
-  report(state, us, bytes, cache_bytes);
+  report(state, t, bytes, cache_bytes);
 }
 
 // Quantize-append of n_new tokens per sequence (prefill-style chunks; decode appends 1).
@@ -236,7 +282,7 @@ void BM_QuantizeAppend(benchmark::State& state) {
     cudaMemcpy(p, h.data(), n * 2, cudaMemcpyHostToDevice);
   }
   nc::Result lr;
-  const double us = median_us(
+  const Timing t = time_launches(
       [&](int r) {
         nc::PagedCache c = cache.desc();
         c.page_table = tables[r];
@@ -249,7 +295,7 @@ void BM_QuantizeAppend(benchmark::State& state) {
   BCK(lr);
   BCK(nc::read_device_errors(cache.error_word()));
   state.counters["rotations"] = rot;
-  report(state, us, in_bytes + out_bytes, in_bytes + out_bytes);
+  report(state, t, in_bytes + out_bytes, in_bytes + out_bytes);
 }
 
 // Dequantize the whole cache to fp32. Args: batch, kv_heads, head_dim, tokens, block.
@@ -265,7 +311,7 @@ void BM_DequantizeCache(benchmark::State& state) {
   cudaMalloc(&ok, n * 4);
   cudaMalloc(&ov, n * 4);
   nc::Result lr;
-  const double us = median_us(
+  const Timing t = time_launches(
       [&](int r) {
         nc::PagedCache c = rc.cache.desc();
         c.page_table = rc.tables[r];
@@ -276,7 +322,7 @@ void BM_DequantizeCache(benchmark::State& state) {
   cudaFree(ok);
   cudaFree(ov);
   BCK(lr);
-  report(state, us, qbytes + 2.0 * n * 4, qbytes + 2.0 * n * 4);
+  report(state, t, qbytes + 2.0 * n * 4, qbytes + 2.0 * n * 4);
 }
 
 }  // namespace

@@ -85,6 +85,21 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
+// 64-bit max over the warp with two 32-bit redux.
+__device__ __forceinline__ int64_t warp_max_i64(int64_t v) {
+  const int hi = static_cast<int>(v >> 32);
+  const int mhi = __reduce_max_sync(0xffffffffu, hi);
+  const unsigned lo = hi == mhi ? static_cast<unsigned>(v) : 0u;
+  const unsigned mlo = __reduce_max_sync(0xffffffffu, lo);
+  return static_cast<int64_t>((static_cast<uint64_t>(static_cast<uint32_t>(mhi)) << 32) | mlo);
+}
+// Sum over the warp of values < 2^33 (exact: 16-bit halves through 32-bit redux).
+__device__ __forceinline__ uint64_t warp_sum_u33(uint64_t v) {
+  const unsigned hi = __reduce_add_sync(0xffffffffu, static_cast<unsigned>(v >> 16));
+  const unsigned lo = __reduce_add_sync(0xffffffffu, static_cast<unsigned>(v & 0xffffu));
+  return (static_cast<uint64_t>(hi) << 16) + lo;
+}
+
 // Completion: the last CTA of this (sequence, kv head) to finish runs the combine (section 9.2).
 // It is on the critical path of small batches, so it is built for latency: the exp2 table is staged
 // in the CTA's dead shared memory (`stage`, stage_bytes) by cp.async while a warp per head takes the
@@ -128,8 +143,7 @@ __device__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, in
       long long m = LLONG_MIN;
       for (int pp = lane; pp < nparts; pp += 32)
         m = max(m, static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + (hq0 + h) * p.max_parts + pp))));
-#pragma unroll
-      for (int o = 16; o; o >>= 1) m = max(m, __shfl_xor_sync(0xffffffffu, m, o));
+      m = warp_max_i64(m);
       if (lane == 0) Mh[h] = m;
     }
     cp_async_wait<0>();
@@ -633,21 +647,6 @@ __device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix, ui
   const int64_t odd = (hi >> s) & 1;
   const int64_t sticky = (static_cast<uint64_t>(S) & lomask) != 0;
   return (hi + ((int64_t(1) << (s - 1)) - 1) + (odd | sticky)) >> s;
-}
-
-// 64-bit max over the warp with two 32-bit redux.
-__device__ __forceinline__ int64_t warp_max_i64(int64_t v) {
-  const int hi = static_cast<int>(v >> 32);
-  const int mhi = __reduce_max_sync(0xffffffffu, hi);
-  const unsigned lo = hi == mhi ? static_cast<unsigned>(v) : 0u;
-  const unsigned mlo = __reduce_max_sync(0xffffffffu, lo);
-  return static_cast<int64_t>((static_cast<uint64_t>(static_cast<uint32_t>(mhi)) << 32) | mlo);
-}
-// Sum over the warp of values < 2^33 (exact: 16-bit halves through 32-bit redux).
-__device__ __forceinline__ uint64_t warp_sum_u33(uint64_t v) {
-  const unsigned hi = __reduce_add_sync(0xffffffffu, static_cast<unsigned>(v >> 16));
-  const unsigned lo = __reduce_add_sync(0xffffffffu, static_cast<unsigned>(v & 0xffffu));
-  return (static_cast<uint64_t>(hi) << 16) + lo;
 }
 
 // CS = 2: a cluster of 2 CTAs (4 warps, 256 tokens each) per partition, for small grids. The

@@ -6,9 +6,11 @@ shapes q [B, Hq, 1, 128], K/V [B, Hkv, T, 128] (GQA through enable_gqa=True wher
 otherwise by repeating K/V heads before timing; each case records which as `gqa_mode`), and one
 large device-to-device copy whose bandwidth counts bytes read + bytes written. Writes JSON:
 
-  {"device": ..., "torch": ..., "cuda": ..., "copy": {"bytes": N, "median_ms": t, "bandwidth_bytes_per_s": bw},
+  {"device": ..., "torch": ..., "cuda": ..., "copy": {"bytes": N, "median_ms": t, "bandwidth_bytes_per_s": bw,
+   "queued_bandwidth_bytes_per_s": bw_q, "queued": {...}},
    "cases": [{"batch", "q_heads", "kv_heads", "tokens", "head_dim", "dtype", "gqa_mode", "runs",
-              "median_ms", "p10_ms", "p90_ms"}, ...]}
+              "median_ms", "p10_ms", "p90_ms",                       # launch-inclusive
+              "queued": {"median_ms", "p10_ms", "p90_ms", "starved"}}, ...]}  # GPU time only
 
 Usage: python3 scripts/gpu/sdpa_decode_baseline.py --out reports/data/h100_sdpa.json
 Then:  nqkv project --claims-report reports/nqkv-claims.md --plot reports/perf --sdpa-json reports/data/h100_sdpa.json
@@ -23,27 +25,60 @@ import torch
 import torch.nn.functional as F
 
 
-def cuda_time_ms(fn, runs, warmup):
-    """Median/p10/p90 of `runs` CUDA-event timings of fn(i) after `warmup` untimed calls."""
-    for i in range(warmup):
-        fn(i)
-    torch.cuda.synchronize()
-    times = []
-    for i in range(runs):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn(i)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    times.sort()
+def summarize(times):
+    times = sorted(times)
     return {
-        "runs": runs,
         "median_ms": statistics.median(times),
         "p10_ms": times[int(0.1 * (len(times) - 1))],
         "p90_ms": times[int(0.9 * (len(times) - 1))],
     }
+
+
+_CYCLES_PER_MS = None
+
+
+def spin_ms(ms):
+    """Keeps the current stream busy for about `ms` of GPU time (torch.cuda._sleep, calibrated once)."""
+    global _CYCLES_PER_MS
+    if _CYCLES_PER_MS is None:
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        torch.cuda._sleep(10_000_000)
+        b.record()
+        b.synchronize()
+        _CYCLES_PER_MS = 10_000_000 / a.elapsed_time(b)
+    torch.cuda._sleep(int(ms * _CYCLES_PER_MS))
+
+
+def cuda_time_ms(fn, runs, warmup):
+    """Median/p10/p90 of `runs` CUDA-event timings of fn(i) after `warmup` untimed calls, two ways.
+
+    Top level (launch-inclusive, rounds 1-12): the host waits after each call, so each timing also
+    holds the host's launch latency. `queued`: every timed call is queued behind a GPU spin first, so
+    each event pair brackets only the GPU's work (as bench_cuda's median_us); `starved` says the GPU
+    caught up with the host anyway (the timing then includes host gaps)."""
+    for i in range(warmup):
+        fn(i)
+    torch.cuda.synchronize()
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(runs)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(runs)]
+    for i in range(runs):
+        starts[i].record()
+        fn(i)
+        ends[i].record()
+        ends[i].synchronize()
+    out = {"runs": runs, **summarize([s.elapsed_time(e) for s, e in zip(starts, ends)])}
+    spun = torch.cuda.Event()
+    spin_ms(max(20.0, 0.4 * runs))  # far longer than the host needs to queue `runs` calls
+    spun.record()
+    for i in range(runs):
+        starts[i].record()
+        fn(i)
+        ends[i].record()
+    starved = spun.query()
+    ends[-1].synchronize()
+    out["queued"] = {**summarize([s.elapsed_time(e) for s, e in zip(starts, ends)]), "starved": bool(starved)}
+    return out
 
 
 def sets_needed(bytes_per_set, l2_bytes, cap=8):
@@ -87,7 +122,8 @@ def main():
     dst = torch.empty_like(src)
     t = cuda_time_ms(lambda i: dst.copy_(src), args.runs, args.warmup)
     moved = 2 * src.numel() * src.element_size()
-    result["copy"] = {"bytes": moved, **t, "bandwidth_bytes_per_s": moved / (t["median_ms"] * 1e-3)}
+    result["copy"] = {"bytes": moved, **t, "bandwidth_bytes_per_s": moved / (t["median_ms"] * 1e-3),
+                      "queued_bandwidth_bytes_per_s": moved / (t["queued"]["median_ms"] * 1e-3)}
     del src, dst
     torch.cuda.empty_cache()
     print(f"copy: {result['copy']['bandwidth_bytes_per_s'] / 1e9:.0f} GB/s (read + write)", file=sys.stderr)
@@ -143,7 +179,8 @@ def main():
                         "dtype": "float16", "input_sets": len(sets),
                         "gqa_mode": "native" if kwargs else ("none" if hkv == hq else "repeated"), **t}
                 result["cases"].append(case)
-                print(f"B={b} Hq={hq} Hkv={hkv} T={tokens}: {t['median_ms'] * 1e3:.1f} us", file=sys.stderr)
+                print(f"B={b} Hq={hq} Hkv={hkv} T={tokens}: {t['median_ms'] * 1e3:.1f} us "
+                      f"(queued {t['queued']['median_ms'] * 1e3:.1f} us)", file=sys.stderr)
                 del sets
                 torch.cuda.empty_cache()
 
