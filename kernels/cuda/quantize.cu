@@ -94,7 +94,7 @@ __device__ __forceinline__ float widen(int is_bf16, uint32_t bits) {
 // are paid per 16 elements, not per 8. Every size is a power of two (validate_cache), so rows, blocks
 // and pages are shifts and masks: no integer division on the device.
 //
-// Code search by a bucket table (when the host found it valid for the codebook, `use_tab`): one fp32
+// Code search by a bucket table (built on the host when valid for the codebook, `gtab`): one fp32
 // add y = fl(xn + 32770) rounds xn to the 2^-8 grid of [2^15, 2^16), so the low mantissa bits of y are
 // m = RNE(256 xn + 512) and (bits(y) & 0x3f8) = 8 k is directly the byte offset of bucket k = m >> 3
 // (|xn| < 2). Bucket k holds exactly the xn in [lo_k, lo_k + 1/32) with lo_k = (k - 64)/32 - 2^-9 (ties
@@ -138,6 +138,50 @@ bool append_table_ok(const DevCodebook& cb) {
   return true;
 }
 
+// The bucket table of a codebook, (thr[c0], c0 as float bits) per bucket, uploaded once per (device,
+// codebook); nullptr when the table is not exact for the codebook (append_table_ok), so the kernel
+// takes the binary search.
+__device__ __align__(16) float2 g_append_tab[16][128];
+const float2* append_table_device(golden::CodebookId id, const DevCodebook& cb, Result* err) {
+  constexpr int kMaxDevices = 64;
+  static std::mutex mu;
+  static const float2* table[kMaxDevices][16] = {};
+  static bool checked[16] = {}, valid[16] = {};
+  const int cid = static_cast<int>(id) & 15;
+  int dev = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e != cudaSuccess) {
+    *err = cuda_result(e, "append table: current device");
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  if (!checked[cid]) {
+    valid[cid] = append_table_ok(cb);
+    checked[cid] = true;
+  }
+  if (!valid[cid]) return nullptr;
+  const bool cache = dev >= 0 && dev < kMaxDevices;
+  if (cache && table[dev][cid]) return table[dev][cid];
+  float2 host[128];
+  for (int k = 0; k < 128; ++k) {
+    const int c0 = tab_c0(cb.thr, k);
+    int bits = c0;
+    float c0f;
+    std::memcpy(&c0f, &bits, 4);
+    host[k] = make_float2(cb.thr[c0], c0f);
+  }
+  e = cudaMemcpyToSymbol(g_append_tab, host, sizeof(host), size_t(cid) * sizeof(host));
+  void* base = nullptr;
+  if (e == cudaSuccess) e = cudaGetSymbolAddress(&base, g_append_tab);
+  if (e != cudaSuccess) {
+    *err = cuda_result(e, "append table upload");
+    return nullptr;
+  }
+  const float2* p = static_cast<const float2*>(base) + size_t(cid) * 128;
+  if (cache) table[dev][cid] = p;
+  return p;
+}
+
 // Host replica of the kernel's table decision, checked against the definition (number of thresholds
 // strictly below xn) at every bucket edge, every threshold and its fp32 neighbours, and seeded random
 // points: the exactness argument above, tested rather than trusted (tests/cuda, no GPU needed).
@@ -172,6 +216,12 @@ struct AppendGeom {
   FastDiv divH, divG;  // by kv_heads, by ngroups
 };
 
+// w += inc when x > t: a compare and a predicated add (left to itself the compiler forms both sums
+// and selects, one instruction more per element).
+__device__ __forceinline__ void add_if_greater(uint32_t& w, float x, float t, uint32_t inc) {
+  asm("{\n .reg .pred p;\n setp.gt.f32 p, %1, %2;\n @p add.u32 %0, %0, %3;\n}\n" : "+r"(w) : "f"(x), "f"(t), "r"(inc));
+}
+
 // Bit position of code i (of 8) in the packed word that store_codes writes (docs/numerics.md 4.2,
 // MSB-first within each byte): 4 bytes (4 bits), 2 bytes (2 bits), 3 bytes big-endian in the low 24
 // (3 bits). Codes are added in at their positions (a code never carries into its neighbour).
@@ -194,15 +244,13 @@ __device__ __forceinline__ void store_codes(uint8_t* dst, uint32_t w) {
 
 template <int BITS, bool BF16, int IT>
 __global__ void __launch_bounds__(kAppendThreads, 5) append_kernel(PagedCache c, DevCodebook cb, const uint16_t* __restrict__ k_new,
-                                                     const uint16_t* __restrict__ v_new, AppendGeom ag, int use_tab,
-                                                     int32_t* err, int64_t* stats) {
+                                                     const uint16_t* __restrict__ v_new, AppendGeom ag,
+                                                     const float2* __restrict__ gtab, int32_t* err, int64_t* stats) {
   __shared__ float thr[16];
-  __shared__ float2 tab[128];  // (t, c0 as float bits)
+  __shared__ float2 tab[128];  // (t, c0 as float bits), built once per codebook on the host
+  const bool use_tab = gtab != nullptr;
   if (threadIdx.x < 16) thr[threadIdx.x] = cb.thr[threadIdx.x];
-  if (threadIdx.x < 128) {
-    const int c0 = tab_c0(cb.thr, threadIdx.x);
-    tab[threadIdx.x] = make_float2(cb.thr[c0], __int_as_float(c0));
-  }
+  if (use_tab && threadIdx.x < 128) tab[threadIdx.x] = gtab[threadIdx.x];
   const int D = c.head_dim, H = c.kv_heads;
   const uint32_t f = blockIdx.x * kAppendThreads + threadIdx.x;
   const bool lane_ok = f < ag.lanes;
@@ -295,7 +343,7 @@ __global__ void __launch_bounds__(kAppendThreads, 5) append_kernel(PagedCache c,
           const uint32_t y = __float_as_uint(__fadd_rn(xs[i], kTabRound));
           const float2 te = *reinterpret_cast<const float2*>(reinterpret_cast<const char*>(tab) + (y & 0x3f8u));
           w += uint32_t(__float_as_int(te.y)) << code_shift<BITS>(i);
-          if (xs[i] > te.x) w += 1u << code_shift<BITS>(i);
+          add_if_greater(w, xs[i], te.x, 1u << code_shift<BITS>(i));
         }
       } else {
 #pragma unroll
@@ -677,20 +725,17 @@ Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_
     const char* e = std::getenv("NQKV_CUDA_APPEND_SEARCH");
     return e && e[0] == '1';
   }();
-  // The table check once per codebook (host time sits between the launches of small appends).
-  static std::atomic<int> tab_ok[16] = {};  // 0 unknown, 1 valid, 2 invalid
-  const int cid = static_cast<int>(c.codebook) & 15;
-  int ok = tab_ok[cid].load(std::memory_order_relaxed);
-  if (!ok) {
-    ok = append_table_ok(cb) ? 1 : 2;
-    tab_ok[cid].store(ok, std::memory_order_relaxed);
+  // The bucket table, once per (device, codebook); nullptr (binary search) when it is not exact.
+  const float2* gtab = nullptr;
+  if (!force_search) {
+    gtab = append_table_device(c.codebook, cb, &r);
+    if (!r.ok()) return r;
   }
-  const int use_tab = !force_search && ok == 1;
   const bool bf = c.type == golden::ElemType::BF16;
   const unsigned g = unsigned(grid);
 #define NQKV_APPEND(BITS, BF)                                                                                      \
-  (iters == 1 ? append_kernel<BITS, BF, 1><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, ag, use_tab, err_word, stats) \
-              : append_kernel<BITS, BF, kAppendIters><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, ag, use_tab, err_word, stats))
+  (iters == 1 ? append_kernel<BITS, BF, 1><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, ag, gtab, err_word, stats) \
+              : append_kernel<BITS, BF, kAppendIters><<<g, kAppendThreads, 0, s>>>(c, cb, k_new, v_new, ag, gtab, err_word, stats))
   switch (cb.bits) {
     case 4: if (bf) NQKV_APPEND(4, true); else NQKV_APPEND(4, false); break;
     case 3: if (bf) NQKV_APPEND(3, true); else NQKV_APPEND(3, false); break;
