@@ -2,9 +2,9 @@
 //
 // One CTA per (partition of 512 tokens, kv head, sequence) computes the integer partition partials
 // (M_p, L_p, e_p, O_p) of all G = Hq/Hkv query heads of its kv head, so the codes are read once per
-// group. The partials are integers, so how the work inside a partition is divided does not matter;
-// the last CTA of a (sequence, kv head) to finish runs the fixed-order float64 combine (section 9.2)
-// with explicit __dmul_rn/__dadd_rn/__ddiv_rn. Bit-exact with golden/attention.cpp.
+// group. The partials are integers, so how the work inside a partition is divided does not matter.
+// A second kernel (combine_kernel, CTAs over slabs of outputs) runs the fixed-order float64 combine
+// (section 9.2) with explicit __dmul_rn/__dadd_rn/__ddiv_rn. Bit-exact with golden/attention.cpp.
 //
 // Inside a CTA (256 threads): the partition's K and V codes and scales are copied to shared memory
 // with cp.async (K first, so the score pass overlaps the V copy). Score pass: each thread owns a
@@ -100,122 +100,41 @@ __device__ __forceinline__ uint64_t warp_sum_u33(uint64_t v) {
   return (static_cast<uint64_t>(hi) << 16) + lo;
 }
 
-// Completion: the last CTA of this (sequence, kv head) to finish runs the combine (section 9.2).
-// It is on the critical path of small batches, so it is built for latency: the exp2 table is staged
-// in the CTA's dead shared memory (`stage`, stage_bytes) by cp.async while a warp per head takes the
-// partition maximum with shuffles; then outputs (h, i) go in slabs of up to 2 per thread, and for each
-// slab the partials of up to 32 partitions at a time are staged with every load in flight (factors
-// a_p, L_p 2^-31, 2^(e_p - 15) by the threads, the O slab by 16-byte cp.async). Each output's
-// fixed-order float64 chain then runs from shared memory.
-__device__ void combine_tail(const DecodeParams& p, int G, int D, int nparts, int b, int kvh, int& s_err, int& s_last,
-                             int nt, uint8_t* stage, int stage_bytes) {
-  const int tid = threadIdx.x, H = p.c.kv_heads, Hq = p.q_heads;
-  const int sk = b * H + kvh;
-  __threadfence();
-  __syncthreads();
-  if (tid == 0) {
-    if (s_err) {
-      atomicOr(&p.seq_err[sk], s_err);
-      atomicOr(p.err, s_err);
-    }
-    const int old = atomicAdd(&p.counters[sk], 1);
-    s_last = old == nparts - 1;
-  }
-  __syncthreads();
-  if (!s_last) return;
-  __threadfence();
-  const int serr = atomicOr(&p.seq_err[sk], 0);
-  const int64_t hq0 = int64_t(b) * Hq + kvh * G;  // first query head of this kv head
-  if (serr) {
-    for (int idx = tid; idx < G * D; idx += nt) p.out[hq0 * D + idx] = __int_as_float(0x7fc00000);
-  } else {
-    // Shared layout: exp2 table [1024] u32 | Mh [G] int64 | per chunk: a, L 2^-31, 2^(e - 15) [nh][pc]
-    // double, then O [pc][slab] int64.
-    uint32_t* s_exp2 = reinterpret_cast<uint32_t*>(stage);
-    for (int i = tid; i < 256; i += nt) cp_async16(s_exp2 + 4 * i, p.exp2 + 4 * i);
-    cp_async_commit();
-    long long* Mh = reinterpret_cast<long long*>(stage + 4096);
-    uint8_t* const chunk = stage + 4096 + ((G * 8 + 15) & ~15);
-    const int avail = stage_bytes - int(chunk - stage);
-    // Per-head partition maximum: a warp per head, lanes over the partitions (no atomics).
-    const int lane = tid & 31, nw = nt >> 5;
-    for (int h = tid >> 5; h < G; h += nw) {
-      long long m = LLONG_MIN;
-      for (int pp = lane; pp < nparts; pp += 32)
-        m = max(m, static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + (hq0 + h) * p.max_parts + pp))));
-      m = warp_max_i64(m);
-      if (lane == 0) Mh[h] = m;
-    }
-    cp_async_wait<0>();
-    __syncthreads();
-    // Slabs of up to kTailOut outputs per thread; output o of a slab is thread o % nt's (o / nt)-th.
-    constexpr int kTailOut = 2;
-    const int slab = min(G * D, nt * kTailOut);
-    for (int s0 = 0; s0 < G * D; s0 += slab) {
-      const int hlo = s0 / D, nh = min(G - 1, (s0 + slab - 1) / D) - hlo + 1;
-      const int pc = min(32, min(nparts, avail / (slab * 8 + nh * 24)));
-      long long* sO = reinterpret_cast<long long*>(chunk);
-      double* sa = reinterpret_cast<double*>(chunk + pc * slab * 8);
-      double* sl = sa + nh * pc;
-      double* sf = sl + nh * pc;
-      double den[kTailOut], num[kTailOut];
-#pragma unroll
-      for (int k = 0; k < kTailOut; ++k) den[k] = num[k] = 0.0;
-      for (int p0 = 0; p0 < nparts; p0 += pc) {
-        const int pn = min(pc, nparts - p0);
-        for (int c = tid; c < pn * (slab / 2); c += nt) {  // two outputs (same head: D is even) per copy
-          const int pp = c / (slab / 2), q = c - pp * (slab / 2), oo = s0 + 2 * q;
-          if (oo >= G * D) continue;
-          const int hh = oo / D;
-          cp_async16(sO + pp * slab + 2 * q, p.part_O + ((hq0 + hh) * p.max_parts + p0 + pp) * D + (oo - hh * D));
-        }
-        cp_async_commit();
-        for (int idx = tid; idx < nh * pn; idx += nt) {
-          const int hh = idx / pn, pp = idx - hh * pn;
-          const int64_t hb = (hq0 + hlo + hh) * p.max_parts + p0 + pp;
-          const int64_t d = static_cast<int64_t>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb))) - Mh[hlo + hh];
-          const uint64_t Lp = __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb));
-          const int e = __ldcg(p.part_e + hb);
-          const int64_t n = d >> 10;
-          const int f = static_cast<int>(d & 1023);
-          sa[hh * pc + pp] = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(s_exp2[f]), pow2d(static_cast<int>(n)));
-          sl[hh * pc + pp] = __dmul_rn(__ull2double_rn(Lp), pow2d(-31));
-          sf[hh * pc + pp] = pow2d(e - 15);
-        }
-        cp_async_wait<0>();
-        __syncthreads();
-#pragma unroll
-        for (int k = 0; k < kTailOut; ++k) {
-          const int ol = tid + k * nt, o = s0 + ol;
-          if (ol >= slab || o >= G * D) continue;
-          const int r = (o / D - hlo) * pc;
-          for (int pp = 0; pp < pn; ++pp) {
-            const double a = sa[r + pp];
-            den[k] = __dadd_rn(den[k], __dmul_rn(a, sl[r + pp]));
-            num[k] = __dadd_rn(num[k], __dmul_rn(a, __dmul_rn(__ll2double_rn(sO[pp * slab + ol]), sf[r + pp])));
-          }
-        }
-        __syncthreads();  // the next chunk overwrites the stage
-      }
-#pragma unroll
-      for (int k = 0; k < kTailOut; ++k) {
-        const int ol = tid + k * nt, o = s0 + ol;
-        if (ol < slab && o < G * D) p.out[hq0 * D + o] = __double2float_rn(__ddiv_rn(num[k], __dmul_rn(den[k], 127.0)));
-      }
-    }
-  }
-  if (tid == 0) {
-    p.counters[sk] = 0;
-    p.seq_err[sk] = 0;
+// Section 9.2, per partition: a_p from d = M_p - M (exp2 table T[f] * 2^n, 0 below n = -1000),
+// L_p 2^-31 and 2^(e_p - 15); one fixed-order step of an output's chain; the final division.
+__device__ __forceinline__ void partition_factors(const uint32_t* exp2, int64_t d, uint64_t Lp, int e, double& a,
+                                                  double& l, double& f) {
+  const int64_t n = d >> 10;
+  a = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(exp2[d & 1023]), pow2d(static_cast<int>(n)));
+  l = __dmul_rn(__ull2double_rn(Lp), pow2d(-31));
+  f = pow2d(e - 15);
+}
+__device__ __forceinline__ void combine_step(double a, double l, double f, int64_t O, double& den, double& num) {
+  den = __dadd_rn(den, __dmul_rn(a, l));
+  num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(O), f)));
+}
+__device__ __forceinline__ float combine_output(double num, double den) {
+  return __double2float_rn(__ddiv_rn(num, __dmul_rn(den, 127.0)));
+}
+
+// End of a partition CTA: its error bits go to the (sequence, kv head)'s slot, which combine_kernel
+// reads (NaN outputs) and resets, and to the caller's error word.
+__device__ __forceinline__ void publish_partition_errors(const DecodeParams& p, int b, int kvh, int s_err) {
+  __syncthreads();  // s_err is final
+  if (threadIdx.x == 0 && s_err) {
+    atomicOr(&p.seq_err[b * p.c.kv_heads + kvh], s_err);
+    atomicOr(p.err, s_err);
   }
 }
 
 // The sequence's length; 0 when it is invalid, after the sequence's first CTA (`first`) has written the
 // NaN outputs of this kv head's query heads and the error bit (every CTA then returns).
+__device__ __forceinline__ bool seq_len_ok(const DecodeParams& p, int len) {
+  return len > 0 && len <= p.max_seq_len && int64_t(len) <= int64_t(p.c.max_pages_per_seq) * p.c.page_size;
+}
 __device__ __forceinline__ int checked_seq_len(const DecodeParams& p, int b, int kvh, int G, int D, bool first, int nt) {
-  const PagedCache& c = p.c;
-  const int len = c.seq_lens[b];
-  if (len > 0 && len <= p.max_seq_len && int64_t(len) <= int64_t(c.max_pages_per_seq) * c.page_size) return len;
+  const int len = p.c.seq_lens[b];
+  if (seq_len_ok(p, len)) return len;
   if (first) {
     for (int i = threadIdx.x; i < G * D; i += nt) p.out[(int64_t(b) * p.q_heads + kvh * G) * D + i] = __int_as_float(0x7fc00000);
     if (threadIdx.x == 0) atomicOr(p.err, kErrSeqLenOutOfRange);
@@ -240,11 +159,74 @@ __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t
   if (tid < npages && s_pages[tid] < 0) atomicOr(&s_err, kErrPageOutOfRange);
 }
 
+// The combine (section 9.2), after the partition kernel: CTA (slab, kv head, sequence) runs the
+// fixed-order chains of kCombineSlab consecutive outputs of one query head, staging up to
+// kCombineChunk partitions at a time; the last CTA of a (sequence, kv head) resets its error slot and
+// counter for the next call. (Spreading the combine over the GPU this way measured faster on every
+// benchmark shape than the last partition CTA of each pair running it alone: reports/gpu.md round 13.)
+constexpr int kCombineSlab = 32, kCombineChunk = 64, kCombineThreads = 128;
+__global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodeParams p, int D) {
+  __shared__ __align__(16) long long sO[kCombineChunk][kCombineSlab];
+  __shared__ double sa[kCombineChunk], sl[kCombineChunk], sf[kCombineChunk];
+  __shared__ long long s_M;
+  __shared__ int s_serr;
+  const int G = p.group, kvh = blockIdx.y, b = blockIdx.z, tid = threadIdx.x;
+  const int len = p.c.seq_lens[b];
+  if (!seq_len_ok(p, len)) return;  // the partition kernel wrote the NaN outputs and the error bit
+  const int nparts = (len + kPartTokens - 1) / kPartTokens;
+  const int sk = b * p.c.kv_heads + kvh, nslab = G * D / kCombineSlab;
+  const int o0 = blockIdx.x * kCombineSlab, h = o0 / D, i0 = o0 - h * D;
+  const int64_t hq = int64_t(b) * p.q_heads + kvh * G + h, hrow = hq * p.max_parts;
+  if (tid < 32) {
+    long long m = LLONG_MIN;
+    for (int pp = tid; pp < nparts; pp += 32)
+      m = max(m, static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hrow + pp))));
+    m = warp_max_i64(m);
+    if (tid == 0) {
+      s_M = m;
+      s_serr = __ldcg(p.seq_err + sk);
+    }
+  }
+  __syncthreads();
+  if (s_serr) {
+    if (tid < kCombineSlab) p.out[hq * D + i0 + tid] = __int_as_float(0x7fc00000);
+  } else {
+    double den = 0.0, num = 0.0;
+    for (int p0 = 0; p0 < nparts; p0 += kCombineChunk) {
+      const int pn = min(kCombineChunk, nparts - p0);
+      for (int c = tid; c < pn * (kCombineSlab / 2); c += kCombineThreads) {
+        const int pp = c / (kCombineSlab / 2), q = c - pp * (kCombineSlab / 2);
+        cp_async16(&sO[pp][2 * q], p.part_O + (hrow + p0 + pp) * D + i0 + 2 * q);
+      }
+      cp_async_commit();
+      for (int pp = tid; pp < pn; pp += kCombineThreads) {
+        const int64_t hb = hrow + p0 + pp;
+        const int64_t d = static_cast<int64_t>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb))) - s_M;
+        partition_factors(p.exp2, d, __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb)),
+                          __ldcg(p.part_e + hb), sa[pp], sl[pp], sf[pp]);
+      }
+      cp_async_wait<0>();
+      __syncthreads();
+      if (tid < kCombineSlab)
+        for (int pp = 0; pp < pn; ++pp) combine_step(sa[pp], sl[pp], sf[pp], sO[pp][tid], den, num);
+      __syncthreads();  // the next chunk overwrites the stage
+    }
+    if (tid < kCombineSlab) p.out[hq * D + i0 + tid] = combine_output(num, den);
+  }
+  if (tid == 0) {  // s_serr was read before this CTA's increment, so the last one may reset
+    __threadfence();
+    if (atomicAdd(&p.counters[sk], 1) == nslab - 1) {
+      p.seq_err[sk] = 0;
+      p.counters[sk] = 0;
+    }
+  }
+}
+
 template <int BITS>
 __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams p) {
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_pages[kPartTokens / 16];
-  __shared__ int s_err, s_emax, s_last, s_qshift[64];
+  __shared__ int s_err, s_emax, s_qshift[64];
   __shared__ int64_t s_M[64];
 
   const PagedCache& c = p.c;
@@ -564,7 +546,7 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
     }
   }
 
-  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last, kThreads, smem, L.total);
+  publish_partition_errors(p, b, kvh, s_err);
 }
 
 // ================================================================================================
@@ -657,7 +639,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   constexpr int NW = kFW / CS, NT = 32 * NW, TOK = 64 * NW;  // warps, threads, tokens of this CTA
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_pages[TOK / 16];
-  __shared__ int s_err, s_emax, s_last, s_qshift[G];
+  __shared__ int s_err, s_emax, s_qshift[G];
   __shared__ long long s_Mw[NW][G];
   __shared__ unsigned long long s_Lw[NW][G];
   constexpr int D = 128, SPB = 4 / NB;  // k-steps (32 dims) per block
@@ -1315,7 +1297,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
     }
   }
   if constexpr (CS > 1) cooperative_groups::this_cluster().sync();  // release the peer
-  combine_tail(p, G, D, nparts, b, kvh, s_err, s_last, NT, smem, fast_smem_bytes(NB, G, CS));
+  publish_partition_errors(p, b, kvh, s_err);
 }
 
 
@@ -1478,99 +1460,104 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
     kernel<<<grid, kThreads, L.total, s>>>(p);
     return cuda_result(cudaGetLastError(), "decode_attention launch");
   };
-  // Tensor-core fast path (see decode_mma_kernel); NQKV_CUDA_GENERIC=1 forces the generic kernel.
-  static const bool force_generic = [] {
-    const char* e = std::getenv("NQKV_CUDA_GENERIC");
-    return e && e[0] == '1';
-  }();
-  if (!force_generic && cb.bits == 4 && c.head_dim == 128 && (G == 1 || G == 2 || G == 4) &&
-      (c.block == 32 || c.block == 64 || c.block == 128) && int64_t(c.num_pages) * c.kv_heads < (int64_t(1) << 31)) {
-    const int nb = 128 / c.block, bytes = fast_smem_bytes(nb, G);
-    auto launch_fast = [&](auto kernel) {
-      cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), bytes);
-      if (e) return cuda_result(e, "decode_attention: shared memory attribute");
-      kernel<<<grid, kThreads, bytes, s>>>(p);
-      return cuda_result(cudaGetLastError(), "decode_attention launch");
-    };
-    // NQKV_CUDA_OCC2=1 (experiment): block 64 with 2 CTAs per SM and no register cap spills.
-    static const bool occ2 = [] {
-      const char* e = std::getenv("NQKV_CUDA_OCC2");
+  const Result rp = [&]() -> Result {
+    // Tensor-core fast path (see decode_mma_kernel); NQKV_CUDA_GENERIC=1 forces the generic kernel.
+    static const bool force_generic = [] {
+      const char* e = std::getenv("NQKV_CUDA_GENERIC");
       return e && e[0] == '1';
     }();
-    if (occ2 && split_ok && nb == 2) {
-      if (G == 1) return launch_fast(decode_mma_kernel<2, 1, 2>);
-      if (G == 2) return launch_fast(decode_mma_kernel<2, 2, 2>);
-      return launch_fast(decode_mma_kernel<2, 4, 2>);
-    }
-    // Cluster of 2 CTAs per partition (decode_mma_kernel<.., CS = 2>): bit-exact and sanitizer-clean,
-    // but measured slower on every benchmark shape, B = 1 included (reports/gpu.md), so only with
-    // NQKV_CUDA_CLUSTER=1 (experiment).
-    static const bool use_cluster = [] {
-      const char* e = std::getenv("NQKV_CUDA_CLUSTER");
-      return e && e[0] == '1';
-    }();
-    if (use_cluster && split_ok) {
-      const int cbytes = fast_smem_bytes(nb, G, 2);
-      auto launch_cl = [&](auto kernel) {
-        cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), cbytes);
+    if (!force_generic && cb.bits == 4 && c.head_dim == 128 && (G == 1 || G == 2 || G == 4) &&
+        (c.block == 32 || c.block == 64 || c.block == 128) && int64_t(c.num_pages) * c.kv_heads < (int64_t(1) << 31)) {
+      const int nb = 128 / c.block, bytes = fast_smem_bytes(nb, G);
+      auto launch_fast = [&](auto kernel) {
+        cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), bytes);
         if (e) return cuda_result(e, "decode_attention: shared memory attribute");
-        cudaLaunchConfig_t cfg = {};
-        cfg.gridDim = dim3(2 * max_parts, c.kv_heads, c.batch);
-        cfg.blockDim = dim3(kThreads / 2);
-        cfg.dynamicSmemBytes = cbytes;
-        cfg.stream = s;
-        cudaLaunchAttribute at[1];
-        at[0].id = cudaLaunchAttributeClusterDimension;
-        at[0].val.clusterDim.x = 2;
-        at[0].val.clusterDim.y = 1;
-        at[0].val.clusterDim.z = 1;
-        cfg.attrs = at;
-        cfg.numAttrs = 1;
-        e = cudaLaunchKernelEx(&cfg, kernel, p);
-        if (e) return cuda_result(e, "decode_attention cluster launch");
+        kernel<<<grid, kThreads, bytes, s>>>(p);
         return cuda_result(cudaGetLastError(), "decode_attention launch");
       };
+      // NQKV_CUDA_OCC2=1 (experiment): block 64 with 2 CTAs per SM and no register cap spills.
+      static const bool occ2 = [] {
+        const char* e = std::getenv("NQKV_CUDA_OCC2");
+        return e && e[0] == '1';
+      }();
+      if (occ2 && split_ok && nb == 2) {
+        if (G == 1) return launch_fast(decode_mma_kernel<2, 1, 2>);
+        if (G == 2) return launch_fast(decode_mma_kernel<2, 2, 2>);
+        return launch_fast(decode_mma_kernel<2, 4, 2>);
+      }
+      // Cluster of 2 CTAs per partition (decode_mma_kernel<.., CS = 2>): bit-exact and sanitizer-clean,
+      // but measured slower on every benchmark shape, B = 1 included (reports/gpu.md), so only with
+      // NQKV_CUDA_CLUSTER=1 (experiment).
+      static const bool use_cluster = [] {
+        const char* e = std::getenv("NQKV_CUDA_CLUSTER");
+        return e && e[0] == '1';
+      }();
+      if (use_cluster && split_ok) {
+        const int cbytes = fast_smem_bytes(nb, G, 2);
+        auto launch_cl = [&](auto kernel) {
+          cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), cbytes);
+          if (e) return cuda_result(e, "decode_attention: shared memory attribute");
+          cudaLaunchConfig_t cfg = {};
+          cfg.gridDim = dim3(2 * max_parts, c.kv_heads, c.batch);
+          cfg.blockDim = dim3(kThreads / 2);
+          cfg.dynamicSmemBytes = cbytes;
+          cfg.stream = s;
+          cudaLaunchAttribute at[1];
+          at[0].id = cudaLaunchAttributeClusterDimension;
+          at[0].val.clusterDim.x = 2;
+          at[0].val.clusterDim.y = 1;
+          at[0].val.clusterDim.z = 1;
+          cfg.attrs = at;
+          cfg.numAttrs = 1;
+          e = cudaLaunchKernelEx(&cfg, kernel, p);
+          if (e) return cuda_result(e, "decode_attention cluster launch");
+          return cuda_result(cudaGetLastError(), "decode_attention launch");
+        };
+        switch (nb * 8 + G) {
+          case 9: return launch_cl(decode_mma_kernel<1, 1, 3, 2>);
+          case 10: return launch_cl(decode_mma_kernel<1, 2, 3, 2>);
+          case 12: return launch_cl(decode_mma_kernel<1, 4, 3, 2>);
+          case 17: return launch_cl(decode_mma_kernel<2, 1, 3, 2>);
+          case 18: return launch_cl(decode_mma_kernel<2, 2, 3, 2>);
+          case 20: return launch_cl(decode_mma_kernel<2, 4, 3, 2>);
+          case 33: return launch_cl(decode_mma_kernel<4, 1, 3, 2>);
+          case 34: return launch_cl(decode_mma_kernel<4, 2, 3, 2>);
+          default: return launch_cl(decode_mma_kernel<4, 4, 3, 2>);
+        }
+      }
+      // Codebooks whose MAC table has no split (fp4, e2m1, int4sym: split_mac_table false).
+      if (!split_ok) switch (nb * 8 + G) {
+        case 9: return launch_fast(decode_mma_kernel<1, 1, 3, 1, false>);
+        case 10: return launch_fast(decode_mma_kernel<1, 2, 3, 1, false>);
+        case 12: return launch_fast(decode_mma_kernel<1, 4, 3, 1, false>);
+        case 17: return launch_fast(decode_mma_kernel<2, 1, 3, 1, false>);
+        case 18: return launch_fast(decode_mma_kernel<2, 2, 3, 1, false>);
+        case 20: return launch_fast(decode_mma_kernel<2, 4, 3, 1, false>);
+        case 33: return launch_fast(decode_mma_kernel<4, 1, 3, 1, false>);
+        case 34: return launch_fast(decode_mma_kernel<4, 2, 3, 1, false>);
+        default: return launch_fast(decode_mma_kernel<4, 4, 3, 1, false>);
+      }
       switch (nb * 8 + G) {
-        case 9: return launch_cl(decode_mma_kernel<1, 1, 3, 2>);
-        case 10: return launch_cl(decode_mma_kernel<1, 2, 3, 2>);
-        case 12: return launch_cl(decode_mma_kernel<1, 4, 3, 2>);
-        case 17: return launch_cl(decode_mma_kernel<2, 1, 3, 2>);
-        case 18: return launch_cl(decode_mma_kernel<2, 2, 3, 2>);
-        case 20: return launch_cl(decode_mma_kernel<2, 4, 3, 2>);
-        case 33: return launch_cl(decode_mma_kernel<4, 1, 3, 2>);
-        case 34: return launch_cl(decode_mma_kernel<4, 2, 3, 2>);
-        default: return launch_cl(decode_mma_kernel<4, 4, 3, 2>);
+        case 9: return launch_fast(decode_mma_kernel<1, 1>);
+        case 10: return launch_fast(decode_mma_kernel<1, 2>);
+        case 12: return launch_fast(decode_mma_kernel<1, 4>);
+        case 17: return launch_fast(decode_mma_kernel<2, 1>);
+        case 18: return launch_fast(decode_mma_kernel<2, 2>);
+        case 20: return launch_fast(decode_mma_kernel<2, 4>);
+        case 33: return launch_fast(decode_mma_kernel<4, 1>);
+        case 34: return launch_fast(decode_mma_kernel<4, 2>);
+        default: return launch_fast(decode_mma_kernel<4, 4>);
       }
     }
-    // Codebooks whose MAC table has no split (fp4, e2m1, int4sym: split_mac_table false).
-    if (!split_ok) switch (nb * 8 + G) {
-      case 9: return launch_fast(decode_mma_kernel<1, 1, 3, 1, false>);
-      case 10: return launch_fast(decode_mma_kernel<1, 2, 3, 1, false>);
-      case 12: return launch_fast(decode_mma_kernel<1, 4, 3, 1, false>);
-      case 17: return launch_fast(decode_mma_kernel<2, 1, 3, 1, false>);
-      case 18: return launch_fast(decode_mma_kernel<2, 2, 3, 1, false>);
-      case 20: return launch_fast(decode_mma_kernel<2, 4, 3, 1, false>);
-      case 33: return launch_fast(decode_mma_kernel<4, 1, 3, 1, false>);
-      case 34: return launch_fast(decode_mma_kernel<4, 2, 3, 1, false>);
-      default: return launch_fast(decode_mma_kernel<4, 4, 3, 1, false>);
+    switch (cb.bits) {
+      case 4: return launch(decode_kernel<4>);
+      case 3: return launch(decode_kernel<3>);
+      default: return launch(decode_kernel<2>);
     }
-    switch (nb * 8 + G) {
-      case 9: return launch_fast(decode_mma_kernel<1, 1>);
-      case 10: return launch_fast(decode_mma_kernel<1, 2>);
-      case 12: return launch_fast(decode_mma_kernel<1, 4>);
-      case 17: return launch_fast(decode_mma_kernel<2, 1>);
-      case 18: return launch_fast(decode_mma_kernel<2, 2>);
-      case 20: return launch_fast(decode_mma_kernel<2, 4>);
-      case 33: return launch_fast(decode_mma_kernel<4, 1>);
-      case 34: return launch_fast(decode_mma_kernel<4, 2>);
-      default: return launch_fast(decode_mma_kernel<4, 4>);
-    }
-  }
-  switch (cb.bits) {
-    case 4: return launch(decode_kernel<4>);
-    case 3: return launch(decode_kernel<3>);
-    default: return launch(decode_kernel<2>);
-  }
+  }();
+  if (!rp.ok()) return rp;
+  combine_kernel<<<dim3(G * c.head_dim / kCombineSlab, c.kv_heads, c.batch), kCombineThreads, 0, s>>>(p, c.head_dim);
+  return cuda_result(cudaGetLastError(), "decode_attention combine launch");
 }
 
 }  // namespace nqkv::cuda
