@@ -125,6 +125,9 @@ __device__ __forceinline__ void publish_partition_errors(const DecodeParams& p, 
     atomicOr(&p.seq_err[b * p.c.kv_heads + kvh], s_err);
     atomicOr(p.err, s_err);
   }
+  // combine_kernel may be scheduled once every partition CTA is here (programmatic dependent launch;
+  // its griddepcontrol.wait still waits for this grid's completion and memory flush).
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 }
 
 // The sequence's length; 0 when it is invalid, after the sequence's first CTA (`first`) has written the
@@ -171,6 +174,7 @@ __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodePa
   __shared__ long long s_M;
   __shared__ int s_serr;
   const int G = p.group, kvh = blockIdx.y, b = blockIdx.z, tid = threadIdx.x;
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");  // the partition grid is complete and visible
   const int len = p.c.seq_lens[b];
   if (!seq_len_ok(p, len)) return;  // the partition kernel wrote the NaN outputs and the error bit
   const int nparts = (len + kPartTokens - 1) / kPartTokens;
@@ -1556,8 +1560,22 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
     }
   }();
   if (!rp.ok()) return rp;
-  combine_kernel<<<dim3(G * c.head_dim / kCombineSlab, c.kv_heads, c.batch), kCombineThreads, 0, s>>>(p, c.head_dim);
-  return cuda_result(cudaGetLastError(), "decode_attention combine launch");
+  // Launched as a programmatic dependent of the partition kernel, so its launch overlaps the partition
+  // kernel's last CTAs (NQKV_CUDA_PDL=0: a plain stream-ordered launch, for A/B).
+  static const bool pdl = [] {
+    const char* e = std::getenv("NQKV_CUDA_PDL");
+    return !(e && e[0] == '0');
+  }();
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(G * c.head_dim / kCombineSlab, c.kv_heads, c.batch);
+  cfg.blockDim = dim3(kCombineThreads);
+  cfg.stream = s;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at;
+  cfg.numAttrs = pdl ? 1 : 0;
+  return cuda_result(cudaLaunchKernelEx(&cfg, combine_kernel, p, c.head_dim), "decode_attention combine launch");
 }
 
 }  // namespace nqkv::cuda
