@@ -1222,7 +1222,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
     }
   }
   // ---- CTA sum of the per-warp partials (int32 per warp, int64 sum; exact, fixed order), over the free K/V rows;
-  // with a cluster, rank 0 also adds the peer CTA's per-warp partials (DSMEM), then runs the tail.
+  // with a cluster, rank 0 also adds the peer CTA's per-warp partials (DSMEM), then writes the partition partials.
   __syncthreads();
   // Per-warp partials in int32: o = sum over the warp's <= 64 tokens of W * C, |o| <= 64 * 65535 * 128
   // < 2^29 (section 7.3). Rows (warp, head) of RS = D + 8 ints (the pad makes the int4 stores of
