@@ -94,6 +94,39 @@ TEST(SdpaRuns, RefusesMixedDevicesAndMissingRun) {
   std::filesystem::remove_all(dir);
 }
 
+// bench_cuda writes two timings per launch: median_us (queued GPU time) and sync_us (launch-inclusive,
+// the host waiting after each launch). The SDPA runs' medians are launch-inclusive, so the NF kernel
+// rows must read sync_us; a file from before sync_us existed (median_us only) is read as it was.
+TEST(NfKernelRows, ReadLaunchInclusiveTimeWhenPresent) {
+  const auto dir = temp_dir();
+  SdpaValidation sdpa;
+  sdpa.measured = true;
+  sdpa.copy_bandwidth = 3e12;  // fit.ok false: the fitted column falls back to the roofline
+  auto bench = [&](const std::string& name, bool with_sync) {
+    nlohmann::json b = {{"name", "BM_DecodeAttention/B:1/Hq:32/Hkv:8/D:128/T:8192/blk:64/bits:4/iterations:1/manual_time"},
+                        {"run_type", "iteration"},
+                        {"median_us", 10.0},
+                        {"real_time", 10.0},
+                        {"time_unit", "us"}};
+    if (with_sync) b["sync_us"] = 20.0;
+    nlohmann::json j;
+    j["benchmarks"] = nlohmann::json::array({b});
+    const auto path = (dir / name).string();
+    std::ofstream(path) << j.dump(2);
+    return path;
+  };
+  const auto both = validate_nf_kernel(bench("both.json", true), sdpa);
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_DOUBLE_EQ(both[0].measured_s, 20e-6);  // sync_us, not the queued 10 us
+  const auto old = validate_nf_kernel(bench("old.json", false), sdpa);
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_DOUBLE_EQ(old[0].measured_s, 10e-6);
+  // Bytes by hand: K + V codes and scales, NF4 block 64 = 4 + 16/64 = 4.25 bits per element:
+  // 2 x 1 x 8 x 8192 x 128 x 4.25 / 8 = 8,912,896; q + o in fp32: 2 x 1 x 32 x 128 x 4 = 32,768.
+  EXPECT_DOUBLE_EQ(both[0].bytes, 8912896.0 + 32768.0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FlashLaunch, SplitHeuristic) {
   // 256 blocks >= 0.8 x 264 = 211.2: one split.
   EXPECT_EQ(flash_num_splits(256, 264, 128), 1);
