@@ -5,7 +5,10 @@
 #include <cstring>
 #include <cstdlib>
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <tuple>
+#include <vector>
 
 #include "golden/attention.hpp"
 #include "golden/rng.hpp"
@@ -34,35 +37,44 @@ DevCodebook make_dev_codebook(golden::CodebookId id) {
   return d;
 }
 
-__device__ __align__(16) uint32_t g_exp2_table[1024];  // 16-byte aligned: the decode combine copies it with cp.async
-
-const uint32_t* exp2_table_device(Result* err) {
-  // Uploaded and resolved once per device: decode calls sit on the latency path of small batches.
-  constexpr int kMaxDevices = 64;
+// A constant table in a __device__ array, uploaded once per (device, table, key) and its device
+// address cached: these lookups sit on the launch path of small calls. `fill(host)` writes the
+// table's `bytes` (called only on the first use); the table lands at byte `offset` of `symbol`.
+template <class Fill>
+const void* device_table(const void* symbol, int key, size_t bytes, size_t offset, Fill&& fill, const char* what,
+                         Result* err) {
   static std::mutex mu;
-  static const uint32_t* table[kMaxDevices] = {};
+  static std::map<std::tuple<int, const void*, int>, const void*> cache;
   int dev = 0;
   cudaError_t e = cudaGetDevice(&dev);
   if (e != cudaSuccess) {
-    *err = cuda_result(e, "exp2 table: current device");
+    *err = cuda_result(e, (std::string(what) + ": current device").c_str());
     return nullptr;
   }
   std::lock_guard<std::mutex> lock(mu);
-  if (dev >= 0 && dev < kMaxDevices && table[dev]) return table[dev];
+  const auto it = cache.find({dev, symbol, key});
+  if (it != cache.end()) return it->second;
+  std::vector<uint8_t> host(bytes);
+  fill(host.data());
+  e = cudaMemcpyToSymbol(symbol, host.data(), bytes, offset);
+  void* base = nullptr;
+  if (e == cudaSuccess) e = cudaGetSymbolAddress(&base, symbol);
+  if (e != cudaSuccess) {
+    *err = cuda_result(e, (std::string(what) + " upload").c_str());
+    return nullptr;
+  }
+  const void* p = static_cast<const uint8_t*>(base) + offset;
+  cache[{dev, symbol, key}] = p;
+  return p;
+}
+
+__device__ __align__(16) uint32_t g_exp2_table[1024];
+
+const uint32_t* exp2_table_device(Result* err) {
   const auto& t = golden::exp2_table();
-  e = cudaMemcpyToSymbol(g_exp2_table, t.data(), 1024 * sizeof(uint32_t));
-  if (e != cudaSuccess) {
-    *err = cuda_result(e, "exp2 table upload");
-    return nullptr;
-  }
-  void* ptr = nullptr;
-  e = cudaGetSymbolAddress(&ptr, g_exp2_table);
-  if (e != cudaSuccess) {
-    *err = cuda_result(e, "exp2 table address");
-    return nullptr;
-  }
-  if (dev >= 0 && dev < kMaxDevices) table[dev] = static_cast<const uint32_t*>(ptr);
-  return static_cast<const uint32_t*>(ptr);
+  return static_cast<const uint32_t*>(device_table(
+      reinterpret_cast<const void*>(&g_exp2_table), 0, sizeof(g_exp2_table), 0,
+      [&](void* host) { std::memcpy(host, t.data(), sizeof(g_exp2_table)); }, "exp2 table", err));
 }
 
 // Number of thresholds below xn (strict), by binary search over 15 sorted entries (+inf padded).
@@ -143,43 +155,27 @@ bool append_table_ok(const DevCodebook& cb) {
 // takes the binary search.
 __device__ __align__(16) float2 g_append_tab[16][128];
 const float2* append_table_device(golden::CodebookId id, const DevCodebook& cb, Result* err) {
-  constexpr int kMaxDevices = 64;
   static std::mutex mu;
-  static const float2* table[kMaxDevices][16] = {};
-  static bool checked[16] = {}, valid[16] = {};
+  static int valid[16] = {};  // 0 unknown, 1 valid, 2 not exact
   const int cid = static_cast<int>(id) & 15;
-  int dev = 0;
-  cudaError_t e = cudaGetDevice(&dev);
-  if (e != cudaSuccess) {
-    *err = cuda_result(e, "append table: current device");
-    return nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!valid[cid]) valid[cid] = append_table_ok(cb) ? 1 : 2;
+    if (valid[cid] != 1) return nullptr;
   }
-  std::lock_guard<std::mutex> lock(mu);
-  if (!checked[cid]) {
-    valid[cid] = append_table_ok(cb);
-    checked[cid] = true;
-  }
-  if (!valid[cid]) return nullptr;
-  const bool cache = dev >= 0 && dev < kMaxDevices;
-  if (cache && table[dev][cid]) return table[dev][cid];
-  float2 host[128];
-  for (int k = 0; k < 128; ++k) {
-    const int c0 = tab_c0(cb.thr, k);
-    int bits = c0;
-    float c0f;
-    std::memcpy(&c0f, &bits, 4);
-    host[k] = make_float2(cb.thr[c0], c0f);
-  }
-  e = cudaMemcpyToSymbol(g_append_tab, host, sizeof(host), size_t(cid) * sizeof(host));
-  void* base = nullptr;
-  if (e == cudaSuccess) e = cudaGetSymbolAddress(&base, g_append_tab);
-  if (e != cudaSuccess) {
-    *err = cuda_result(e, "append table upload");
-    return nullptr;
-  }
-  const float2* p = static_cast<const float2*>(base) + size_t(cid) * 128;
-  if (cache) table[dev][cid] = p;
-  return p;
+  constexpr size_t kBytes = sizeof(g_append_tab[0]);
+  return static_cast<const float2*>(device_table(
+      reinterpret_cast<const void*>(&g_append_tab), cid, kBytes, cid * kBytes,
+      [&](void* host) {
+        float2* t = static_cast<float2*>(host);
+        for (int k = 0; k < 128; ++k) {
+          const int c0 = tab_c0(cb.thr, k);
+          float c0f;
+          std::memcpy(&c0f, &c0, 4);
+          t[k] = make_float2(cb.thr[c0], c0f);
+        }
+      },
+      "append table", err));
 }
 
 // Host replica of the kernel's table decision, checked against the definition (number of thresholds
