@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/cuda/gpu_spin.hpp"
+#include "bench/cuda/stream_reference.hpp"
 #include "golden/rng.hpp"
 #include "kernels/cuda/nqkv_cuda.hpp"
 
@@ -298,6 +299,28 @@ void BM_QuantizeAppend(benchmark::State& state) {
   report(state, t, in_bytes + out_bytes, in_bytes + out_bytes);
 }
 
+// The streaming reference of quantize-append (stream_reference.cu): the same bytes read (the new K and V
+// tokens) and a quarter of them written, with nothing else to do. Args: batch, kv_heads, head_dim, n_new.
+void BM_AppendStreamReference(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const size_t n = size_t(state.range(0)) * state.range(3) * state.range(1) * state.range(2);
+  const size_t in_bytes = 2 * n * 2, out_bytes = in_bytes / 4;
+  const int rot = int(std::max<size_t>(2, kRotateBytes / (in_bytes + out_bytes) + 1));
+  std::vector<void*> ins(rot), outs(rot);
+  for (int r = 0; r < rot; ++r) {
+    cudaMalloc(&ins[r], in_bytes);
+    cudaMalloc(&outs[r], out_bytes);
+    cudaMemset(ins[r], r + 1, in_bytes);
+  }
+  const Timing t = time_launches([&](int r) { stream_fold4(ins[r], outs[r], in_bytes); }, rot);
+  for (int r = 0; r < rot; ++r) {
+    cudaFree(ins[r]);
+    cudaFree(outs[r]);
+  }
+  state.counters["rotations"] = rot;
+  report(state, t, double(in_bytes + out_bytes), double(in_bytes + out_bytes));
+}
+
 // Dequantize the whole cache to fp32. Args: batch, kv_heads, head_dim, tokens, block.
 void BM_DequantizeCache(benchmark::State& state) {
   if (!have_gpu(state)) return;
@@ -346,6 +369,12 @@ BENCHMARK(BM_QuantizeAppend)
     ->Args({32, 8, 128, 1, 64, 4})
     ->Args({32, 8, 128, 512, 64, 3})
     ->Args({32, 8, 128, 512, 64, 2})
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AppendStreamReference)
+    ->ArgNames({"B", "Hkv", "D", "n_new"})
+    ->Args({32, 8, 128, 512})
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
