@@ -170,53 +170,68 @@ __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t
 constexpr int kCombineSlab = 32, kCombineChunk = 64, kCombineThreads = 128;
 __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodeParams p, int D) {
   __shared__ __align__(16) long long sO[kCombineChunk][kCombineSlab];
+  __shared__ __align__(16) uint32_t s_exp2[1024];
   __shared__ double sa[kCombineChunk], sl[kCombineChunk], sf[kCombineChunk];
+  __shared__ long long sMp[kCombineChunk];
+  __shared__ unsigned long long sLp[kCombineChunk];
+  __shared__ int sEp[kCombineChunk];
   __shared__ long long s_M;
   __shared__ int s_serr;
   const int G = p.group, kvh = blockIdx.y, b = blockIdx.z, tid = threadIdx.x;
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");  // the partition grid is complete and visible
+  // Inputs the partition kernel does not write, fetched while it may still be running (PDL).
+  for (int i = tid; i < 256; i += kCombineThreads) cp_async16(s_exp2 + 4 * i, p.exp2 + 4 * i);
+  cp_async_commit();
   const int len = p.c.seq_lens[b];
-  if (!seq_len_ok(p, len)) return;  // the partition kernel wrote the NaN outputs and the error bit
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");  // the partition grid is complete and visible
+  if (!seq_len_ok(p, len)) {  // the partition kernel wrote the NaN outputs and the error bit
+    cp_async_wait<0>();
+    return;
+  }
   const int nparts = (len + kPartTokens - 1) / kPartTokens;
   const int sk = b * p.c.kv_heads + kvh, nslab = G * D / kCombineSlab;
   const int o0 = blockIdx.x * kCombineSlab, h = o0 / D, i0 = o0 - h * D;
   const int64_t hq = int64_t(b) * p.q_heads + kvh * G + h, hrow = hq * p.max_parts;
-  if (tid < 32) {
-    long long m = LLONG_MIN;
-    for (int pp = tid; pp < nparts; pp += 32)
-      m = max(m, static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hrow + pp))));
-    m = warp_max_i64(m);
-    if (tid == 0) {
-      s_M = m;
-      s_serr = __ldcg(p.seq_err + sk);
+  // One round trip for the first chunk: its O slab (cp.async) and its partials (M_p, L_p, e_p) together;
+  // M over the partitions beyond the first chunk (contexts > 32768 tokens) straight from global memory.
+  double den = 0.0, num = 0.0;
+  for (int p0 = 0; p0 < nparts; p0 += kCombineChunk) {
+    const int pn = min(kCombineChunk, nparts - p0);
+    for (int c = tid; c < pn * (kCombineSlab / 2); c += kCombineThreads) {
+      const int pp = c / (kCombineSlab / 2), q = c - pp * (kCombineSlab / 2);
+      cp_async16(&sO[pp][2 * q], p.part_O + (hrow + p0 + pp) * D + i0 + 2 * q);
     }
-  }
-  __syncthreads();
-  if (s_serr) {
-    if (tid < kCombineSlab) p.out[hq * D + i0 + tid] = __int_as_float(0x7fc00000);
-  } else {
-    double den = 0.0, num = 0.0;
-    for (int p0 = 0; p0 < nparts; p0 += kCombineChunk) {
-      const int pn = min(kCombineChunk, nparts - p0);
-      for (int c = tid; c < pn * (kCombineSlab / 2); c += kCombineThreads) {
-        const int pp = c / (kCombineSlab / 2), q = c - pp * (kCombineSlab / 2);
-        cp_async16(&sO[pp][2 * q], p.part_O + (hrow + p0 + pp) * D + i0 + 2 * q);
-      }
-      cp_async_commit();
-      for (int pp = tid; pp < pn; pp += kCombineThreads) {
-        const int64_t hb = hrow + p0 + pp;
-        const int64_t d = static_cast<int64_t>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb))) - s_M;
-        partition_factors(p.exp2, d, __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb)),
-                          __ldcg(p.part_e + hb), sa[pp], sl[pp], sf[pp]);
-      }
-      cp_async_wait<0>();
-      __syncthreads();
-      if (tid < kCombineSlab)
-        for (int pp = 0; pp < pn; ++pp) combine_step(sa[pp], sl[pp], sf[pp], sO[pp][tid], den, num);
-      __syncthreads();  // the next chunk overwrites the stage
+    cp_async_commit();
+    for (int pp = tid; pp < pn; pp += kCombineThreads) {
+      const int64_t hb = hrow + p0 + pp;
+      sMp[pp] = static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hb)));
+      sLp[pp] = __ldcg(reinterpret_cast<const unsigned long long*>(p.part_L + hb));
+      sEp[pp] = __ldcg(p.part_e + hb);
     }
-    if (tid < kCombineSlab) p.out[hq * D + i0 + tid] = combine_output(num, den);
+    long long m_rest = LLONG_MIN;
+    if (p0 == 0 && tid < 32)
+      for (int pp = kCombineChunk + tid; pp < nparts; pp += 32)
+        m_rest = max(m_rest, static_cast<long long>(__ldcg(reinterpret_cast<const long long*>(p.part_M + hrow + pp))));
+    __syncthreads();
+    if (p0 == 0 && tid < 32) {
+      long long m = m_rest;
+      for (int pp = tid; pp < pn; pp += 32) m = max(m, sMp[pp]);
+      m = warp_max_i64(m);
+      if (tid == 0) {
+        s_M = m;
+        s_serr = __ldcg(p.seq_err + sk);
+      }
+    }
+    cp_async_wait<0>();
+    __syncthreads();
+    if (s_serr) break;
+    for (int pp = tid; pp < pn; pp += kCombineThreads)
+      partition_factors(s_exp2, sMp[pp] - s_M, sLp[pp], sEp[pp], sa[pp], sl[pp], sf[pp]);
+    __syncthreads();
+    if (tid < kCombineSlab)
+      for (int pp = 0; pp < pn; ++pp) combine_step(sa[pp], sl[pp], sf[pp], sO[pp][tid], den, num);
+    __syncthreads();  // the next chunk overwrites the stage
   }
+  if (tid < kCombineSlab) p.out[hq * D + i0 + tid] = s_serr ? __int_as_float(0x7fc00000) : combine_output(num, den);
   if (tid == 0) {  // s_serr was read before this CTA's increment, so the last one may reset
     __threadfence();
     if (atomicAdd(&p.counters[sk], 1) == nslab - 1) {
