@@ -1479,6 +1479,7 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
     kernel<<<grid, kThreads, L.total, s>>>(p);
     return cuda_result(cudaGetLastError(), "decode_attention launch");
   };
+  // The partition kernel (the variant for this shape and codebook), then the combine kernel.
   const Result rp = [&]() -> Result {
     // Tensor-core fast path (see decode_mma_kernel); NQKV_CUDA_GENERIC=1 forces the generic kernel.
     static const bool force_generic = [] {
