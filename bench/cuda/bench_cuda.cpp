@@ -43,6 +43,10 @@ double g_copy_GBps = 0.0, g_copy_sync_GBps = 0.0;
     }                                                                   \
   } while (0)
 
+// Input copies to rotate over for a kernel touching `bytes` per launch: more than kRotateBytes in all,
+// at least 2.
+int rotations_for(size_t bytes) { return int(std::max<size_t>(2, kRotateBytes / bytes + 1)); }
+
 struct Timing {
   double us = 0;       // queued: median GPU time per launch
   double sync_us = 0;  // launch-inclusive: median with the host waiting after each launch
@@ -249,7 +253,7 @@ void BM_QuantizeAppend(benchmark::State& state) {
   const int ps = 16, rb = D * bits / 8, nb = D / block;
   const size_t n = size_t(B) * n_new * Hkv * D;
   const double in_bytes = 2.0 * n * 2, out_bytes = double(B) * n_new * Hkv * 2.0 * (rb + 2.0 * nb);
-  const int rot = int(std::max<size_t>(2, kRotateBytes / size_t(in_bytes + out_bytes) + 1));
+  const int rot = rotations_for(size_t(in_bytes + out_bytes));
   const int maxp = (n_new + ps - 1) / ps;
   nc::PagedCache s;
   s.codebook = cb;
@@ -305,7 +309,7 @@ void BM_AppendStreamReference(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const size_t n = size_t(state.range(0)) * state.range(3) * state.range(1) * state.range(2);
   const size_t in_bytes = 2 * n * 2, out_bytes = in_bytes / 4;
-  const int rot = int(std::max<size_t>(2, kRotateBytes / (in_bytes + out_bytes) + 1));
+  const int rot = rotations_for(in_bytes + out_bytes);
   std::vector<void*> ins(rot), outs(rot);
   for (int r = 0; r < rot; ++r) {
     cudaMalloc(&ins[r], in_bytes);
