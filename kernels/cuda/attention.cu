@@ -145,17 +145,25 @@ __device__ __forceinline__ int checked_seq_len(const DecodeParams& p, int b, int
   return 0;
 }
 
-// Resets the CTA's error and e_p slots and loads the page indices of its npages pages from token t0 on
+// Page-table entry tid of the CTA whose first token is t0, read before the sequence length is known
+// (so the two loads overlap): -1 past the end of the sequence's page-table row, never out of bounds.
+__device__ __forceinline__ int prefetch_page(const PagedCache& c, int b, int t0, int tid) {
+  const int i = t0 / c.page_size + tid;
+  return i < c.max_pages_per_seq ? __ldg(&c.page_table[int64_t(b) * c.max_pages_per_seq + i]) : -1;
+}
+
+// Resets the CTA's error and e_p slots and stores the page indices of its npages pages from token t0 on
 // (-1 for a page outside the pool, which also sets kErrPageOutOfRange in s_err). Ends with a barrier.
+// pg: this thread's entry from prefetch_page, or INT_MIN to load it here.
 __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t0, int npages, int* s_pages, int& s_err,
-                                               int& s_emax) {
+                                               int& s_emax, int pg = INT_MIN) {
   const int tid = threadIdx.x;
   if (tid == 0) {
     s_err = 0;
     s_emax = INT_MIN;
   }
   if (tid < npages) {
-    const int pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / c.page_size + tid];
+    if (pg == INT_MIN) pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / c.page_size + tid];
     s_pages[tid] = (pg >= 0 && pg < c.num_pages) ? pg : -1;
   }
   __syncthreads();
@@ -674,6 +682,15 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   uint16_t* Vs = Ks + TOK * NB;
   int16_t* qs = reinterpret_cast<int16_t*>(smem + 128 * TOK + 4 * TOK * NB);
 
+  // The page-table entries and (warps < G) the query are loaded before the sequence length is
+  // known, so the CTA's first three global round trips overlap instead of following each other.
+  const int pg_pre = tid < TOK / 16 ? prefetch_page(c, b, part * kPartTokens + rank * TOK, tid) : -1;
+  float qraw[4];
+  if (warp < G) {
+    const float* qv = p.q + (int64_t(b) * Hq + kvh * G + warp) * D;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) qraw[k] = __ldg(&qv[lane + 32 * k]);
+  }
   const int len = checked_seq_len(p, b, kvh, G, D, part == 0 && rank == 0, NT);
   if (len == 0) return;  // uniform over the cluster
   const int nparts = (len + kPartTokens - 1) / kPartTokens;
@@ -682,7 +699,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   const int t0 = part * kPartTokens + rank * TOK;  // this CTA's first token
   const int ntok = max(0, min(TOK, len - t0));
   const int npages = (ntok + ps - 1) / ps;
-  load_cta_pages(c, b, t0, npages, s_pages, s_err, s_emax);
+  load_cta_pages(c, b, t0, npages, s_pages, s_err, s_emax, pg_pre);
 
   const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
   const int wt0 = warp * 64;
@@ -728,13 +745,12 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   // ---- query in fixed point (section 7.1), one warp per head, natural order
   if (warp < G) {
     const int h = warp, hq = kvh * G + h;
-    const float* qv = p.q + (int64_t(b) * Hq + hq) * D;
     float v[4];
     float amax = 0.0f;
     bool fin = true;
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      v[k] = qv[lane + 32 * k];
+      v[k] = qraw[k];
       fin = fin && isfinite(v[k]);
       amax = fmaxf(amax, fabsf(v[k]));
     }
