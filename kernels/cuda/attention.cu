@@ -21,6 +21,8 @@
 #include <utility>
 
 #include <cooperative_groups.h>
+#include <cuda.h>  // CUtensorMap and its enums (the encoder is fetched through the runtime; no libcuda link)
+#include <cudaTypedefs.h>
 
 #include "golden/attention.hpp"
 #include "kernels/cuda/common.cuh"
@@ -68,6 +70,12 @@ struct DecodeParams {
   int32_t* seq_err;
   DecodeTrace tr;
 };
+// Fast path with TMA copies: 2D maps of the K / V code rows ([num_pages * kv_heads * page_size] x 64 bytes,
+// boxes of one page, 64-byte swizzle = the ldmatrix swizzle of the cp.async path). A kernel parameter of
+// its own, not part of DecodeParams: growing DecodeParams by the maps made ptxas spill in the G = 4 kernel.
+struct CodeMaps {
+  CUtensorMap k, v;
+};
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
@@ -86,6 +94,34 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 
 // 64-bit max over the warp with two 32-bit redux.
+// mbarrier + bulk-copy (TMA) primitives of the fast path's copies.
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done = 0;
+  while (!done)
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity)
+        : "memory");
+}
+__device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map, int x, int y, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+      "l"(map), "r"(x), "r"(y), "r"(bar)
+      : "memory");
+}
+__device__ __forceinline__ void bulk_load(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst),
+               "l"(src), "r"(bytes), "r"(bar)
+               : "memory");
+}
+
 __device__ __forceinline__ int64_t warp_max_i64(int64_t v) {
   const int hi = static_cast<int>(v >> 32);
   const int mhi = __reduce_max_sync(0xffffffffu, hi);
@@ -661,10 +697,18 @@ __device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix, ui
 // CS = 2: a cluster of 2 CTAs (4 warps, 256 tokens each) per partition, for small grids. The
 // partition max M_p and e_p are exchanged over distributed shared memory before E/W (E_t needs the
 // partition max), and rank 0 adds the peer's integer partials L and O (exact, any order).
-template <int NB, int G, int MINB = 3, int CS = 1, bool SPLIT = true>
-__global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(const DecodeParams p) {
+//
+// TMA = true: each warp's pages arrive by bulk copies (one lane per (page, K|V, codes|scales); codes
+// through the tensor maps with the same 64-byte swizzle), completing on two mbarriers per warp, instead
+// of 16-byte cp.async per lane. The dynamic shared memory is then aligned up to 1 KB (swizzle period).
+template <int NB, int G, int MINB, int CS, bool SPLIT, bool TMA>
+__device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const CodeMaps* maps) {
   constexpr int NW = kFW / CS, NT = 32 * NW, TOK = 64 * NW;  // warps, threads, tokens of this CTA
-  extern __shared__ __align__(16) uint8_t smem[];
+  static_assert(!TMA || CS == 1, "TMA copies: one CTA per partition");
+  extern __shared__ __align__(16) uint8_t smem_raw[];
+  uint8_t* const smem =
+      TMA ? smem_raw + ((1024u - static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw))) & 1023u) : smem_raw;
+  __shared__ __align__(8) unsigned long long s_bar[TMA ? NW : 1][2];
   __shared__ int s_pages[TOK / 16];
   __shared__ int s_err, s_emax, s_qshift[G];
   __shared__ long long s_Mw[NW][G];
@@ -708,6 +752,39 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   // chunk lane & 3 of tokens lane / 4 + 8j. The 64-bit source offsets are computed once and shared by
   // K and V (32-bit page row index: the host checks num_pages * kv_heads < 2^31); the destinations are
   // one base plus immediates, and the copies are predicated rather than branched around.
+  const uint32_t bar_k = static_cast<uint32_t>(__cvta_generic_to_shared(&s_bar[TMA ? warp : 0][0])), bar_v = bar_k + 8;
+  if constexpr (TMA) {
+    // Lane 4i + op (i < the warp's pages): op 0 / 1 = K / V codes of page i (tensor map, one box = the
+    // page's rows of this kv head), op 2 / 3 = K / V scales (one contiguous run of ps * NB scales).
+    // A page of the warp starts at a page boundary (64-token warps, page_size 16 or 64).
+    if (lane == 0) {
+      mbar_init(bar_k, 1);
+      mbar_init(bar_v, 1);
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncwarp();
+    const int pi = lane >> 2, op = lane & 3, npw = (wn + ps - 1) >> pshift;
+    const int page = pi < npw ? s_pages[(wt0 >> pshift) + pi] : -1;
+    const int nvalid = __popc(__ballot_sync(0xffffffffu, page >= 0 && op == 0));
+    if (lane == 0) {
+      const uint32_t bytes = static_cast<uint32_t>(nvalid * ps * (64 + 2 * NB));
+      mbar_arrive_expect_tx(bar_k, bytes);
+      mbar_arrive_expect_tx(bar_v, bytes);
+    }
+    __syncwarp();
+    if (page >= 0) {
+      const int tok = wt0 + pi * ps, row = (page * H + kvh) * ps;  // row < 2^31: checked on the host
+      const bool is_v = op & 1;
+      const uint32_t bar = is_v ? bar_v : bar_k;
+      if (op < 2) {
+        tma_load_2d(static_cast<uint32_t>(__cvta_generic_to_shared((is_v ? Vc : Kc) + tok * 64)), is_v ? &maps->v : &maps->k,
+                    0, row, bar);
+      } else {
+        bulk_load(static_cast<uint32_t>(__cvta_generic_to_shared((is_v ? Vs : Ks) + tok * NB)),
+                  (is_v ? c.v_scales : c.k_scales) + int64_t(row) * NB, static_cast<uint32_t>(ps * NB * 2), bar);
+      }
+    }
+  } else {
   {
     const int ch = lane & 3, tr = lane >> 2;
     const uint32_t sw = static_cast<uint32_t>((ch ^ ((tr >> 1) & 3)) << 4);
@@ -740,6 +817,7 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
       }
       cp_async_commit();
     }
+  }
   }
 
   // ---- query in fixed point (section 7.1), one warp per head, natural order
@@ -833,7 +911,11 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
       }
   }
 
-  cp_async_wait<1>();
+  if constexpr (TMA) {
+    mbar_wait(bar_k, 0);
+  } else {
+    cp_async_wait<1>();
+  }
   __syncwarp();
   const uint32_t kbase = static_cast<uint32_t>(__cvta_generic_to_shared(Kc));
   const uint32_t vbase = static_cast<uint32_t>(__cvta_generic_to_shared(Vc));
@@ -1016,7 +1098,11 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   }
 
   // ---- scale scan of this warp's tokens: non-finite blocks, e_p (7.3.1)
-  cp_async_wait<0>();
+  if constexpr (TMA) {
+    mbar_wait(bar_v, 0);
+  } else {
+    cp_async_wait<0>();
+  }
   __syncwarp();
   if constexpr (!SPLIT) {  // non-split variants keep the per-scale scan (their spills stay as at HEAD)
     int emax = INT_MIN;
@@ -1334,6 +1420,15 @@ __global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(co
   if constexpr (CS > 1) cooperative_groups::this_cluster().sync();  // release the peer
   publish_partition_errors(p, b, kvh, s_err);
 }
+template <int NB, int G, int MINB = 3, int CS = 1, bool SPLIT = true>
+__global__ void __launch_bounds__(kThreads / CS, MINB * CS) decode_mma_kernel(const DecodeParams p) {
+  decode_mma_body<NB, G, MINB, CS, SPLIT, false>(p, nullptr);
+}
+template <int NB, int G>
+__global__ void __launch_bounds__(kThreads, 3) decode_mma_tma_kernel(const __grid_constant__ DecodeParams p,
+                                                                     const __grid_constant__ CodeMaps maps) {
+  decode_mma_body<NB, G, 3, 1, true, true>(p, &maps);
+}
 
 
 // Split MAC table of the fast path: C[c] = X[c] + Y[c] with X from prmt(A, selector c) and Y from
@@ -1427,6 +1522,46 @@ static cudaError_t set_dynamic_smem(const void* kernel, int bytes) {
   e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
   if (e == cudaSuccess) have = bytes;
   return e;
+}
+
+// The driver's tensor-map encoder (cuTensorMapEncodeTiled), fetched once through the runtime; null when
+// the driver does not provide it (the fast path then copies with cp.async).
+static PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess)
+      f = nullptr;
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+  }();
+  return fn;
+}
+
+// Tensor maps of the 4-bit, 128-dim code arrays for the fast path's TMA copies: rows of 64 bytes, one box =
+// one page of one kv head, 64-byte swizzle. False when TMA cannot be used for this cache (alignment, row
+// count, no encoder) or NQKV_CUDA_TMA=0.
+static bool encode_code_maps(const PagedCache& c, CodeMaps& maps) {
+  static const bool off = [] {
+    const char* e = std::getenv("NQKV_CUDA_TMA");
+    return e && e[0] == '0';
+  }();
+  const PFN_cuTensorMapEncodeTiled_v12000 encode = tensor_map_encoder();
+  const int64_t rows = int64_t(c.num_pages) * c.kv_heads * c.page_size;
+  auto a16 = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+  if (off || !encode || rows >= (int64_t(1) << 31) || !a16(c.k_codes) || !a16(c.v_codes) || !a16(c.k_scales) ||
+      !a16(c.v_scales))
+    return false;
+  auto one = [&](CUtensorMap* m, const void* base) {
+    const cuuint64_t dims[2] = {64, static_cast<cuuint64_t>(rows)};
+    const cuuint64_t strides[1] = {64};
+    const cuuint32_t box[2] = {64, static_cast<cuuint32_t>(c.page_size)};
+    const cuuint32_t estr[2] = {1, 1};
+    return encode(m, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void*>(base), dims, strides, box, estr,
+                  CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_64B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                  CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+  };
+  return one(&maps.k, c.k_codes) && one(&maps.v, c.v_codes);
 }
 
 Result decode_attention(const PagedCache& c, const float* q, int q_heads, float sm_scale, int max_seq_len, float* out,
@@ -1572,6 +1707,22 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
         case 33: return launch_fast(decode_mma_kernel<4, 1, 3, 1, false>);
         case 34: return launch_fast(decode_mma_kernel<4, 2, 3, 1, false>);
         default: return launch_fast(decode_mma_kernel<4, 4, 3, 1, false>);
+      }
+      // TMA copies for G = 1 only: same-run A/B (reports/gpu.md round 14) measured the G = 1 rows 1.3-2.4% faster
+      // and the G = 4 rows 1-6% slower (more, smaller copies per kv head's worth of compute; B = 1 worst).
+      CodeMaps maps;
+      if (G == 1 && encode_code_maps(c, maps)) {
+        auto launch_tma = [&](auto kernel) {
+          cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), bytes + 1024);
+          if (e) return cuda_result(e, "decode_attention: shared memory attribute");
+          kernel<<<grid, kThreads, bytes + 1024, s>>>(p, maps);
+          return cuda_result(cudaGetLastError(), "decode_attention launch");
+        };
+        switch (nb * 8 + G) {
+          case 9: return launch_tma(decode_mma_tma_kernel<1, 1>);
+          case 17: return launch_tma(decode_mma_tma_kernel<2, 1>);
+          default: return launch_tma(decode_mma_tma_kernel<4, 1>);
+        }
       }
       switch (nb * 8 + G) {
         case 9: return launch_fast(decode_mma_kernel<1, 1>);
