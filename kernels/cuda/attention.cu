@@ -209,7 +209,7 @@ __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t
 // The combine (section 9.2), after the partition kernel: CTA (slab, kv head, sequence) runs the
 // fixed-order chains of kCombineSlab consecutive outputs of one query head, staging up to
 // kCombineChunk partitions at a time; the last CTA of a (sequence, kv head) resets its error slot and
-// counter for the next call. (Spreading the combine over the GPU this way measured faster on every
+// counter for the next call (only pairs with an error count). (Spreading the combine over the GPU this way measured faster on every
 // benchmark shape than the last partition CTA of each pair running it alone: reports/gpu.md round 13.)
 constexpr int kCombineSlab = 32, kCombineChunk = 64, kCombineThreads = 128;
 __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodeParams p, int D) {
@@ -276,7 +276,9 @@ __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodePa
     __syncthreads();  // the next chunk overwrites the stage
   }
   if (tid < kCombineSlab) p.out[hq * D + i0 + tid] = s_serr ? __int_as_float(0x7fc00000) : combine_output(num, den);
-  if (tid == 0) {  // s_serr was read before this CTA's increment, so the last one may reset
+  // Only a set error slot needs the reset, and every CTA of the pair reads the same value, so without an
+  // error no CTA touches the counter (no fence or atomic on the common path's tail).
+  if (tid == 0 && s_serr) {  // s_serr was read before this CTA's increment, so the last one may reset
     __threadfence();
     if (atomicAdd(&p.counters[sk], 1) == nslab - 1) {
       p.seq_err[sk] = 0;

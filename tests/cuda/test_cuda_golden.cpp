@@ -424,6 +424,64 @@ TEST(CudaErrors, DeviceReportsBadInputsWithoutOutOfBoundsAccess) {
   }
 }
 
+// A workspace that carried an error is clean for the next call: the combine resets the (sequence, kv head)
+// error slot it read. The expected outputs come from a fresh workspace (an independent route) and are
+// compared bit for bit; G = 1 and G = 4 take different partition kernels (TMA and cp.async copies).
+TEST(CudaErrors, WorkspaceIsCleanAfterAnError) {
+  REQUIRE_GPU();
+  const int H = 2, D = 128, ps = 16, T = 1100;  // 3 partitions, a partial last page
+  const uint64_t seed = 0x77736571;
+  for (const int G : {1, 4}) {
+    SCOPED_TRACE("G=" + std::to_string(G) + " seed=" + std::to_string(seed));
+    ng::SplitMix64 rng(seed + G);
+    nc::PagedCache shape;
+    shape.codebook = ng::CodebookId::NF4;
+    shape.type = ng::ElemType::F16;
+    shape.kv_heads = H;
+    shape.head_dim = D;
+    shape.block = 64;
+    shape.page_size = ps;
+    shape.max_pages_per_seq = (T + ps - 1) / ps;
+    shape.num_pages = shape.max_pages_per_seq;
+    shape.batch = 1;
+    std::vector<int32_t> table(shape.max_pages_per_seq);
+    std::iota(table.begin(), table.end(), 0);
+    nc::DeviceCache cache;
+    CK(cache.allocate(shape, table, {0}));
+    std::vector<uint16_t> k(size_t(T) * H * D), v(k.size());
+    for (auto& x : k) x = static_cast<uint16_t>(rand_elem(rng, ng::ElemType::F16, 1.0));
+    for (auto& x : v) x = static_cast<uint16_t>(rand_elem(rng, ng::ElemType::F16, 1.0));
+    Dev<uint16_t> dk(k), dv(v);
+    CK(nc::quantize_append(cache.desc(), dk.p, dv.p, T, true, cache.error_word(), nullptr));
+    CK(nc::read_device_errors(cache.error_word()));
+    const int Hq = H * G;
+    std::vector<float> qh(size_t(Hq) * D);
+    for (auto& x : qh) x = static_cast<float>(rng.normal());
+    std::vector<float> qbad = qh;
+    qbad[D + 7] = NAN;  // query head 1: kv head 0 for G = 4, kv head 1 for G = 1
+    Dev<float> q(qh), qn(qbad), out(size_t(Hq) * D), fresh(size_t(Hq) * D);
+    nc::DecodeWorkspace ws, ws_fresh;
+    CK(ws.allocate(1, Hq, H, D, T));
+    CK(ws_fresh.allocate(1, Hq, H, D, T));
+    CK(nc::decode_attention(cache.desc(), qn.p, Hq, 0.0f, T, out.p, ws, cache.error_word()));
+    EXPECT_EQ(nc::read_device_errors(cache.error_word()).status, nc::Status::DeviceError);
+    const auto with_error = out.get();
+    EXPECT_TRUE(std::isnan(with_error[D])) << "the head with the NaN query";
+    CK(nc::decode_attention(cache.desc(), q.p, Hq, 0.0f, T, out.p, ws, cache.error_word()));
+    CK(nc::read_device_errors(cache.error_word()));
+    CK(nc::decode_attention(cache.desc(), q.p, Hq, 0.0f, T, fresh.p, ws_fresh, cache.error_word()));
+    CK(nc::read_device_errors(cache.error_word()));
+    const auto a = out.get(), b = fresh.get();
+    for (size_t i = 0; i < a.size(); ++i) {
+      uint32_t ua, ub;
+      std::memcpy(&ua, &a[i], 4);
+      std::memcpy(&ub, &b[i], 4);
+      ASSERT_EQ(ua, ub) << "output " << i << " after the error differs from a fresh workspace";
+      ASSERT_FALSE(std::isnan(a[i])) << "output " << i;
+    }
+  }
+}
+
 // The append kernel's bucket-table code search (one fp32 add puts the bucket at address bits) against
 // the definition of the code, the number of thresholds strictly below xn: every bucket edge, every
 // threshold and its fp32 neighbours, and fresh seeded random points. Host arithmetic; no GPU needed.
