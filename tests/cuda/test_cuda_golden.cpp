@@ -357,20 +357,27 @@ TEST(CudaRandom, DequantizeCacheMatchesGolden) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The NF4 fp16 paged-cache shape of the error tests (pointers are filled in by DeviceCache::allocate).
+nc::PagedCache nf4_f16_shape(int kv_heads, int head_dim, int block, int page_size, int num_pages, int batch,
+                             int max_pages_per_seq) {
+  nc::PagedCache shape;
+  shape.codebook = ng::CodebookId::NF4;
+  shape.type = ng::ElemType::F16;
+  shape.kv_heads = kv_heads;
+  shape.head_dim = head_dim;
+  shape.block = block;
+  shape.page_size = page_size;
+  shape.num_pages = num_pages;
+  shape.batch = batch;
+  shape.max_pages_per_seq = max_pages_per_seq;
+  return shape;
+}
+
 // Device-reported errors: out-of-range page, sequence length beyond the table, non-finite input.
 TEST(CudaErrors, DeviceReportsBadInputsWithoutOutOfBoundsAccess) {
   REQUIRE_GPU();
   const int H = 1, D = 64, ps = 16;
-  nc::PagedCache shape;
-  shape.codebook = ng::CodebookId::NF4;
-  shape.type = ng::ElemType::F16;
-  shape.kv_heads = H;
-  shape.head_dim = D;
-  shape.block = 32;
-  shape.page_size = ps;
-  shape.num_pages = 2;
-  shape.batch = 2;
-  shape.max_pages_per_seq = 2;
+  const nc::PagedCache shape = nf4_f16_shape(H, D, 32, ps, 2, 2, 2);
   nc::DeviceCache cache;
   CK(cache.allocate(shape, {0, 1, 7, -1}, {0, 0}));  // sequence 1's pages are out of range
   std::vector<uint16_t> k(size_t(2) * 20 * H * D, 0x3c00), v(k.size(), 0x3800);
@@ -434,16 +441,8 @@ TEST(CudaErrors, WorkspaceIsCleanAfterAnError) {
   for (const int G : {1, 4}) {
     SCOPED_TRACE("G=" + std::to_string(G) + " seed=" + std::to_string(seed));
     ng::SplitMix64 rng(seed + G);
-    nc::PagedCache shape;
-    shape.codebook = ng::CodebookId::NF4;
-    shape.type = ng::ElemType::F16;
-    shape.kv_heads = H;
-    shape.head_dim = D;
-    shape.block = 64;
-    shape.page_size = ps;
-    shape.max_pages_per_seq = (T + ps - 1) / ps;
-    shape.num_pages = shape.max_pages_per_seq;
-    shape.batch = 1;
+    const int pages = (T + ps - 1) / ps;
+    const nc::PagedCache shape = nf4_f16_shape(H, D, 64, ps, pages, 1, pages);
     std::vector<int32_t> table(shape.max_pages_per_seq);
     std::iota(table.begin(), table.end(), 0);
     nc::DeviceCache cache;
