@@ -93,7 +93,6 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
-// 64-bit max over the warp with two 32-bit redux.
 // mbarrier + bulk-copy (TMA) primitives of the fast path's copies.
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
@@ -122,6 +121,7 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void* src, uint32_
                : "memory");
 }
 
+// 64-bit max over the warp with two 32-bit redux.
 __device__ __forceinline__ int64_t warp_max_i64(int64_t v) {
   const int hi = static_cast<int>(v >> 32);
   const int mhi = __reduce_max_sync(0xffffffffu, hi);
@@ -208,9 +208,10 @@ __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t
 
 // The combine (section 9.2), after the partition kernel: CTA (slab, kv head, sequence) runs the
 // fixed-order chains of kCombineSlab consecutive outputs of one query head, staging up to
-// kCombineChunk partitions at a time; the last CTA of a (sequence, kv head) resets its error slot and
-// counter for the next call (only pairs with an error count). (Spreading the combine over the GPU this way measured faster on every
-// benchmark shape than the last partition CTA of each pair running it alone: reports/gpu.md round 13.)
+// kCombineChunk partitions at a time; when a (sequence, kv head) has an error, its last CTA resets the
+// error slot and counter for the next call. (Spreading the combine over the GPU this way measured faster
+// on every benchmark shape than the last partition CTA of each pair running it alone: reports/gpu.md
+// round 13.)
 constexpr int kCombineSlab = 32, kCombineChunk = 64, kCombineThreads = 128;
 __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodeParams p, int D) {
   __shared__ __align__(16) long long sO[kCombineChunk][kCombineSlab];
@@ -787,7 +788,6 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       }
     }
   } else {
-  {
     const int ch = lane & 3, tr = lane >> 2;
     const uint32_t sw = static_cast<uint32_t>((ch ^ ((tr >> 1) & 3)) << 4);
     uint64_t goff[8];
@@ -819,7 +819,6 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       }
       cp_async_commit();
     }
-  }
   }
 
   // ---- query in fixed point (section 7.1), one warp per head, natural order
@@ -1710,8 +1709,8 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
         case 34: return launch_fast(decode_mma_kernel<4, 2, 3, 1, false>);
         default: return launch_fast(decode_mma_kernel<4, 4, 3, 1, false>);
       }
-      // TMA copies for G = 1 only: same-run A/B (reports/gpu.md round 14) measured the G = 1 rows 1.3-2.4% faster
-      // and the G = 4 rows 1-6% slower (more, smaller copies per kv head's worth of compute; B = 1 worst).
+      // TMA copies for G = 1 only: same-run A/Bs (reports/gpu.md round 14) measured the G = 1 rows 1.0-2.3%
+      // faster and, with the same binary, the G = 4 rows 1.0% slower (2.4% at B = 1).
       CodeMaps maps;
       if (G == 1 && encode_code_maps(c, maps)) {
         auto launch_tma = [&](auto kernel) {
