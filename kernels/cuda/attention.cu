@@ -87,6 +87,17 @@ __device__ __forceinline__ void cp_async16_if(uint32_t smem, const void* gmem, u
       "{\n .reg .pred q;\n setp.ne.u32 q, %2, 0;\n @q cp.async.cg.shared.global [%0], [%1], 16;\n}\n" ::"r"(smem),
       "l"(gmem), "r"(p));
 }
+// Copy of N = 4, 8 or 16 bytes (N-byte aligned), predicated like cp_async16_if.
+template <int N>
+__device__ __forceinline__ void cp_async_if(uint32_t smem, const void* gmem, uint32_t p) {
+  if constexpr (N == 16) {
+    cp_async16_if(smem, gmem, p);
+  } else {
+    asm volatile(
+        "{\n .reg .pred q;\n setp.ne.u32 q, %2, 0;\n @q cp.async.ca.shared.global [%0], [%1], %3;\n}\n" ::"r"(smem),
+        "l"(gmem), "r"(p), "n"(N));
+  }
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
@@ -114,11 +125,6 @@ __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
       "l"(map), "r"(x), "r"(y), "r"(bar)
       : "memory");
-}
-__device__ __forceinline__ void bulk_load(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst),
-               "l"(src), "r"(bytes), "r"(bar)
-               : "memory");
 }
 
 // 64-bit max over the warp with two 32-bit redux.
@@ -183,8 +189,8 @@ __device__ __forceinline__ int checked_seq_len(const DecodeParams& p, int b, int
 
 // Page-table entry tid of the CTA whose first token is t0, read before the sequence length is known
 // (so the two loads overlap): -1 past the end of the sequence's page-table row, never out of bounds.
-__device__ __forceinline__ int prefetch_page(const PagedCache& c, int b, int t0, int tid) {
-  const int i = t0 / c.page_size + tid;
+__device__ __forceinline__ int prefetch_page(const PagedCache& c, int b, int t0, int pshift, int tid) {
+  const int i = (t0 >> pshift) + tid;
   return i < c.max_pages_per_seq ? __ldg(&c.page_table[int64_t(b) * c.max_pages_per_seq + i]) : -1;
 }
 
@@ -731,7 +737,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
 
   // The page-table entries and (warps < G) the query are loaded before the sequence length is
   // known, so the CTA's first three global round trips overlap instead of following each other.
-  const int pg_pre = tid < TOK / 16 ? prefetch_page(c, b, part * kPartTokens + rank * TOK, tid) : -1;
+  const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
+  const int pg_pre = tid < TOK / 16 ? prefetch_page(c, b, part * kPartTokens + rank * TOK, pshift, tid) : -1;
   float qraw[4];
   if (warp < G) {
     const float* qv = p.q + (int64_t(b) * Hq + kvh * G + warp) * D;
@@ -745,79 +752,78 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   const int ntok_part = min(kPartTokens, len - part * kPartTokens);
   const int t0 = part * kPartTokens + rank * TOK;  // this CTA's first token
   const int ntok = max(0, min(TOK, len - t0));
-  const int npages = (ntok + ps - 1) / ps;
+  const int npages = (ntok + ps - 1) >> pshift;
   load_cta_pages(c, b, t0, npages, s_pages, s_err, s_emax, pg_pre);
 
-  const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
   const int wt0 = warp * 64;
   const int wn = max(0, min(64, ntok - wt0));
-  // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales. Lane: 16-byte
-  // chunk lane & 3 of tokens lane / 4 + 8j. The 64-bit source offsets are computed once and shared by
-  // K and V (32-bit page row index: the host checks num_pages * kv_heads < 2^31); the destinations are
-  // one base plus immediates, and the copies are predicated rather than branched around.
+  // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales.
+  // Scales: each lane copies the K and V scales of the two tokens it owns in the epilogue (wt0 + 2 lane
+  // and + 1, always in one page: pages hold 16 or 64 tokens), 4 NB bytes each, by cp.async; the 64-bit
+  // source offset is shared by K and V.
   const uint32_t bar_k = static_cast<uint32_t>(__cvta_generic_to_shared(&s_bar[TMA ? warp : 0][0])), bar_v = bar_k + 8;
+  const int tl0 = 2 * lane;
+  const int spage = tl0 < wn ? s_pages[(wt0 + tl0) >> pshift] : -1;
+  const uint64_t soff =
+      (uint64_t(uint32_t(spage) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps) + uint32_t((wt0 + tl0) & (ps - 1))) * (2 * NB);
+  const uint32_t sdst = static_cast<uint32_t>(__cvta_generic_to_shared(Ks + (wt0 + tl0) * NB));
+  auto copy_scales = [&](int is_v) {
+    cp_async_if<4 * NB>(sdst + (is_v ? 2 * TOK * NB : 0),
+                        reinterpret_cast<const uint8_t*>(is_v ? c.v_scales : c.k_scales) + soff, spage >= 0);
+    cp_async_commit();
+  };
   if constexpr (TMA) {
-    // Lane 4i + op (i < the warp's pages): op 0 / 1 = K / V codes of page i (tensor map, one box = the
-    // page's rows of this kv head), op 2 / 3 = K / V scales (one contiguous run of ps * NB scales).
-    // A page of the warp starts at a page boundary (64-token warps, page_size 16 or 64).
+    // Lane i < the warp's page count issues the K and the V code copies of page i (tensor maps, one box =
+    // the page's rows of this kv head). A page of the warp starts at a page boundary (64-token warps,
+    // page_size 16 or 64).
     if (lane == 0) {
       mbar_init(bar_k, 1);
       mbar_init(bar_v, 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncwarp();
-    const int pi = lane >> 2, op = lane & 3, npw = (wn + ps - 1) >> pshift;
-    const int page = pi < npw ? s_pages[(wt0 >> pshift) + pi] : -1;
-    const int nvalid = __popc(__ballot_sync(0xffffffffu, page >= 0 && op == 0));
+    const int npw = (wn + ps - 1) >> pshift;
+    const int page = lane < npw ? s_pages[(wt0 >> pshift) + lane] : -1;
+    const int nvalid = __popc(__ballot_sync(0xffffffffu, page >= 0));
     if (lane == 0) {
-      const uint32_t bytes = static_cast<uint32_t>(nvalid * ps * (64 + 2 * NB));
+      const uint32_t bytes = static_cast<uint32_t>(nvalid * ps * 64);
       mbar_arrive_expect_tx(bar_k, bytes);
       mbar_arrive_expect_tx(bar_v, bytes);
     }
     __syncwarp();
     if (page >= 0) {
-      const int tok = wt0 + pi * ps, row = (page * H + kvh) * ps;  // row < 2^31: checked on the host
-      const bool is_v = op & 1;
-      const uint32_t bar = is_v ? bar_v : bar_k;
-      if (op < 2) {
-        tma_load_2d(static_cast<uint32_t>(__cvta_generic_to_shared((is_v ? Vc : Kc) + tok * 64)), is_v ? &maps->v : &maps->k,
-                    0, row, bar);
-      } else {
-        bulk_load(static_cast<uint32_t>(__cvta_generic_to_shared((is_v ? Vs : Ks) + tok * NB)),
-                  (is_v ? c.v_scales : c.k_scales) + int64_t(row) * NB, static_cast<uint32_t>(ps * NB * 2), bar);
-      }
+      const int row = (page * H + kvh) * ps;  // < 2^31: checked on the host
+      const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(Kc + (wt0 + lane * ps) * 64));
+      tma_load_2d(dst, &maps->k, 0, row, bar_k);
+      tma_load_2d(dst + 64 * TOK, &maps->v, 0, row, bar_v);  // Vc = Kc + 64 TOK
     }
+    copy_scales(0);
+    copy_scales(1);
   } else {
+    // Lane: 16-byte chunk lane & 3 of tokens lane / 4 + 8j. Tokens 16m + tr and 16m + 8 + tr share a page
+    // (pages of 16 or 64 tokens), so 4 page lookups and 64-bit offsets serve the 8 rows (32-bit page row
+    // index: the host checks num_pages * kv_heads < 2^31); the destinations are one base plus immediates,
+    // and the copies are predicated rather than branched around.
     const int ch = lane & 3, tr = lane >> 2;
     const uint32_t sw = static_cast<uint32_t>((ch ^ ((tr >> 1) & 3)) << 4);
-    uint64_t goff[8];
+    uint64_t goff[4];
     unsigned okm = 0;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int t = wt0 + tr + 8 * j;
-      const int page = tr + 8 * j < wn ? s_pages[t >> pshift] : -1;
-      if (page >= 0) okm |= 1u << j;
-      goff[j] = uint64_t(uint32_t(page) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps * 64) +
-                uint32_t((((tr + 8 * j) & (ps - 1)) << 6) + ch * 16);
+    for (int m = 0; m < 4; ++m) {
+      const int t = wt0 + tr + 16 * m;
+      const int page = tr + 16 * m < wn ? s_pages[t >> pshift] : -1;
+      if (page >= 0) okm |= (tr + 16 * m + 8 < wn ? 3u : 1u) << (2 * m);
+      goff[m] = uint64_t(uint32_t(page) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps * 64) +
+                uint32_t((((tr + 16 * m) & (ps - 1)) << 6) + ch * 16);
     }
     const uint32_t kdst = static_cast<uint32_t>(__cvta_generic_to_shared(Kc + (wt0 + tr) * 64 + sw));
-    constexpr int TPC = 8 / NB;  // tokens per 16-byte scale chunk
 #pragma unroll
     for (int is_v = 0; is_v < 2; ++is_v) {
       const uint8_t* gc = is_v ? c.v_codes : c.k_codes;
       const uint32_t dst = kdst + (is_v ? 64 * TOK : 0);  // Vc = Kc + 64 TOK
 #pragma unroll
-      for (int j = 0; j < 8; ++j) cp_async16_if(dst + 512 * j, gc + goff[j], (okm >> j) & 1u);
-      const uint16_t* gs = is_v ? c.v_scales : c.k_scales;
-      uint16_t* ds = is_v ? Vs : Ks;
-      for (int i = lane; i * TPC < wn; i += 32) {
-        const int t = wt0 + i * TPC;
-        const int page = s_pages[t >> pshift];
-        if (page < 0) continue;
-        const int64_t row = (int64_t(page) * H + kvh) * ps + (t & (ps - 1));
-        cp_async16(ds + t * NB, gs + row * NB);
-      }
-      cp_async_commit();
+      for (int j = 0; j < 8; ++j) cp_async16_if(dst + 512 * j, gc + goff[j >> 1] + (j & 1) * 512, (okm >> j) & 1u);
+      copy_scales(is_v);
     }
   }
 
@@ -837,14 +843,16 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     fin = __all_sync(0xffffffffu, fin);
     if (!fin && lane == 0) atomicOr(&s_err, kErrNonFiniteQuery);
     const int sq = (fin && amax > 0.0f) ? 14 - ilogbf(amax) : 0;
+    // q * 2^sq in fp32, as two power-of-two factors (sq is in [-113, 163], each factor's exponent in
+    // [-57, 82], a normal float): exact whenever |q 2^sq| >= 2^-126 (then every intermediate is normal
+    // too), and smaller values round to 0 either way; |q 2^sq| < 2^15, so the int conversion is RNE
+    // without overflow and the clamp only maps 32768 to 32767.
+    const float f1 = __int_as_float((127 + (sq >> 1)) << 23), f2 = __int_as_float((127 + sq - (sq >> 1)) << 23);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
       const int i = lane + 32 * k;
       int16_t qi = 0;
-      if (fin && amax > 0.0f) {
-        const double r = rint(ldexp(static_cast<double>(v[k]), sq));
-        qi = static_cast<int16_t>(fmin(fmax(r, -32767.0), 32767.0));
-      }
+      if (fin && amax > 0.0f) qi = static_cast<int16_t>(max(-32767, min(32767, __float2int_rn(__fmul_rn(__fmul_rn(v[k], f1), f2)))));
       qs[h * D + i] = qi;
       if (part == 0 && rank == 0 && p.tr.q_fixed) p.tr.q_fixed[(int64_t(b) * Hq + hq) * D + i] = qi;
     }
@@ -912,11 +920,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       }
   }
 
-  if constexpr (TMA) {
-    mbar_wait(bar_k, 0);
-  } else {
-    cp_async_wait<1>();
-  }
+  cp_async_wait<1>();
+  if constexpr (TMA) mbar_wait(bar_k, 0);
   __syncwarp();
   const uint32_t kbase = static_cast<uint32_t>(__cvta_generic_to_shared(Kc));
   const uint32_t vbase = static_cast<uint32_t>(__cvta_generic_to_shared(Vc));
@@ -991,7 +996,6 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   __syncwarp();
   // ---- per token (lane owns tokens 2 lane, 2 lane + 1 of the warp): the K scale parts, x_t and the
   // block shifts once per token, then S_t (7.2) and U_t (8.2) of all G heads.
-  const int tl0 = 2 * lane;
   int64_t u[2][G];
   int xts[2];
   {
@@ -1099,11 +1103,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   }
 
   // ---- scale scan of this warp's tokens: non-finite blocks, e_p (7.3.1)
-  if constexpr (TMA) {
-    mbar_wait(bar_v, 0);
-  } else {
-    cp_async_wait<0>();
-  }
+  cp_async_wait<0>();
+  if constexpr (TMA) mbar_wait(bar_v, 0);
   __syncwarp();
   if constexpr (!SPLIT) {  // non-split variants keep the per-scale scan (their spills stay as at HEAD)
     int emax = INT_MIN;
@@ -1709,8 +1710,9 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
         case 34: return launch_fast(decode_mma_kernel<4, 2, 3, 1, false>);
         default: return launch_fast(decode_mma_kernel<4, 4, 3, 1, false>);
       }
-      // TMA copies for G = 1 only: same-run A/Bs (reports/gpu.md round 14) measured the G = 1 rows 1.0-2.3%
-      // faster and, with the same binary, the G = 4 rows 1.0% slower (2.4% at B = 1).
+      // TMA copies for G = 1 only: same-run A/Bs (reports/gpu.md rounds 14 and 15) measured the G = 1 rows
+      // 1.0-2.3% faster and the G = 4 rows 1.0% slower (2.4% at B = 1); with per-lane scale copies and one
+      // issuing lane per page (round 15), TMA for G = 2/4 was 1.5-3.5% slower than their cp.async.
       CodeMaps maps;
       if (G == 1 && encode_code_maps(c, maps)) {
         auto launch_tma = [&](auto kernel) {
@@ -1719,9 +1721,9 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
           kernel<<<grid, kThreads, bytes + 1024, s>>>(p, maps);
           return cuda_result(cudaGetLastError(), "decode_attention launch");
         };
-        switch (nb * 8 + G) {
-          case 9: return launch_tma(decode_mma_tma_kernel<1, 1>);
-          case 17: return launch_tma(decode_mma_tma_kernel<2, 1>);
+        switch (nb) {
+          case 1: return launch_tma(decode_mma_tma_kernel<1, 1>);
+          case 2: return launch_tma(decode_mma_tma_kernel<2, 1>);
           default: return launch_tma(decode_mma_tma_kernel<4, 1>);
         }
       }
