@@ -632,6 +632,7 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
 // 8 columns (head, half); per-warp int32 sums (< 2^30), CTA sum in int64 via shared atomics.
 // Every sum is an exact integer, so the partials equal the generic kernel's bit for bit.
 constexpr int kFW = 8;  // warps per CTA, 64 tokens each
+constexpr double kTwo52 = 4503599627370496.0;  // 2^52: hi word 0x43300000 + int32 lo word = 2^52 + lo
 
 __device__ __forceinline__ void ldsm4(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -697,7 +698,9 @@ __device__ __forceinline__ int64_t score_entry_generic(const uint16_t* ks, const
 // iff (S & lomask) != 0 with lomask = ~0 >> tz(cfix), so lo is never formed. No saturation: |S| < 2^63
 // and cfix < 2^52 (sm_scale <= 1024) give |hi| < 2^51, so |U| < 2^50 < 2^62.
 __device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix, uint64_t lomask) {
-  const int64_t hi = __mul64hi(S, cfix);
+  // The fast path has cfix > 0, so only S's sign needs a correction of the unsigned high word:
+  // (S + 2^64) cfix = S cfix + cfix 2^64 for S < 0 (cheaper than __mul64hi's two-sided fix-up).
+  const int64_t hi = static_cast<int64_t>(__umul64hi(static_cast<uint64_t>(S), static_cast<uint64_t>(cfix))) - (S < 0 ? cfix : 0);
   const int64_t odd = (hi >> s) & 1;
   const int64_t sticky = (static_cast<uint64_t>(S) & lomask) != 0;
   return (hi + ((int64_t(1) << (s - 1)) - 1) + (odd | sticky)) >> s;
@@ -1194,6 +1197,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   uint8_t* Wb = Kc + wt0 * 64;
   {
     uint32_t E[2][G];
+    double Ed[2][G];  // E as doubles (G >= 2: the W below in fp64)
     int64_t M[G];
 #pragma unroll
     for (int h = 0; h < G; ++h) {
@@ -1216,6 +1220,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
           }
         }
         E[e][h] = Ev;
+        if constexpr (G >= 2) Ed[e][h] = __dadd_rn(__hiloint2double(0x43300000, int(Ev)), -kTwo52);  // = Ev exactly
         sum += Ev;
       }
       sum = warp_sum_u33(sum);
@@ -1240,13 +1245,23 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
           // E m < 2^42 < 2^(sh - 1) rounds to 0 (mw = 0). E mw < 2^63: with ph, pl its words,
           // (E mw + 2^46 - 1 + odd) >> 47 = (ph + 2^14 - 1 + ((pl | odd) != 0)) >> 15, odd = bit 15 of ph.
           const int sh = 16 + ep - x;
-          const uint32_t mw = (m && sh <= 47) ? uint32_t(m) << (47 - sh) : 0u;
+          if constexpr (G >= 2) {
+            // The same W in fp64, the scale factor m 2^-sh once per token for all G heads: E m 2^-sh is exact
+            // (E <= 2^31, m < 2^11, 2^-sh a normal double: sh <= 16 + 127 + 133), and fma(E, m 2^-sh, 2^52)
+            // rounds it once, to the nearest integer, ties to even (2^52 is even), into the low word.
+            const double sc = __dmul_rn(__dadd_rn(__hiloint2double(0x43300000, m), -kTwo52),
+                                        __hiloint2double((1023 - sh) << 20, 0));
 #pragma unroll
-          for (int h = 0; h < G; ++h) {
-            const uint64_t prod = uint64_t(E[e][h]) * mw;
-            const uint32_t ph = static_cast<uint32_t>(prod >> 32), pl = static_cast<uint32_t>(prod);
-            const uint32_t wv = (ph + 0x3fffu + ((pl | ((ph >> 15) & 1u)) != 0u ? 1u : 0u)) >> 15;
-            w[e][h] = min(wv, 65535u);
+            for (int h = 0; h < G; ++h) w[e][h] = min(uint32_t(__double2loint(__fma_rn(Ed[e][h], sc, kTwo52))), 65535u);
+          } else {
+            const uint32_t mw = (m && sh <= 47) ? uint32_t(m) << (47 - sh) : 0u;
+#pragma unroll
+            for (int h = 0; h < G; ++h) {
+              const uint64_t prod = uint64_t(E[e][h]) * mw;
+              const uint32_t ph = static_cast<uint32_t>(prod >> 32), pl = static_cast<uint32_t>(prod);
+              const uint32_t wv = (ph + 0x3fffu + ((pl | ((ph >> 15) & 1u)) != 0u ? 1u : 0u)) >> 15;
+              w[e][h] = min(wv, 65535u);
+            }
           }
         }
 #pragma unroll
