@@ -697,6 +697,25 @@ __device__ __forceinline__ int64_t score_entry_generic(const uint16_t* ks, const
 // word lo = S * cfix mod 2^64 is nonzero iff S has fewer than 64 - tz(cfix) trailing zeros, i.e.
 // iff (S & lomask) != 0 with lomask = ~0 >> tz(cfix), so lo is never formed. No saturation: |S| < 2^63
 // and cfix < 2^52 (sm_scale <= 1024) give |hi| < 2^51, so |U| < 2^50 < 2^62.
+// A lane's 2 NB scales (tokens tl0, tl0 + 1, NB blocks each) as NB words: scale j = e NB + bk is the
+// 16-bit half j & 1 of word j >> 1 (one shared-memory load instead of 2 NB).
+template <int NB>
+__device__ __forceinline__ void load_scale_words(const uint16_t* src, uint32_t (&w)[NB]) {
+  if constexpr (NB == 1) {
+    w[0] = *reinterpret_cast<const uint32_t*>(src);
+  } else if constexpr (NB == 2) {
+    const uint2 v = *reinterpret_cast<const uint2*>(src);
+    w[0] = v.x, w[1] = v.y;
+  } else {
+    const uint4 v = *reinterpret_cast<const uint4*>(src);
+    w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
+  }
+}
+template <int NB>
+__device__ __forceinline__ uint32_t scale_at(const uint32_t (&w)[NB], int j) {
+  return (w[j >> 1] >> (16 * (j & 1))) & 0xffffu;
+}
+
 __device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix, uint64_t lomask) {
   // The fast path has cfix > 0, so only S's sign needs a correction of the unsigned high word:
   // (S + 2^64) cfix = S cfix + cfix 2^64 for S < 0 (cheaper than __mul64hi's two-sided fix-up).
@@ -1001,6 +1020,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // block shifts once per token, then S_t (7.2) and U_t (8.2) of all G heads.
   int64_t u[2][G];
   int xts[2];
+  uint32_t ksw[NB];
+  load_scale_words<NB>(Ks + (wt0 + tl0) * NB, ksw);
   {
     const int32_t* Pp = reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl0 & ~15)) * 64) + (tl0 & 15) * NB * G;
     int mm[2][NB], rs[2][NB];
@@ -1011,7 +1032,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       int xt = INT_MIN;
 #pragma unroll
       for (int bk = 0; bk < NB; ++bk) {
-        scale_parts(is_bf16, Ks[(wt0 + tl0 + e) * NB + bk], ms[bk], xs[bk]);
+        scale_parts(is_bf16, scale_at(ksw, e * NB + bk), ms[bk], xs[bk]);
         if (ms[bk]) xt = max(xt, xs[bk]);
       }
       if (xt == INT_MIN) xt = 0;
@@ -1109,6 +1130,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   cp_async_wait<0>();
   if constexpr (TMA) mbar_wait(bar_v, 0);
   __syncwarp();
+  uint32_t vsw[NB];  // G = 1: this lane's V scales, for the scan and W
+  if constexpr (G == 1) load_scale_words<NB>(Vs + (wt0 + tl0) * NB, vsw);
   if constexpr (!SPLIT) {  // non-split variants keep the per-scale scan (their spills stay as at HEAD)
     int emax = INT_MIN;
     bool nonfin = false;
@@ -1129,29 +1152,44 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // Both tests read only the magnitude bits |s| = bits & 0x7fff (fp16 and bf16): the exponent is all
   // ones iff |s| >= 0x7c00 (fp16) / 0x7f80 (bf16), and x + bitlength(m) - 1 (m != 0) is a
   // non-decreasing function of |s|, so e_p is that function of the largest |s| of the V scales
-  // (none when it is 0, i.e. every m = 0). Lane: 16-byte chunks (8 scales), K chunks first, then V;
-  // the largest |s| by 16x2 unsigned max (exact same e_p and error flag as the per-scale scan).
+  // (none when it is 0, i.e. every m = 0). Each lane takes the K and V scales of its own two tokens
+  // (words ksw, vsw; a token at or past wn counts as 0) by 16x2 unsigned max (exact same e_p and
+  // error flag as the per-scale scan). G >= 2 reads 16-byte chunks of the warp's scales instead (the
+  // register words across the barrier made the G = 4 kernel spill).
   {
-    constexpr int CPA = 8 * NB;  // 16-byte chunks of one array (64 tokens x NB scales)
-    uint32_t km = 0, vm = 0;
+    uint32_t km = 0, vm = 0;  // largest magnitude bits of the K / V scales seen by this lane
+    if constexpr (G == 1) {
+      const bool ok0 = tl0 < wn, ok1 = tl0 + 1 < wn;
 #pragma unroll
-    for (int j = 0; j < (2 * CPA + 31) / 32; ++j) {
-      const int c = lane + 32 * j;
-      if (c < 2 * CPA) {
-        const bool isv = c >= CPA;
-        const int cc = isv ? c - CPA : c;
-        const uint4 q = reinterpret_cast<const uint4*>((isv ? Vs : Ks) + wt0 * NB)[cc];
-        uint32_t w0 = q.x & 0x7fff7fffu, w1 = q.y & 0x7fff7fffu, w2 = q.z & 0x7fff7fffu, w3 = q.w & 0x7fff7fffu;
-        const int nv = wn * NB - 8 * cc;  // valid scales in this chunk
-        if (nv < 8) {
-          w0 = nv <= 0 ? 0u : nv == 1 ? (w0 & 0xffffu) : w0;
-          w1 = nv <= 2 ? 0u : nv == 3 ? (w1 & 0xffffu) : w1;
-          w2 = nv <= 4 ? 0u : nv == 5 ? (w2 & 0xffffu) : w2;
-          w3 = nv <= 6 ? 0u : (w3 & 0xffffu);
+      for (int i = 0; i < NB; ++i) {
+        const uint32_t mask = (((2 * i) / NB == 0 ? ok0 : ok1) ? 0x7fffu : 0u) |
+                              (((2 * i + 1) / NB == 0 ? ok0 : ok1) ? 0x7fff0000u : 0u);
+        km = __vmaxu2(km, ksw[i] & mask);
+        vm = __vmaxu2(vm, vsw[i] & mask);
+      }
+      km = max(km & 0xffffu, km >> 16);
+      vm = max(vm & 0xffffu, vm >> 16);
+    } else {
+      constexpr int CPA = 8 * NB;  // 16-byte chunks of one array (64 tokens x NB scales)
+#pragma unroll
+      for (int j = 0; j < (2 * CPA + 31) / 32; ++j) {
+        const int c = lane + 32 * j;
+        if (c < 2 * CPA) {
+          const bool isv = c >= CPA;
+          const int cc = isv ? c - CPA : c;
+          const uint4 q = reinterpret_cast<const uint4*>((isv ? Vs : Ks) + wt0 * NB)[cc];
+          uint32_t w0 = q.x & 0x7fff7fffu, w1 = q.y & 0x7fff7fffu, w2 = q.z & 0x7fff7fffu, w3 = q.w & 0x7fff7fffu;
+          const int nv = wn * NB - 8 * cc;  // valid scales in this chunk
+          if (nv < 8) {
+            w0 = nv <= 0 ? 0u : nv == 1 ? (w0 & 0xffffu) : w0;
+            w1 = nv <= 2 ? 0u : nv == 3 ? (w1 & 0xffffu) : w1;
+            w2 = nv <= 4 ? 0u : nv == 5 ? (w2 & 0xffffu) : w2;
+            w3 = nv <= 6 ? 0u : (w3 & 0xffffu);
+          }
+          const uint32_t m2 = __vmaxu2(__vimax3_u16x2(w0, w1, w2), w3);
+          const uint32_t m1 = max(m2 & 0xffffu, m2 >> 16);
+          if (isv) vm = max(vm, m1); else km = max(km, m1);
         }
-        const uint32_t m2 = __vmaxu2(__vimax3_u16x2(w0, w1, w2), w3);
-        const uint32_t m1 = max(m2 & 0xffffu, m2 >> 16);
-        if (isv) vm = max(vm, m1); else km = max(km, m1);
       }
     }
     const uint32_t thr = is_bf16 ? 0x7f80u : 0x7c00u;
@@ -1238,7 +1276,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           int m, x;
-          scale_parts(is_bf16, Vs[(wt0 + tl0 + e) * NB + bk], m, x);
+          scale_parts(is_bf16, G == 1 ? scale_at(vsw, e * NB + bk) : uint32_t(Vs[(wt0 + tl0 + e) * NB + bk]), m, x);
           // W = rne_shr(E m, sh), sh = 16 + e_p - x >= 16. e_p >= x + bitlength(m) - 1 (e_p is the
           // partition maximum over these very scales) gives m < 2^(sh - 15), so for sh <= 47
           // mw = m << (47 - sh) < 2^32 and E m 2^-sh = E mw 2^-47 with a constant shift; for sh >= 48,
