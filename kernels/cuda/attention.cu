@@ -740,7 +740,6 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   uint8_t* const smem =
       TMA ? smem_raw + ((1024u - static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw))) & 1023u) : smem_raw;
   __shared__ __align__(8) unsigned long long s_bar[TMA ? NW : 1][2];
-  __shared__ int s_pages[TOK / 16];
   __shared__ int s_err, s_emax, s_qshift[G];
   __shared__ long long s_Mw[NW][G];
   __shared__ unsigned long long s_Lw[NW][G];
@@ -757,10 +756,13 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   uint16_t* Vs = Ks + TOK * NB;
   int16_t* qs = reinterpret_cast<int16_t*>(smem + 128 * TOK + 4 * TOK * NB);
 
-  // The page-table entries and (warps < G) the query are loaded before the sequence length is
-  // known, so the CTA's first three global round trips overlap instead of following each other.
+  // The page-table entries (lane i of each warp: page i of the warp's 64 tokens) and (warps < G) the
+  // query are loaded before the sequence length is known, so the CTA's first three global round trips
+  // overlap instead of following each other; each warp then works from its own lanes' entries (shuffles),
+  // with no shared-memory page list and no barrier before its copies.
   const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
-  const int pg_pre = tid < TOK / 16 ? prefetch_page(c, b, part * kPartTokens + rank * TOK, pshift, tid) : -1;
+  const int wt0 = warp * 64;
+  const int pg_pre = lane < (64 >> pshift) ? prefetch_page(c, b, part * kPartTokens + rank * TOK + wt0, pshift, lane) : -1;
   float qraw[4];
   if (warp < G) {
     const float* qv = p.q + (int64_t(b) * Hq + kvh * G + warp) * D;
@@ -774,18 +776,24 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   const int ntok_part = min(kPartTokens, len - part * kPartTokens);
   const int t0 = part * kPartTokens + rank * TOK;  // this CTA's first token
   const int ntok = max(0, min(TOK, len - t0));
-  const int npages = (ntok + ps - 1) >> pshift;
-  load_cta_pages(c, b, t0, npages, s_pages, s_err, s_emax, pg_pre);
-
-  const int wt0 = warp * 64;
   const int wn = max(0, min(64, ntok - wt0));
+  const int npw = (wn + ps - 1) >> pshift;  // pages of this warp; lane i < npw holds page i (-1: outside the pool)
+  const bool pg_ok = pg_pre >= 0 && pg_pre < c.num_pages;
+  const int wpage = lane < npw && pg_ok ? pg_pre : -1;
+  // Errors found before the query barrier are added to s_err after it (tid 0 resets s_err before it).
+  int early_err = __any_sync(0xffffffffu, lane < npw && !pg_ok) ? kErrPageOutOfRange : 0;
+  if (tid == 0) {
+    s_err = 0;
+    s_emax = INT_MIN;
+  }
   // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales.
   // Scales: each lane copies the K and V scales of the two tokens it owns in the epilogue (wt0 + 2 lane
   // and + 1, always in one page: pages hold 16 or 64 tokens), 4 NB bytes each, by cp.async; the 64-bit
   // source offset is shared by K and V.
   const uint32_t bar_k = static_cast<uint32_t>(__cvta_generic_to_shared(&s_bar[TMA ? warp : 0][0])), bar_v = bar_k + 8;
   const int tl0 = 2 * lane;
-  const int spage = tl0 < wn ? s_pages[(wt0 + tl0) >> pshift] : -1;
+  const int spage_l = __shfl_sync(0xffffffffu, wpage, tl0 >> pshift);
+  const int spage = tl0 < wn ? spage_l : -1;
   const uint64_t soff =
       (uint64_t(uint32_t(spage) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps) + uint32_t((wt0 + tl0) & (ps - 1))) * (2 * NB);
   const uint32_t sdst = static_cast<uint32_t>(__cvta_generic_to_shared(Ks + (wt0 + tl0) * NB));
@@ -804,8 +812,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncwarp();
-    const int npw = (wn + ps - 1) >> pshift;
-    const int page = lane < npw ? s_pages[(wt0 >> pshift) + lane] : -1;
+    const int page = wpage;
     const int nvalid = __popc(__ballot_sync(0xffffffffu, page >= 0));
     if (lane == 0) {
       const uint32_t bytes = static_cast<uint32_t>(nvalid * ps * 64);
@@ -832,8 +839,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     unsigned okm = 0;
 #pragma unroll
     for (int m = 0; m < 4; ++m) {
-      const int t = wt0 + tr + 16 * m;
-      const int page = tr + 16 * m < wn ? s_pages[t >> pshift] : -1;
+      const int pm = __shfl_sync(0xffffffffu, wpage, (16 * m) >> pshift);  // page of rows 16m .. 16m + 15
+      const int page = tr + 16 * m < wn ? pm : -1;
       if (page >= 0) okm |= (tr + 16 * m + 8 < wn ? 3u : 1u) << (2 * m);
       goff[m] = uint64_t(uint32_t(page) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps * 64) +
                 uint32_t((((tr + 16 * m) & (ps - 1)) << 6) + ch * 16);
@@ -863,7 +870,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     }
     for (int o = 16; o; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
     fin = __all_sync(0xffffffffu, fin);
-    if (!fin && lane == 0) atomicOr(&s_err, kErrNonFiniteQuery);
+    if (!fin) early_err |= kErrNonFiniteQuery;
     const int sq = (fin && amax > 0.0f) ? 14 - ilogbf(amax) : 0;
     // q * 2^sq in fp32, as two power-of-two factors (sq is in [-113, 163], each factor's exponent in
     // [-57, 82], a normal float): exact whenever |q 2^sq| >= 2^-126 (then every intermediate is normal
@@ -907,6 +914,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     }
   }
   __syncthreads();
+  if (lane == 0 && early_err) atomicOr(&s_err, early_err);
 
   // ---- B fragments of the query: column n = g (head), k-step s, rows k <-> dims 32s + 8tig + perm
   // (packed above by the head's warp; 4 x 16-byte loads per lane, zero for columns g >= G)
