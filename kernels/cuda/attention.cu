@@ -1138,8 +1138,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   cp_async_wait<0>();
   if constexpr (TMA) mbar_wait(bar_v, 0);
   __syncwarp();
-  uint32_t vsw[NB];  // G = 1: this lane's V scales, for the scan and W
-  if constexpr (G == 1) load_scale_words<NB>(Vs + (wt0 + tl0) * NB, vsw);
+  uint32_t vsw[NB];  // this lane's V scales: the scan, and for G = 1 also W
+  if constexpr (G == 1 || NB == 2) load_scale_words<NB>(Vs + (wt0 + tl0) * NB, vsw);
   if constexpr (!SPLIT) {  // non-split variants keep the per-scale scan (their spills stay as at HEAD)
     int emax = INT_MIN;
     bool nonfin = false;
@@ -1161,18 +1161,23 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // ones iff |s| >= 0x7c00 (fp16) / 0x7f80 (bf16), and x + bitlength(m) - 1 (m != 0) is a
   // non-decreasing function of |s|, so e_p is that function of the largest |s| of the V scales
   // (none when it is 0, i.e. every m = 0). Each lane takes the K and V scales of its own two tokens
-  // (words ksw, vsw; a token at or past wn counts as 0) by 16x2 unsigned max (exact same e_p and
-  // error flag as the per-scale scan). G >= 2 reads 16-byte chunks of the warp's scales instead (the
-  // register words across the barrier made the G = 4 kernel spill).
+  // (words kw, vsw; a token at or past wn counts as 0) by 16x2 unsigned max (exact same e_p and
+  // error flag as the per-scale scan). Only G = 1 keeps vsw for W (for G = 4 the words across the
+  // barrier made the kernel spill; it reloads its V scales there).
   {
-    uint32_t km = 0, vm = 0;  // largest magnitude bits of the K / V scales seen by this lane
-    if constexpr (G == 1) {
+    // largest magnitude bits of the K / V scales: of this lane's two tokens, or (G >= 2 with block 32
+    // or 128, where the lane words made the kernel spill) of 16-byte chunks of the warp's scales
+    constexpr bool kLaneScan = G == 1 || NB == 2;
+    uint32_t km = 0, vm = 0;
+    if constexpr (kLaneScan) {
+      uint32_t kw[NB];          // reloaded, not kept from the score stage (register pressure at G = 4)
+      load_scale_words<NB>(Ks + (wt0 + tl0) * NB, kw);
       const bool ok0 = tl0 < wn, ok1 = tl0 + 1 < wn;
 #pragma unroll
       for (int i = 0; i < NB; ++i) {
         const uint32_t mask = (((2 * i) / NB == 0 ? ok0 : ok1) ? 0x7fffu : 0u) |
                               (((2 * i + 1) / NB == 0 ? ok0 : ok1) ? 0x7fff0000u : 0u);
-        km = __vmaxu2(km, ksw[i] & mask);
+        km = __vmaxu2(km, kw[i] & mask);
         vm = __vmaxu2(vm, vsw[i] & mask);
       }
       km = max(km & 0xffffu, km >> 16);
@@ -1257,14 +1262,12 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       uint64_t sum = 0;
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        uint32_t Ev = 0;
-        if (tl0 + e < wn) {
-          const int64_t d = u[e][h] - M[h];
-          if (d >= -31 * 1024) {
-            const int d32 = static_cast<int>(d);
-            Ev = p.exp2[d32 & 1023] >> (-(d32 >> 10));
-          }
-        }
+        // Branch-free: d is clamped to [-32 * 1024, 0] (0 > d >= -31 * 1024 - 1 gives n = 32, E = 0 as
+        // in 8.4; a token at or past wn takes the clamp too), so every lane's table load is issued.
+        const int d32 = tl0 + e < wn ? static_cast<int>(max(u[e][h] - M[h], int64_t(-32 * 1024))) : -32 * 1024;
+        const uint32_t t = __ldg(&p.exp2[d32 & 1023]);
+        const int n = -(d32 >> 10);  // 0 .. 32
+        const uint32_t Ev = n < 32 ? t >> n : 0u;
         E[e][h] = Ev;
         if constexpr (G >= 2) Ed[e][h] = __dadd_rn(__hiloint2double(0x43300000, int(Ev)), -kTwo52);  // = Ev exactly
         sum += Ev;
