@@ -868,7 +868,9 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       fin = fin && isfinite(v[k]);
       amax = fmaxf(amax, fabsf(v[k]));
     }
-    for (int o = 16; o; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    // The bits of a non-negative float order like its value: one redux instead of 5 shuffle rounds
+    // (a NaN's bits may win, but then fin is false and amax is not used).
+    amax = __uint_as_float(__reduce_max_sync(0xffffffffu, __float_as_uint(amax)));
     fin = __all_sync(0xffffffffu, fin);
     if (!fin) early_err |= kErrNonFiniteQuery;
     const int sq = (fin && amax > 0.0f) ? 14 - ilogbf(amax) : 0;
@@ -1247,8 +1249,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // q = (L >> 3) & 1, ks = L >> 4; lanes L and L ^ 4 (r = 0 / 1) exchange halves to write whole words.
   uint8_t* Wb = Kc + wt0 * 64;
   {
-    uint32_t E[2][G];
-    double Ed[2][G];  // E as doubles (G >= 2: the W below in fp64)
+    double Ed[2][G];  // E as doubles (the W below in fp64)
     int64_t M[G];
 #pragma unroll
     for (int h = 0; h < G; ++h) {
@@ -1262,14 +1263,14 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       uint64_t sum = 0;
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        // Branch-free: d is clamped to [-32 * 1024, 0] (0 > d >= -31 * 1024 - 1 gives n = 32, E = 0 as
-        // in 8.4; a token at or past wn takes the clamp too), so every lane's table load is issued.
+        // Branch-free, so every lane issues its table load: d <= 0 (M is the maximum), and d is clamped
+        // at -32 * 1024; any d < -31 * 1024 then has n = 32 and E = 0, 8.4's cut-off (a token at or past
+        // wn takes d = -32 * 1024).
         const int d32 = tl0 + e < wn ? static_cast<int>(max(u[e][h] - M[h], int64_t(-32 * 1024))) : -32 * 1024;
         const uint32_t t = __ldg(&p.exp2[d32 & 1023]);
         const int n = -(d32 >> 10);  // 0 .. 32
         const uint32_t Ev = n < 32 ? t >> n : 0u;
-        E[e][h] = Ev;
-        if constexpr (G >= 2) Ed[e][h] = __dadd_rn(__hiloint2double(0x43300000, int(Ev)), -kTwo52);  // = Ev exactly
+        Ed[e][h] = __dadd_rn(__hiloint2double(0x43300000, int(Ev)), -kTwo52);  // = Ev exactly
         sum += Ev;
       }
       sum = warp_sum_u33(sum);
@@ -1288,30 +1289,16 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
         for (int e = 0; e < 2; ++e) {
           int m, x;
           scale_parts(is_bf16, G == 1 ? scale_at(vsw, e * NB + bk) : uint32_t(Vs[(wt0 + tl0 + e) * NB + bk]), m, x);
-          // W = rne_shr(E m, sh), sh = 16 + e_p - x >= 16. e_p >= x + bitlength(m) - 1 (e_p is the
-          // partition maximum over these very scales) gives m < 2^(sh - 15), so for sh <= 47
-          // mw = m << (47 - sh) < 2^32 and E m 2^-sh = E mw 2^-47 with a constant shift; for sh >= 48,
-          // E m < 2^42 < 2^(sh - 1) rounds to 0 (mw = 0). E mw < 2^63: with ph, pl its words,
-          // (E mw + 2^46 - 1 + odd) >> 47 = (ph + 2^14 - 1 + ((pl | odd) != 0)) >> 15, odd = bit 15 of ph.
+          // W = min(65535, rne_shr(E m, sh)), sh = 16 + e_p - x, in fp64 (the FP64 pipe is otherwise idle),
+          // with the scale factor m 2^-sh once per token for all G heads: E m 2^-sh is exact (E <= 2^31,
+          // m < 2^11, 2^-sh a normal double: sh <= 16 + 127 + 133), and fma(E, m 2^-sh, 2^52) rounds it
+          // once, to the nearest integer, ties to even (2^52 is even), into the low word (E m 2^-sh < 2^16:
+          // e_p >= x + bitlength(m) - 1 gives m < 2^(sh - 15)).
           const int sh = 16 + ep - x;
-          if constexpr (G >= 2) {
-            // The same W in fp64, the scale factor m 2^-sh once per token for all G heads: E m 2^-sh is exact
-            // (E <= 2^31, m < 2^11, 2^-sh a normal double: sh <= 16 + 127 + 133), and fma(E, m 2^-sh, 2^52)
-            // rounds it once, to the nearest integer, ties to even (2^52 is even), into the low word.
-            const double sc = __dmul_rn(__dadd_rn(__hiloint2double(0x43300000, m), -kTwo52),
-                                        __hiloint2double((1023 - sh) << 20, 0));
+          const double sc =
+              __dmul_rn(__dadd_rn(__hiloint2double(0x43300000, m), -kTwo52), __hiloint2double((1023 - sh) << 20, 0));
 #pragma unroll
-            for (int h = 0; h < G; ++h) w[e][h] = min(uint32_t(__double2loint(__fma_rn(Ed[e][h], sc, kTwo52))), 65535u);
-          } else {
-            const uint32_t mw = (m && sh <= 47) ? uint32_t(m) << (47 - sh) : 0u;
-#pragma unroll
-            for (int h = 0; h < G; ++h) {
-              const uint64_t prod = uint64_t(E[e][h]) * mw;
-              const uint32_t ph = static_cast<uint32_t>(prod >> 32), pl = static_cast<uint32_t>(prod);
-              const uint32_t wv = (ph + 0x3fffu + ((pl | ((ph >> 15) & 1u)) != 0u ? 1u : 0u)) >> 15;
-              w[e][h] = min(wv, 65535u);
-            }
-          }
+          for (int h = 0; h < G; ++h) w[e][h] = min(uint32_t(__double2loint(__fma_rn(Ed[e][h], sc, kTwo52))), 65535u);
         }
 #pragma unroll
         for (int h = 0; h < G; ++h) {
