@@ -1260,13 +1260,13 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   uint8_t* Wb = Kc + wt0 * 64;
   {
     double Ed[2][G];  // E as doubles (the W below in fp64)
+    // M_p per head: lane i < NW G loads the warp maximum s_Mw[i / G][i % G] (one load per lane instead of
+    // NW G per lane), then one 64-bit warp max per head over the lanes of that head.
     int64_t M[G];
+    {
+      const int64_t v = lane < NW * G ? static_cast<int64_t>(s_Mw[lane / G][lane % G]) : LLONG_MIN;
 #pragma unroll
-    for (int h = 0; h < G; ++h) {
-      int64_t m = Mpeer[h];
-#pragma unroll
-      for (int w = 0; w < NW; ++w) m = max(m, static_cast<int64_t>(s_Mw[w][h]));
-      M[h] = m;
+      for (int h = 0; h < G; ++h) M[h] = max(Mpeer[h], warp_max_i64(lane % G == h ? v : LLONG_MIN));
     }
 #pragma unroll
     for (int h = 0; h < G; ++h) {
