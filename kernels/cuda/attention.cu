@@ -700,13 +700,6 @@ __device__ __forceinline__ int64_t score_entry_generic(const uint16_t* ks, const
   return score_to_log2(S, xt, sq, cfix);
 }
 
-// Section 8.2 for 64 < k < 127 and cfix > 0 (s = k - 64 in 1..62): RNE of the exact 128-bit
-// product S * cfix shifted right by k, on the signed product (two's complement, floor shifts):
-// U = (hi + 2^(s-1) - 1 + (odd | lo != 0)) >> s with hi = the signed high word (__mul64hi) and
-// odd = bit s of hi. This equals sign(S) * RNE(|S| cfix 2^-k) (ties to even are symmetric). The low
-// word lo = S * cfix mod 2^64 is nonzero iff S has fewer than 64 - tz(cfix) trailing zeros, i.e.
-// iff (S & lomask) != 0 with lomask = ~0 >> tz(cfix), so lo is never formed. No saturation: |S| < 2^63
-// and cfix < 2^52 (sm_scale <= 1024) give |hi| < 2^51, so |U| < 2^50 < 2^62.
 // A lane's 2 NB scales (tokens tl0, tl0 + 1, NB blocks each) as NB words: scale j = e NB + bk is the
 // 16-bit half j & 1 of word j >> 1 (one shared-memory load instead of 2 NB).
 template <int NB>
@@ -726,6 +719,13 @@ __device__ __forceinline__ uint32_t scale_at(const uint32_t (&w)[NB], int j) {
   return (w[j >> 1] >> (16 * (j & 1))) & 0xffffu;
 }
 
+// Section 8.2 for 64 < k < 127 and cfix > 0 (s = k - 64 in 1..62): RNE of the exact 128-bit
+// product S * cfix shifted right by k, on the signed product (two's complement, floor shifts):
+// U = (hi + 2^(s-1) - 1 + (odd | lo != 0)) >> s with hi = the signed high word of the product and
+// odd = bit s of hi. This equals sign(S) * RNE(|S| cfix 2^-k) (ties to even are symmetric). The low
+// word lo = S * cfix mod 2^64 is nonzero iff S has fewer than 64 - tz(cfix) trailing zeros, i.e.
+// iff (S & lomask) != 0 with lomask = ~0 >> tz(cfix), so lo is never formed. No saturation: |S| < 2^63
+// and cfix < 2^52 (sm_scale <= 1024) give |hi| < 2^51, so |U| < 2^50 < 2^62.
 __device__ __forceinline__ int64_t logit_fast(int64_t S, int s, int64_t cfix, uint64_t lomask) {
   // The fast path has cfix > 0, so only S's sign needs a correction of the unsigned high word:
   // (S + 2^64) cfix = S cfix + cfix 2^64 for S < 0 (cheaper than __mul64hi's two-sided fix-up).
@@ -1172,17 +1172,16 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // Both tests read only the magnitude bits |s| = bits & 0x7fff (fp16 and bf16): the exponent is all
   // ones iff |s| >= 0x7c00 (fp16) / 0x7f80 (bf16), and x + bitlength(m) - 1 (m != 0) is a
   // non-decreasing function of |s|, so e_p is that function of the largest |s| of the V scales
-  // (none when it is 0, i.e. every m = 0). Each lane takes the K and V scales of its own two tokens
-  // (words kw, vsw; a token at or past wn counts as 0) by 16x2 unsigned max (exact same e_p and
-  // error flag as the per-scale scan). Only G = 1 keeps vsw for W (for G = 4 the words across the
-  // barrier made the kernel spill; it reloads its V scales there).
+  // (none when it is 0, i.e. every m = 0). The largest |s| by 16x2 unsigned max (exact same e_p and
+  // error flag as the per-scale scan), over each lane's own two tokens (words kw, vsw; a token at or
+  // past wn counts as 0), or, for G >= 2 at block 32 or 128, where those words made the kernel spill,
+  // over 16-byte chunks of the warp's scales. Only G = 1 keeps vsw for W (across the barrier the words
+  // made the G = 4 kernel spill; it reloads its V scales there).
   {
-    // largest magnitude bits of the K / V scales: of this lane's two tokens, or (G >= 2 with block 32
-    // or 128, where the lane words made the kernel spill) of 16-byte chunks of the warp's scales
     constexpr bool kLaneScan = G == 1 || NB == 2;
     uint32_t km = 0, vm = 0;
     if constexpr (kLaneScan) {
-      uint32_t kw[NB];          // reloaded, not kept from the score stage (register pressure at G = 4)
+      uint32_t kw[NB];  // reloaded, not kept from the score stage (register pressure at G = 4)
       load_scale_words<NB>(Ks + (wt0 + tl0) * NB, kw);
       const bool ok0 = tl0 < wn, ok1 = tl0 + 1 < wn;
 #pragma unroll
