@@ -206,16 +206,16 @@ __device__ __forceinline__ int prefetch_page(const PagedCache& c, int b, int t0,
 
 // Resets the CTA's error and e_p slots and stores the page indices of its npages pages from token t0 on
 // (-1 for a page outside the pool, which also sets kErrPageOutOfRange in s_err). Ends with a barrier.
-// pg: this thread's entry from prefetch_page, or INT_MIN to load it here.
+// (Generic kernel only; the fast path reads its entries per warp, prefetch_page.)
 __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t0, int npages, int* s_pages, int& s_err,
-                                               int& s_emax, int pg = INT_MIN) {
+                                               int& s_emax) {
   const int tid = threadIdx.x;
   if (tid == 0) {
     s_err = 0;
     s_emax = INT_MIN;
   }
   if (tid < npages) {
-    if (pg == INT_MIN) pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / c.page_size + tid];
+    const int pg = c.page_table[int64_t(b) * c.max_pages_per_seq + t0 / c.page_size + tid];
     s_pages[tid] = (pg >= 0 && pg < c.num_pages) ? pg : -1;
   }
   __syncthreads();
