@@ -662,9 +662,15 @@ __device__ __forceinline__ void mma_su(int (&d)[4], const uint32_t (&a)[4], uint
                : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-// Shared memory of the fast path for CS CTAs per partition (each stages 512 / CS tokens).
+// Shared memory of the fast path for CS CTAs per partition (each stages 512 / CS tokens): codes,
+// scales, the query, and for G = 1 at blocks of 64 or 128 the 4 KB exp2 table of E_t (section 8.4).
+// E_t's table loads have a random index per lane: through L1 a warp's load touches up to 32 sectors,
+// from shared memory it is one wavefront plus bank conflicts. Same-run A/B (reports/gpu.md round 16):
+// G = 1 rows 1.5-2% faster; G = 4 rows mixed (B 1 / B 8 up to 3.7% faster, B 32 T 32768 0.9% slower),
+// so G >= 2 keeps the L1 path. At block 32 the table would cost the third CTA per SM (228 KB).
+__host__ __device__ constexpr bool exp2_in_smem(int nb, int G) { return nb <= 2 && G == 1; }
 __host__ __device__ inline int fast_smem_bytes(int nb, int G, int cs = 1) {
-  return (65536 + 2 * 1024 * nb) / cs + G * 128 * 2;
+  return (65536 + 2048 * nb) / cs + G * 128 * 2 + (exp2_in_smem(nb, G) ? 4096 : 0);
 }
 
 // Score of one (token, head) the generic way (section 7.2 + 8.2): the rare warps whose tokens have
@@ -765,6 +771,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   uint16_t* Ks = reinterpret_cast<uint16_t*>(smem + 128 * TOK);
   uint16_t* Vs = Ks + TOK * NB;
   int16_t* qs = reinterpret_cast<int16_t*>(smem + 128 * TOK + 4 * TOK * NB);
+  uint32_t* const s_exp2 = reinterpret_cast<uint32_t*>(smem + 128 * TOK + 4 * TOK * NB + G * 128 * 2);  // if exp2_in_smem
 
   // The page-table entries (lane i of each warp: page i of the warp's 64 tokens) and (warps < G) the
   // query are loaded before the sequence length is known, so the CTA's first three global round trips
@@ -801,6 +808,11 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // and + 1, always in one page: pages hold 16 or 64 tokens), 4 NB bytes each, by cp.async; the 64-bit
   // source offset is shared by K and V.
   const uint32_t bar_k = static_cast<uint32_t>(__cvta_generic_to_shared(&s_bar[TMA ? warp : 0][0])), bar_v = bar_k + 8;
+  // The exp2 table rides in group 0 (every thread's wait<0> and the CTA barrier before E_t cover it).
+  if constexpr (exp2_in_smem(NB, G)) {
+#pragma unroll
+    for (int i = tid; i < 256; i += NT) cp_async16(s_exp2 + 4 * i, p.exp2 + 4 * i);
+  }
   const int tl0 = 2 * lane;
   const int spage_l = __shfl_sync(0xffffffffu, wpage, tl0 >> pshift);
   const int spage = tl0 < wn ? spage_l : -1;
@@ -1276,7 +1288,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
         // at -32 * 1024; any d < -31 * 1024 then has n = 32 and E = 0, 8.4's cut-off (a token at or past
         // wn takes d = -32 * 1024).
         const int d32 = tl0 + e < wn ? static_cast<int>(max(u[e][h] - M[h], int64_t(-32 * 1024))) : -32 * 1024;
-        const uint32_t t = __ldg(&p.exp2[d32 & 1023]);
+        const uint32_t t = exp2_in_smem(NB, G) ? s_exp2[d32 & 1023] : __ldg(&p.exp2[d32 & 1023]);
         const int n = -(d32 >> 10);  // 0 .. 32
         const uint32_t Ev = n < 32 ? t >> n : 0u;
         Ed[e][h] = __dadd_rn(__hiloint2double(0x43300000, int(Ev)), -kTwo52);  // = Ev exactly
