@@ -673,9 +673,22 @@ __host__ __device__ inline int fast_smem_bytes(int nb, int G, int cs = 1) {
   return (65536 + 2048 * nb) / cs + G * 128 * 2 + (exp2_in_smem(nb, G) ? 4096 : 0);
 }
 
+// P_b tiles at G = 4, block 32 (NB G = 16 ints, 64 bytes per token): a lane reads its token pair
+// t = 2L, 2L + 1 (mod 16) as 16-byte chunks, and pairs sit 128 bytes apart, so in the plain layout
+// ([16 tokens][NB][G]) the 8 lanes of a quarter-warp hit one bank group (8-way conflicts). This layout
+// XORs the chunk index with the pair (0..7): those lanes get distinct bank groups, loads and the score
+// pass's int2 stores (an 8-byte word never crosses a chunk) both conflict-free. Byte offset of int j
+// (= bk G + h) of tile token t. Smaller NB G keep the plain layout: at 64 bytes per pair (G = 4, block
+// 64; 4-way) the swizzled addressing measured 1% slower (reports/gpu.md round 16).
+__device__ __forceinline__ int p_byte_swz(int t, int j) {
+  const int pair = t >> 1;
+  return pair * 128 + (((t & 1) * 64 + 4 * j) ^ ((pair & 7) << 4));
+}
+
 // Score of one (token, head) the generic way (section 7.2 + 8.2): the rare warps whose tokens have
 // a block exponent more than kGuard below the token's maximum, or whose logit shift k is outside
-// (64, 127), take this out-of-line path. P points at the token's P_b of this head (stride G).
+// (64, 127), take this out-of-line path. P points at the token's P_b of this head (stride G; a gathered
+// copy with G = 1 for the swizzled tiles, p_byte_swz).
 __device__ __forceinline__ int64_t score_entry_generic(const uint16_t* ks, const int32_t* P, int nb, int G, int is_bf16,
                                                     int sq, int64_t cfix, int& xt_out, int64_t& S_out) {
   int xt = 0;
@@ -1032,13 +1045,19 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     __syncwarp();
     // (G = 1: predicated stores, 1-2% faster than the branch the compiler made; for G = 4 they were 0.3-2%
     // slower, reports/gpu.md round 15)
-    int32_t* Pt = reinterpret_cast<int32_t*>(Kc + (wt0 + 16 * mt) * 64);  // [16 tokens][NB][G]
+    int32_t* Pt = reinterpret_cast<int32_t*>(Kc + (wt0 + 16 * mt) * 64);  // [16 tokens][NB][G] (or p_byte_swz)
 #pragma unroll
     for (int bk = 0; bk < NB; ++bk) {
       if constexpr (G >= 2) {
         if (2 * tig < G) {
-          *reinterpret_cast<int2*>(&Pt[(g * NB + bk) * G + 2 * tig]) = make_int2(acc[bk][0], acc[bk][1]);
-          *reinterpret_cast<int2*>(&Pt[((g + 8) * NB + bk) * G + 2 * tig]) = make_int2(acc[bk][2], acc[bk][3]);
+          if constexpr (NB * G == 16) {
+            uint8_t* const pb = reinterpret_cast<uint8_t*>(Pt);
+            *reinterpret_cast<int2*>(pb + p_byte_swz(g, bk * G + 2 * tig)) = make_int2(acc[bk][0], acc[bk][1]);
+            *reinterpret_cast<int2*>(pb + p_byte_swz(g + 8, bk * G + 2 * tig)) = make_int2(acc[bk][2], acc[bk][3]);
+          } else {
+            *reinterpret_cast<int2*>(&Pt[(g * NB + bk) * G + 2 * tig]) = make_int2(acc[bk][0], acc[bk][1]);
+            *reinterpret_cast<int2*>(&Pt[((g + 8) * NB + bk) * G + 2 * tig]) = make_int2(acc[bk][2], acc[bk][3]);
+          }
         }
       } else {
         const uint32_t pt = kbase + (wt0 + 16 * mt) * 64;  // = Pt
@@ -1056,6 +1075,13 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   load_scale_words<NB>(Ks + (wt0 + tl0) * NB, ksw);
   {
     const int32_t* Pp = reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl0 & ~15)) * 64) + (tl0 & 15) * NB * G;
+    // Int j of this lane's token tl0 + e in the tile (NB G = 16: the swizzled layout, p_byte_swz).
+    auto P_at = [&](int e, int j) -> int32_t {
+      if constexpr (NB * G == 16)
+        return *reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl0 & ~15)) * 64 + p_byte_swz((tl0 & 15) + e, j));
+      else
+        return Pp[e * NB * G + j];
+    };
     int mm[2][NB], rs[2][NB];
     bool fast = true;
 #pragma unroll
@@ -1091,7 +1117,9 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
         if constexpr ((NB * G) % 4 == 0) {
 #pragma unroll
           for (int i = 0; i < NB * G / 4; ++i) {
-            const int4 v = reinterpret_cast<const int4*>(Pp + e * NB * G)[i];
+            const int4 v = NB * G == 16 ? *reinterpret_cast<const int4*>(Kc + (wt0 + (tl0 & ~15)) * 64 +
+                                                                          p_byte_swz((tl0 & 15) + e, 4 * i))
+                                        : reinterpret_cast<const int4*>(Pp + e * NB * G)[i];
             Pv[4 * i] = v.x;
             Pv[4 * i + 1] = v.y;
             Pv[4 * i + 2] = v.z;
@@ -1119,7 +1147,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
           for (int h = 0; h < G; ++h) {
             int64_t S = 0;
 #pragma unroll
-            for (int bk = 0; bk < NB; ++bk) S += static_cast<int64_t>(mm[e][bk]) * Pp[e * NB * G + bk * G + h];
+            for (int bk = 0; bk < NB; ++bk) S += static_cast<int64_t>(mm[e][bk]) * P_at(e, bk * G + h);
             const int64_t ti = (int64_t(b) * Hq + kvh * G + h) * p.tr.trace_tokens + tg;
             if (p.tr.scores_S) p.tr.scores_S[ti] = S;
             if (p.tr.scores_x) p.tr.scores_x[ti] = xts[e];
@@ -1134,8 +1162,16 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
         for (int h = 0; h < G; ++h) {
           int xt;
           int64_t S;
-          const int64_t U = score_entry_generic(Ks + (wt0 + tl0 + e) * NB, Pp + e * NB * G + h, NB, G, is_bf16,
-                                                s_qshift[h], p.cfix, xt, S);
+          int64_t U;
+          if constexpr (NB * G == 16) {
+            int32_t Pb[NB];  // this head's P_b, gathered from the swizzled layout
+#pragma unroll
+            for (int bk = 0; bk < NB; ++bk) Pb[bk] = P_at(e, bk * G + h);
+            U = score_entry_generic(Ks + (wt0 + tl0 + e) * NB, Pb, NB, 1, is_bf16, s_qshift[h], p.cfix, xt, S);
+          } else {
+            U = score_entry_generic(Ks + (wt0 + tl0 + e) * NB, Pp + e * NB * G + h, NB, G, is_bf16, s_qshift[h], p.cfix,
+                                    xt, S);
+          }
           u[e][h] = U;
           const int tg = t0 + wt0 + tl0 + e;
           if (tl0 + e < wn && tg < p.tr.trace_tokens) {
