@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -210,7 +211,31 @@ struct AppendGeom {
   int n_new, ngroups;  // tokens appended, token groups of IT per sequence
   uint32_t lanes;      // batch * ngroups * kv_heads * 2 * lanes per row (< 2^31)
   FastDiv divH, divG;  // by kv_heads, by ngroups
+  uint32_t pf_ctas;    // L2 prefetch distance in CTAs (0: none), see append_prefetch_l2
+  uint32_t pf_slice;   // prefetch slice: bytes of K (and of V) per CTA, a multiple of 16
+  uint32_t in16;       // 16-byte words of the K (= of the V) new tokens (< 2^32: lanes < 2^31)
 };
+
+// L2 prefetch of later CTAs' new tokens (4-bit appends of >= kAppendItersMin tokens): the K and the V
+// input are each cut into `grid` equal slices of pf_slice bytes, and CTA i prefetches slice i + pf_ctas
+// (cp.async.bulk.prefetch.L2), issued by thread 0 once its first data has arrived: DRAM then streams
+// the input while the resident CTAs compute, and a later CTA's loads find their lines in L2 or on the
+// way. A hint only (slice i is about what CTA i reads; the slices cover the input once; results do
+// not depend on it). Measured (reports/gpu.md round 16, same-run A/Bs on two machines): 512-token
+// 4-bit appends 0.958-0.991, 2048 tokens 0.977; issued before the CTA's data arrived it was neutral at
+// 512 tokens (the first wave's loads waited behind it), and 3-bit appends were 4-8% slower, so the
+// other kernels do not prefetch.
+__device__ __forceinline__ void append_prefetch_l2(const uint16_t* k_new, const uint16_t* v_new, const AppendGeom& ag,
+                                                   uint32_t zero_after_data) {
+  const uint64_t off = uint64_t(blockIdx.x + ag.pf_ctas) * ag.pf_slice + zero_after_data;
+  const uint64_t in_bytes = uint64_t(ag.in16) * 16;
+  const uint32_t go = threadIdx.x == 0 && ag.pf_ctas && off < in_bytes;
+  const uint32_t bytes = go ? uint32_t(min(uint64_t(ag.pf_slice), in_bytes - off)) : 16u;
+  const char* kp = reinterpret_cast<const char*>(k_new) + (go ? off : 0);
+  const char* vp = reinterpret_cast<const char*>(v_new) + (go ? off : 0);
+  asm volatile("{\n .reg .pred p;\n setp.ne.u32 p, %2, 0;\n @p cp.async.bulk.prefetch.L2.global [%0], %3;\n"
+               " @p cp.async.bulk.prefetch.L2.global [%1], %3;\n}\n" ::"l"(kp), "l"(vp), "r"(go), "r"(bytes));
+}
 
 // w += inc when x > t: a compare and a predicated add (left to itself the compiler forms both sums
 // and selects, one instruction more per element).
@@ -307,6 +332,13 @@ __global__ void __launch_bounds__(kAppendThreads, 5) append_kernel(PagedCache c,
 #pragma unroll
     for (int o = 1; o < 16; o <<= 1)
       if (o < lpb) amax = max(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    if constexpr (BITS == 4 && IT > 1) {
+      if (it == 0 && threadIdx.x < 32) {
+        uint32_t z;
+        asm("and.b32 %0, %1, 0;" : "=r"(z) : "r"(amax));  // an opaque zero: the prefetch waits for the data
+        append_prefetch_l2(k_new, v_new, ag, z);
+      }
+    }
     const uint32_t inf_bits = BF16 ? 0x7f80u : 0x7c00u;
     const float a = BF16 ? __uint_as_float(amax << 16) : __half2float(__ushort_as_half(static_cast<unsigned short>(amax)));
     int st = 0;  // 0 ok, 1 zero, 2 flushed, 3 non-finite
@@ -691,6 +723,20 @@ AppendTableCheck check_append_table(golden::CodebookId id, uint64_t seed, int ra
   return r;
 }
 
+// L2 prefetch distance of the append (append_prefetch_l2): 3 CTAs per SM, the best of 0/2/3/4/5/8 in
+// the round-16 A/Bs. NQKV_CUDA_APPEND_PF=N sets N CTAs per SM (0: no prefetch), for same-run A/Bs.
+static Result append_prefetch_distance(uint32_t* out) {
+  static const int per_sm = [] {
+    const char* e = std::getenv("NQKV_CUDA_APPEND_PF");
+    return e ? std::max(0, std::atoi(e)) : 3;
+  }();
+  int dev = 0, sms = 0;
+  Result r = cuda_result(cudaGetDevice(&dev), "quantize_append: device");
+  if (r.ok()) r = cuda_result(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "quantize_append: device attribute");
+  *out = r.ok() ? uint32_t(per_sm * sms) : 0;
+  return r;
+}
+
 Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_t* v_new, int n_new, bool advance_lens,
                        int32_t* err_word, int64_t* stats, void* stream) {
   Result r = validate_cache(c);
@@ -714,8 +760,15 @@ Result quantize_append(const PagedCache& c, const uint16_t* k_new, const uint16_
   ag.divH = make_fastdiv(uint32_t(c.kv_heads));
   ag.divG = make_fastdiv(uint32_t(ag.ngroups));
   const int64_t grid = (lanes + kAppendThreads - 1) / kAppendThreads;
-  cudaStream_t s = static_cast<cudaStream_t>(stream);
   const DevCodebook cb = make_dev_codebook(c.codebook);
+  if (cb.bits == 4 && iters > 1) {  // the kernels that prefetch (append_prefetch_l2)
+    r = append_prefetch_distance(&ag.pf_ctas);
+    if (!r.ok()) return r;
+    const uint64_t in_bytes = uint64_t(c.batch) * n_new * c.kv_heads * c.head_dim * 2;
+    ag.in16 = uint32_t(in_bytes / 16);
+    ag.pf_slice = uint32_t((in_bytes / uint64_t(grid) + 15) / 16 * 16);
+  }
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
   // NQKV_CUDA_APPEND_SEARCH=1 forces the binary search (the bucket table is used when valid).
   static const bool force_search = [] {
     const char* e = std::getenv("NQKV_CUDA_APPEND_SEARCH");
