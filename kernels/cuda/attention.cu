@@ -1074,11 +1074,12 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   uint32_t ksw[NB];
   load_scale_words<NB>(Ks + (wt0 + tl0) * NB, ksw);
   {
-    const int32_t* Pp = reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl0 & ~15)) * 64) + (tl0 & 15) * NB * G;
+    const uint8_t* const Ptile = Kc + (wt0 + (tl0 & ~15)) * 64;  // this lane's 16-token P_b tile
+    const int32_t* Pp = reinterpret_cast<const int32_t*>(Ptile) + (tl0 & 15) * NB * G;
     // Int j of this lane's token tl0 + e in the tile (NB G = 16: the swizzled layout, p_byte_swz).
     auto P_at = [&](int e, int j) -> int32_t {
       if constexpr (NB * G == 16)
-        return *reinterpret_cast<const int32_t*>(Kc + (wt0 + (tl0 & ~15)) * 64 + p_byte_swz((tl0 & 15) + e, j));
+        return *reinterpret_cast<const int32_t*>(Ptile + p_byte_swz((tl0 & 15) + e, j));
       else
         return Pp[e * NB * G + j];
     };
@@ -1117,8 +1118,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
         if constexpr ((NB * G) % 4 == 0) {
 #pragma unroll
           for (int i = 0; i < NB * G / 4; ++i) {
-            const int4 v = NB * G == 16 ? *reinterpret_cast<const int4*>(Kc + (wt0 + (tl0 & ~15)) * 64 +
-                                                                          p_byte_swz((tl0 & 15) + e, 4 * i))
+            const int4 v = NB * G == 16 ? *reinterpret_cast<const int4*>(Ptile + p_byte_swz((tl0 & 15) + e, 4 * i))
                                         : reinterpret_cast<const int4*>(Pp + e * NB * G)[i];
             Pv[4 * i] = v.x;
             Pv[4 * i + 1] = v.y;
