@@ -65,7 +65,8 @@ struct DecodeParams {
   int64_t* part_M;
   uint64_t* part_L;
   int32_t* part_e;
-  int64_t* part_O;
+  uint32_t* part_Olo;  // O_p low words and high bytes (DecodeWorkspace)
+  int8_t* part_Ohi;
   int32_t* counters;
   int32_t* seq_err;
   DecodeTrace tr;
@@ -161,6 +162,10 @@ __device__ __forceinline__ void partition_factors(const uint32_t* exp2, int64_t 
   l = __dmul_rn(__ull2double_rn(Lp), pow2d(-31));
   f = pow2d(e - 15);
 }
+// O_p from its low word and its sign-extending high byte (DecodeWorkspace).
+__host__ __device__ inline int64_t join_o(uint32_t lo, int8_t hi) {
+  return static_cast<int64_t>((static_cast<uint64_t>(static_cast<int64_t>(hi)) << 32) | lo);
+}
 __device__ __forceinline__ void combine_step(double a, double l, double f, int64_t O, double& den, double& num) {
   den = __dadd_rn(den, __dmul_rn(a, l));
   num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(O), f)));
@@ -230,7 +235,8 @@ __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t
 // round 13.)
 constexpr int kCombineSlab = 32, kCombineChunk = 64, kCombineThreads = 128;
 __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodeParams p, int D) {
-  __shared__ __align__(16) long long sO[kCombineChunk][kCombineSlab];
+  __shared__ __align__(16) uint32_t sOlo[kCombineChunk][kCombineSlab];
+  __shared__ __align__(16) int8_t sOhi[kCombineChunk][kCombineSlab];
   __shared__ __align__(16) uint32_t s_exp2[1024];
   __shared__ double sa[kCombineChunk], sl[kCombineChunk], sf[kCombineChunk];
   __shared__ long long sMp[kCombineChunk];
@@ -257,9 +263,13 @@ __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodePa
   double den = 0.0, num = 0.0;
   for (int p0 = 0; p0 < nparts; p0 += kCombineChunk) {
     const int pn = min(kCombineChunk, nparts - p0);
-    for (int c = tid; c < pn * (kCombineSlab / 2); c += kCombineThreads) {
-      const int pp = c / (kCombineSlab / 2), q = c - pp * (kCombineSlab / 2);
-      cp_async16(&sO[pp][2 * q], p.part_O + (hrow + p0 + pp) * D + i0 + 2 * q);
+    for (int c = tid; c < pn * (kCombineSlab / 4); c += kCombineThreads) {  // low words, 4 per copy
+      const int pp = c / (kCombineSlab / 4), q = c - pp * (kCombineSlab / 4);
+      cp_async16(&sOlo[pp][4 * q], p.part_Olo + (hrow + p0 + pp) * D + i0 + 4 * q);
+    }
+    for (int c = tid; c < pn * (kCombineSlab / 16); c += kCombineThreads) {  // high bytes, 16 per copy
+      const int pp = c / (kCombineSlab / 16), q = c - pp * (kCombineSlab / 16);
+      cp_async16(&sOhi[pp][16 * q], p.part_Ohi + (hrow + p0 + pp) * D + i0 + 16 * q);
     }
     cp_async_commit();
     for (int pp = tid; pp < pn; pp += kCombineThreads) {
@@ -289,7 +299,7 @@ __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodePa
       partition_factors(s_exp2, sMp[pp] - s_M, sLp[pp], sEp[pp], sa[pp], sl[pp], sf[pp]);
     __syncthreads();
     if (tid < kCombineSlab)
-      for (int pp = 0; pp < pn; ++pp) combine_step(sa[pp], sl[pp], sf[pp], sO[pp][tid], den, num);
+      for (int pp = 0; pp < pn; ++pp) combine_step(sa[pp], sl[pp], sf[pp], join_o(sOlo[pp][tid], sOhi[pp][tid]), den, num);
     __syncthreads();  // the next chunk overwrites the stage
   }
   if (tid < kCombineSlab) p.out[hq * D + i0 + tid] = s_serr ? __int_as_float(0x7fc00000) : combine_output(num, den);
@@ -621,7 +631,8 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
         int64_t o = 0;
         for (int w = 0; w < kThreads / 32; ++w) o += r1[(w * 4 + j) * D + i];
         const int64_t pi = (int64_t(b) * Hq + kvh * G + hg + j) * p.max_parts + part;
-        p.part_O[pi * D + i] = o;
+        p.part_Olo[pi * D + i] = static_cast<uint32_t>(o);
+        p.part_Ohi[pi * D + i] = static_cast<int8_t>(o >> 32);
         if (i == 0) p.part_e[pi] = ep;
       }
       __syncthreads();
@@ -1507,9 +1518,10 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     add_pairs(Op);
     if constexpr (CS > 1) add_pairs(Opeer);
     const int64_t pi = (int64_t(b) * Hq + kvh * G + h) * p.max_parts + part;
-    longlong2* dstO = reinterpret_cast<longlong2*>(p.part_O + pi * D + i);
-    dstO[0] = make_longlong2(o[0], o[1]);
-    dstO[1] = make_longlong2(o[2], o[3]);
+    *reinterpret_cast<uint4*>(p.part_Olo + pi * D + i) =
+        make_uint4(uint32_t(o[0]), uint32_t(o[1]), uint32_t(o[2]), uint32_t(o[3]));
+    *reinterpret_cast<uint32_t*>(p.part_Ohi + pi * D + i) = (uint32_t(o[0] >> 32) & 0xffu) | ((uint32_t(o[1] >> 32) & 0xffu) << 8) |
+                                                            ((uint32_t(o[2] >> 32) & 0xffu) << 16) | (uint32_t(o[3] >> 32) << 24);
     if (i == 0) {
       long long M = s_Mw[0][h];
       unsigned long long L = 0;
@@ -1582,14 +1594,27 @@ void DecodeWorkspace::release() {
   cudaFree(part_M);
   cudaFree(part_L);
   cudaFree(part_e);
-  cudaFree(part_O);
+  cudaFree(part_Olo);
+  cudaFree(part_Ohi);
   cudaFree(counters);
   cudaFree(seq_err);
   part_M = nullptr;
   part_L = nullptr;
   part_e = nullptr;
-  part_O = nullptr;
+  part_Olo = nullptr;
+  part_Ohi = nullptr;
   counters = seq_err = nullptr;
+}
+Result DecodeWorkspace::download_part_O(size_t n, std::vector<int64_t>& out) const {
+  if (n > size_t(batch) * q_heads * max_parts * head_dim) return invalid("download_part_O: more values than the workspace holds");
+  std::vector<uint32_t> lo(n);
+  std::vector<int8_t> hi(n);
+  cudaError_t e = cudaMemcpy(lo.data(), part_Olo, n * 4, cudaMemcpyDeviceToHost);
+  if (!e) e = cudaMemcpy(hi.data(), part_Ohi, n, cudaMemcpyDeviceToHost);
+  if (e) return cuda_result(e, "download_part_O");
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i) out[i] = join_o(lo[i], hi[i]);
+  return Result::success();
 }
 
 Result DecodeWorkspace::allocate(int batch_, int q_heads_, int kv_heads_, int head_dim_, int max_seq_len) {
@@ -1606,7 +1631,8 @@ Result DecodeWorkspace::allocate(int batch_, int q_heads_, int kv_heads_, int he
   if (!e) e = cudaMalloc(&part_M, n * 8);
   if (!e) e = cudaMalloc(&part_L, n * 8);
   if (!e) e = cudaMalloc(&part_e, n * 4);
-  if (!e) e = cudaMalloc(&part_O, n * head_dim * 8);
+  if (!e) e = cudaMalloc(&part_Olo, n * head_dim * 4);
+  if (!e) e = cudaMalloc(&part_Ohi, n * head_dim);
   if (!e) e = cudaMalloc(&counters, size_t(batch) * kv_heads * 4);
   if (!e) e = cudaMalloc(&seq_err, size_t(batch) * kv_heads * 4);
   if (!e) e = cudaMemset(counters, 0, size_t(batch) * kv_heads * 4);
@@ -1728,7 +1754,8 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
   p.part_M = ws.part_M;
   p.part_L = ws.part_L;
   p.part_e = ws.part_e;
-  p.part_O = ws.part_O;
+  p.part_Olo = ws.part_Olo;
+  p.part_Ohi = ws.part_Ohi;
   p.counters = ws.counters;
   p.seq_err = ws.seq_err;
   if (trace) p.tr = *trace;

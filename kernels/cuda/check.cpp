@@ -220,7 +220,13 @@ void check_attention(const io::SafeTensors& st, CudaCheckResult& res) {
   if (st.has("part_M")) cmp.compare("part_M", dl(ws.part_M, size_t(Hq) * P * 8), st.get("part_M"));
   if (st.has("part_L")) cmp.compare("part_L", dl(ws.part_L, size_t(Hq) * P * 8), st.get("part_L"));
   if (st.has("part_e")) cmp.compare("part_e", dl(ws.part_e, size_t(Hq) * P * 4), st.get("part_e"));
-  if (st.has("part_O")) cmp.compare("part_O", dl(ws.part_O, size_t(Hq) * P * D * 8), st.get("part_O"));
+  if (st.has("part_O")) {
+    std::vector<int64_t> o;
+    const Result r = ws.download_part_O(size_t(Hq) * P * D, o);
+    std::vector<uint8_t> bytes(o.size() * 8);
+    if (r.ok() && !o.empty()) std::memcpy(bytes.data(), o.data(), bytes.size());
+    cmp.compare("part_O", bytes, st.get("part_O"));
+  }
   cmp.compare("out", dout.download(dout.n), st.get("out"));
 }
 

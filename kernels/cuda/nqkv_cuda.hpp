@@ -123,7 +123,10 @@ struct DecodeWorkspace {
   int64_t* part_M = nullptr;   // [batch][q_heads][max_parts]
   uint64_t* part_L = nullptr;  // [batch][q_heads][max_parts]
   int32_t* part_e = nullptr;   // [batch][q_heads][max_parts]
-  int64_t* part_O = nullptr;   // [batch][q_heads][max_parts][head_dim]
+  // O_p (section 9.1) as its low 32 bits and its sign-extending high byte, 5 bytes per value instead of
+  // 8 (|O_p| < 512 x 65535 x 128 <= 2^32); download_part_O joins them.
+  uint32_t* part_Olo = nullptr;  // [batch][q_heads][max_parts][head_dim]
+  int8_t* part_Ohi = nullptr;    // [batch][q_heads][max_parts][head_dim]
   int32_t* counters = nullptr; // [batch][kv_heads], zero between launches
   int32_t* seq_err = nullptr;  // [batch][kv_heads], zero between launches
   DecodeWorkspace() = default;
@@ -132,6 +135,7 @@ struct DecodeWorkspace {
   ~DecodeWorkspace();
   Result allocate(int batch, int q_heads, int kv_heads, int head_dim, int max_seq_len);
   void release();
+  Result download_part_O(size_t n, std::vector<int64_t>& out) const;  // the first n O_p values, joined
 };
 
 // Optional intermediates for debugging and the golden comparison (device pointers, each may be null):

@@ -218,7 +218,7 @@ void run_sweep_case(const SweepShape& s, uint64_t seed, Mism& mm) {
   cudaMemcpy(pM.data(), ws.part_M, pM.size() * 8, cudaMemcpyDeviceToHost);
   cudaMemcpy(pL.data(), ws.part_L, pL.size() * 8, cudaMemcpyDeviceToHost);
   cudaMemcpy(pe.data(), ws.part_e, pe.size() * 4, cudaMemcpyDeviceToHost);
-  cudaMemcpy(pO.data(), ws.part_O, pO.size() * 8, cudaMemcpyDeviceToHost);
+  CK(ws.download_part_O(pO.size(), pO));
 
   for (int b = 0; b < B; ++b) {
     const int len = s.lens[b];
