@@ -233,7 +233,9 @@ __device__ __forceinline__ void load_cta_pages(const PagedCache& c, int b, int t
 // error slot and counter for the next call. (Spreading the combine over the GPU this way measured faster
 // on every benchmark shape than the last partition CTA of each pair running it alone: reports/gpu.md
 // round 13.)
-constexpr int kCombineSlab = 32, kCombineChunk = 64, kCombineThreads = 128;
+// 64 outputs per CTA: half the CTAs of 32 (each re-reads its head's M_p, L_p, e_p), 0.976 at B 32 Hkv 8
+// T 8192 and neutral at T 32768 (reports/gpu.md round 16); 32 partitions per round were slower at T 32768.
+constexpr int kCombineSlab = 64, kCombineChunk = 64, kCombineThreads = 128;
 __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodeParams p, int D) {
   __shared__ __align__(16) uint32_t sOlo[kCombineChunk][kCombineSlab];
   __shared__ __align__(16) int8_t sOhi[kCombineChunk][kCombineSlab];
