@@ -222,9 +222,9 @@ void check_attention(const io::SafeTensors& st, CudaCheckResult& res) {
   if (st.has("part_e")) cmp.compare("part_e", dl(ws.part_e, size_t(Hq) * P * 4), st.get("part_e"));
   if (st.has("part_O")) {
     std::vector<int64_t> o;
-    const Result r = ws.download_part_O(size_t(Hq) * P * D, o);
+    NQKV_CK(ws.download_part_O(size_t(Hq) * P * D, o));
     std::vector<uint8_t> bytes(o.size() * 8);
-    if (r.ok() && !o.empty()) std::memcpy(bytes.data(), o.data(), bytes.size());
+    std::memcpy(bytes.data(), o.data(), bytes.size());
     cmp.compare("part_O", bytes, st.get("part_O"));
   }
   cmp.compare("out", dout.download(dout.n), st.get("out"));
