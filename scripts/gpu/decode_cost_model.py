@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Fits time = fixed + bytes / bandwidth to the fused NF4 decode rows of a bench_cuda JSON, per kernel
+family (G = 1: Hkv 32, G = 4: Hkv 8; the B >= 8 target rows), and sets each >= 3.2x target row's budget
+(the same run's queued SDPA time / 3.2) against the measured time and both fits. Used by reports/gpu.md
+(round 17) to show which targets a kernel of the same family could reach by steady-state speed alone.
+
+Usage: decode_cost_model.py BENCH_JSON SDPA_JSON [--target 3.2] [--json OUT]
+"""
+import argparse
+import json
+import math
+import re
+import sys
+
+
+def load_rows(bench_path):
+    rows, copy = {}, 0.0
+    for b in json.load(open(bench_path))["benchmarks"]:
+        copy = b.get("copyGBps", copy)
+        m = re.match(r"BM_DecodeAttention/B:(\d+)/Hq:32/Hkv:(\d+)/D:128/T:(\d+)/blk:64/bits:4/", b["name"])
+        if m:
+            B, H, T = map(int, m.groups())
+            us = b["median_us"]
+            rows[(B, H, T)] = {"us": us, "mb": b["cacheGBps"] * us * 1e-3}  # the cache bytes (codes + scales): GB/s x us = kB
+    return rows, copy
+
+
+def fit(points):
+    """Least squares of us = a + s * MB; returns (a us, GB/s = 1e3 / s)."""
+    n = len(points)
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    s = sum((p[0] - mx) * (p[1] - my) for p in points) / sxx
+    return my - s * mx, 1e3 / s
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bench")
+    ap.add_argument("sdpa")
+    ap.add_argument("--target", type=float, default=3.2)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    try:
+        rows, copy = load_rows(a.bench)
+        sdpa = {(c["batch"], c["kv_heads"], c["tokens"]): c["queued"]["median_ms"] * 1e3 for c in json.load(open(a.sdpa))["cases"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"decode_cost_model: cannot read the inputs: {e!r}", file=sys.stderr)
+        sys.exit(2)
+    if not rows or not sdpa or copy <= 0:
+        print("decode_cost_model: no decode rows, SDPA cases or copy bandwidth in the inputs", file=sys.stderr)
+        sys.exit(2)
+    fits = {}
+    for H in (32, 8):
+        pts = [(r["mb"], r["us"]) for (B, h, T), r in rows.items() if h == H and B >= 8]
+        if len(pts) < 2:
+            print(f"decode_cost_model: fewer than two B >= 8 rows at Hkv {H}", file=sys.stderr)
+            sys.exit(2)
+        fits[H] = fit(pts)
+        print(f"Hkv {H:2d} (G = {32 // H}): time = {fits[H][0]:.1f} us + bytes / {fits[H][1]:.0f} GB/s  (fit over {len(pts)} rows, B >= 8)")
+    print(f"copy bandwidth (same run, queued): {copy:.0f} GB/s")
+    print()
+    print("| B | Hkv | T | cache MB | SDPA us | budget us | now us | fit (own family) us | fit G = 1 us | fixed cost allowed at copy bandwidth us | met |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    out = []
+    for key in sorted(rows, key=lambda k: (k[1], k[0], k[2])):
+        if key not in sdpa:
+            continue
+        B, H, T = key
+        r = rows[key]
+        budget = sdpa[key] / a.target
+        own = fits[H][0] + r["mb"] * 1e3 / fits[H][1]
+        g1 = fits[32][0] + r["mb"] * 1e3 / fits[32][1]
+        allowed = budget - r["mb"] * 1e3 / copy  # what launch, fill, drain and combine may cost at 100% of copy
+        met = r["us"] <= budget
+        print(f"| {B} | {H} | {T} | {r['mb']:.1f} | {sdpa[key]:.1f} | {budget:.1f} | {r['us']:.1f} | {own:.1f} | {g1:.1f} | {allowed:.1f} | {'yes' if met else 'no'} |")
+        out.append({"batch": B, "kv_heads": H, "tokens": T, "mb": r["mb"], "sdpa_us": sdpa[key], "budget_us": budget,
+                    "now_us": r["us"], "fit_own_us": own, "fit_g1_us": g1, "fixed_allowed_us": allowed, "met": met})
+    if a.json:
+        json.dump({"copy_gbps": copy, "fits": {str(k): {"fixed_us": v[0], "gbps": v[1]} for k, v in fits.items()}, "rows": out},
+                  open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
