@@ -4,13 +4,15 @@ family (G = 1: Hkv 32, G = 4: Hkv 8; the B >= 8 target rows), and sets each >= 3
 (the same run's queued SDPA time / 3.2) against the measured time and both fits. Used by reports/gpu.md
 (round 17) to show which targets a kernel of the same family could reach by steady-state speed alone.
 
-Usage: decode_cost_model.py BENCH_JSON SDPA_JSON [--target 3.2] [--json OUT]
+Usage: decode_cost_model.py BENCH_JSON SDPA_JSON [--target 3.2] [--json OUT] [--plot OUT.png]
 """
 import argparse
 import json
-import math
+import os
 import re
+import subprocess
 import sys
+import tempfile
 
 
 def load_rows(bench_path):
@@ -35,12 +37,57 @@ def fit(points):
     return my - s * mx, 1e3 / s
 
 
+def plot(path, rows, fits, copy, targets):
+    """gnuplot pngcairo into a temporary file next to PATH, renamed over it once complete."""
+    d = os.path.dirname(os.path.abspath(path))
+    with tempfile.TemporaryDirectory() as tmp:
+        def dat(name, pts):
+            p = os.path.join(tmp, name)
+            with open(p, "w") as f:
+                f.writelines(f"{x} {y}\n" for x, y in pts)
+            return p
+        g1 = dat("g1", [(r["mb"], r["us"]) for (B, H, T), r in rows.items() if H == 32])
+        g4 = dat("g4", [(r["mb"], r["us"]) for (B, H, T), r in rows.items() if H == 8])
+        met = dat("met", [(t["mb"], t["budget_us"]) for t in targets if t["met"]])
+        miss = dat("miss", [(t["mb"], t["budget_us"]) for t in targets if not t["met"]])
+        out_tmp = os.path.join(d, "." + os.path.basename(path) + ".tmp")
+        script = f"""set terminal pngcairo size 900,600 font 'sans,10'
+set output '{out_tmp}'
+set title 'Fused NF4 decode on the H100: time against the cache bytes it reads (same run as the SDPA baseline)'
+set logscale xy
+set xlabel 'cache bytes read (codes + scales), MB'
+set ylabel 'queued time, us'
+set key left top
+set grid
+set xrange [5:6000]
+f1(x) = {fits[32][0]} + x * 1000.0 / {fits[32][1]}
+f4(x) = {fits[8][0]} + x * 1000.0 / {fits[8][1]}
+cp(x) = x * 1000.0 / {copy}
+plot f1(x) lw 2 lc rgb '#1f77b4' title sprintf('G = 1 fit: %.1f us + bytes / %.0f GB/s', {fits[32][0]}, {fits[32][1]}), \\
+     f4(x) lw 2 lc rgb '#d62728' title sprintf('G = 4 fit: %.1f us + bytes / %.0f GB/s', {fits[8][0]}, {fits[8][1]}), \\
+     cp(x) lw 2 dt 2 lc rgb 'black' title sprintf('bytes / copy bandwidth (%.0f GB/s), no fixed cost', {copy}), \\
+     '{g1}' with points pt 7 ps 1.2 lc rgb '#1f77b4' title 'measured, Hkv 32 (G = 1)', \\
+     '{g4}' with points pt 5 ps 1.2 lc rgb '#d62728' title 'measured, Hkv 8 (G = 4)', \\
+     '{met}' with points pt 8 ps 2 lw 2 lc rgb '#2ca02c' title 'budget = SDPA / 3.2, met', \\
+     '{miss}' with points pt 6 ps 2 lw 2 lc rgb '#ff7f0e' title 'budget = SDPA / 3.2, missed'
+"""
+        try:
+            subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
+            os.replace(out_tmp, path)
+        except (OSError, subprocess.CalledProcessError) as e:
+            if os.path.exists(out_tmp):
+                os.remove(out_tmp)
+            print(f"decode_cost_model: the plot failed (is gnuplot installed?): {e}", file=sys.stderr)
+            sys.exit(2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bench")
     ap.add_argument("sdpa")
     ap.add_argument("--target", type=float, default=3.2)
     ap.add_argument("--json")
+    ap.add_argument("--plot", help="PNG of time against bytes (log-log): measured rows, fits, budgets (needs gnuplot)")
     a = ap.parse_args()
     try:
         rows, copy = load_rows(a.bench)
@@ -77,6 +124,8 @@ def main():
         print(f"| {B} | {H} | {T} | {r['mb']:.1f} | {sdpa[key]:.1f} | {budget:.1f} | {r['us']:.1f} | {own:.1f} | {g1:.1f} | {allowed:.1f} | {'yes' if met else 'no'} |")
         out.append({"batch": B, "kv_heads": H, "tokens": T, "mb": r["mb"], "sdpa_us": sdpa[key], "budget_us": budget,
                     "now_us": r["us"], "fit_own_us": own, "fit_g1_us": g1, "fixed_allowed_us": allowed, "met": met})
+    if a.plot:
+        plot(a.plot, rows, fits, copy, out)
     if a.json:
         json.dump({"copy_gbps": copy, "fits": {str(k): {"fixed_us": v[0], "gbps": v[1]} for k, v in fits.items()}, "rows": out},
                   open(a.json, "w"), indent=1)
