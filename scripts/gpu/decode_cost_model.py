@@ -33,6 +33,8 @@ def fit(points):
     mx = sum(p[0] for p in points) / n
     my = sum(p[1] for p in points) / n
     sxx = sum((p[0] - mx) ** 2 for p in points)
+    if sxx == 0:
+        return None
     s = sum((p[0] - mx) * (p[1] - my) for p in points) / sxx
     return my - s * mx, 1e3 / s
 
@@ -40,6 +42,9 @@ def fit(points):
 def plot(path, rows, fits, copy, targets):
     """gnuplot pngcairo into a temporary file next to PATH, renamed over it once complete."""
     d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        print(f"decode_cost_model: cannot write {path}: no directory {d}", file=sys.stderr)
+        sys.exit(2)
     with tempfile.TemporaryDirectory() as tmp:
         def dat(name, pts):
             p = os.path.join(tmp, name)
@@ -72,7 +77,9 @@ plot f1(x) lw 2 lc rgb '#1f77b4' title sprintf('G = 1 fit: %.1f us + bytes / %.0
      '{miss}' with points pt 6 ps 2 lw 2 lc rgb '#ff7f0e' title 'budget = SDPA / 3.2, missed'
 """
         try:
-            subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
+            subprocess.run(["gnuplot"], input=script.encode(), check=True, capture_output=True)
+            if not os.path.exists(out_tmp):
+                raise OSError(f"gnuplot wrote no {out_tmp}")
             os.replace(out_tmp, path)
         except (OSError, subprocess.CalledProcessError) as e:
             if os.path.exists(out_tmp):
@@ -89,6 +96,9 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--plot", help="PNG of time against bytes (log-log): measured rows, fits, budgets (needs gnuplot)")
     a = ap.parse_args()
+    if not a.target > 0:
+        print(f"decode_cost_model: --target must be positive (got {a.target})", file=sys.stderr)
+        sys.exit(2)
     try:
         rows, copy = load_rows(a.bench)
         sdpa = {(c["batch"], c["kv_heads"], c["tokens"]): c["queued"]["median_ms"] * 1e3 for c in json.load(open(a.sdpa))["cases"]}
@@ -101,10 +111,10 @@ def main():
     fits = {}
     for H in (32, 8):
         pts = [(r["mb"], r["us"]) for (B, h, T), r in rows.items() if h == H and B >= 8]
-        if len(pts) < 2:
-            print(f"decode_cost_model: fewer than two B >= 8 rows at Hkv {H}", file=sys.stderr)
+        fits[H] = fit(pts) if len(pts) >= 2 else None
+        if fits[H] is None:
+            print(f"decode_cost_model: fewer than two B >= 8 rows of different sizes at Hkv {H}", file=sys.stderr)
             sys.exit(2)
-        fits[H] = fit(pts)
         print(f"Hkv {H:2d} (G = {32 // H}): time = {fits[H][0]:.1f} us + bytes / {fits[H][1]:.0f} GB/s  (fit over {len(pts)} rows, B >= 8)")
     print(f"copy bandwidth (same run, queued): {copy:.0f} GB/s")
     print()
@@ -126,9 +136,18 @@ def main():
                     "now_us": r["us"], "fit_own_us": own, "fit_g1_us": g1, "fixed_allowed_us": allowed, "met": met})
     if a.plot:
         plot(a.plot, rows, fits, copy, out)
-    if a.json:
-        json.dump({"copy_gbps": copy, "fits": {str(k): {"fixed_us": v[0], "gbps": v[1]} for k, v in fits.items()}, "rows": out},
-                  open(a.json, "w"), indent=1)
+    if a.json:  # a temporary file next to it, renamed once complete
+        tmp = os.path.join(os.path.dirname(os.path.abspath(a.json)), "." + os.path.basename(a.json) + ".tmp")
+        try:
+            with open(tmp, "w") as f:
+                json.dump({"copy_gbps": copy, "fits": {str(k): {"fixed_us": v[0], "gbps": v[1]} for k, v in fits.items()},
+                           "rows": out}, f, indent=1)
+            os.replace(tmp, a.json)
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            print(f"decode_cost_model: cannot write {a.json}: {e}", file=sys.stderr)
+            sys.exit(2)
 
 
 if __name__ == "__main__":
