@@ -235,7 +235,9 @@ void BM_DecodeAttention(benchmark::State& state) {
   BCK(lr);
   BCK(nc::read_device_errors(rc.cache.error_word()));
   const int P = (T + 511) / 512;
-  const double part_bytes = 2.0 * double(B) * Hq * P * (D + 3) * 8;  // written, then read by the combine
+  // Partition partials, written, then read by the combine: O_p in 5 bytes per value (DecodeWorkspace),
+  // M_p and L_p in 8, e_p in 4.
+  const double part_bytes = 2.0 * double(B) * Hq * P * (5.0 * D + 8 + 8 + 4);
   const double bytes = cache_bytes + double(nq) * 8 + part_bytes + double(B) * ((T + ps - 1) / ps) * 4;
   cudaFree(q);
   cudaFree(out);
