@@ -39,12 +39,29 @@ def fit(points):
     return my - s * mx, 1e3 / s
 
 
+def at(fit_, mb):
+    """A fit's time (us) for mb megabytes."""
+    return fit_[0] + mb * 1e3 / fit_[1]
+
+
+def write_atomically(path, write, what):
+    """write(tmp) fills a temporary file next to PATH, which is then renamed over PATH; on any failure the
+    temporary file is removed and the script exits 2 with one line naming WHAT."""
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), "." + os.path.basename(path) + ".tmp")
+    try:
+        write(tmp)
+        if not os.path.exists(tmp):
+            raise OSError(f"nothing was written to {tmp}")
+        os.replace(tmp, path)
+    except (OSError, subprocess.CalledProcessError) as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        print(f"decode_cost_model: cannot write {what} {path}: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
 def plot(path, rows, fits, copy, targets):
     """gnuplot pngcairo into a temporary file next to PATH, renamed over it once complete."""
-    d = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(d):
-        print(f"decode_cost_model: cannot write {path}: no directory {d}", file=sys.stderr)
-        sys.exit(2)
     with tempfile.TemporaryDirectory() as tmp:
         def dat(name, pts):
             p = os.path.join(tmp, name)
@@ -55,8 +72,9 @@ def plot(path, rows, fits, copy, targets):
         g4 = dat("g4", [(r["mb"], r["us"]) for (B, H, T), r in rows.items() if H == 8])
         met = dat("met", [(t["mb"], t["budget_us"]) for t in targets if t["met"]])
         miss = dat("miss", [(t["mb"], t["budget_us"]) for t in targets if not t["met"]])
-        out_tmp = os.path.join(d, "." + os.path.basename(path) + ".tmp")
-        script = f"""set terminal pngcairo size 900,600 font 'sans,10'
+
+        def run_gnuplot(out_tmp):
+            script = f"""set terminal pngcairo size 900,600 font 'sans,10'
 set output '{out_tmp}'
 set title 'Fused NF4 decode on the H100: time against the cache bytes it reads (same run as the SDPA baseline)'
 set logscale xy
@@ -76,16 +94,9 @@ plot f1(x) lw 2 lc rgb '#1f77b4' title sprintf('G = 1 fit: %.1f us + bytes / %.0
      '{met}' with points pt 8 ps 2 lw 2 lc rgb '#2ca02c' title 'budget = SDPA / 3.2, met', \\
      '{miss}' with points pt 6 ps 2 lw 2 lc rgb '#ff7f0e' title 'budget = SDPA / 3.2, missed'
 """
-        try:
             subprocess.run(["gnuplot"], input=script.encode(), check=True, capture_output=True)
-            if not os.path.exists(out_tmp):
-                raise OSError(f"gnuplot wrote no {out_tmp}")
-            os.replace(out_tmp, path)
-        except (OSError, subprocess.CalledProcessError) as e:
-            if os.path.exists(out_tmp):
-                os.remove(out_tmp)
-            print(f"decode_cost_model: the plot failed (is gnuplot installed?): {e}", file=sys.stderr)
-            sys.exit(2)
+
+        write_atomically(path, run_gnuplot, "the plot (gnuplot)")
 
 
 def main():
@@ -127,8 +138,7 @@ def main():
         B, H, T = key
         r = rows[key]
         budget = sdpa[key] / a.target
-        own = fits[H][0] + r["mb"] * 1e3 / fits[H][1]
-        g1 = fits[32][0] + r["mb"] * 1e3 / fits[32][1]
+        own, g1 = at(fits[H], r["mb"]), at(fits[32], r["mb"])
         allowed = budget - r["mb"] * 1e3 / copy  # what launch, fill, drain and combine may cost at 100% of copy
         met = r["us"] <= budget
         print(f"| {B} | {H} | {T} | {r['mb']:.1f} | {sdpa[key]:.1f} | {budget:.1f} | {r['us']:.1f} | {own:.1f} | {g1:.1f} | {allowed:.1f} | {'yes' if met else 'no'} |")
@@ -136,19 +146,14 @@ def main():
                     "now_us": r["us"], "fit_own_us": own, "fit_g1_us": g1, "fixed_allowed_us": allowed, "met": met})
     if a.plot:
         plot(a.plot, rows, fits, copy, out)
-    if a.json:  # a temporary file next to it, renamed once complete
-        tmp = os.path.join(os.path.dirname(os.path.abspath(a.json)), "." + os.path.basename(a.json) + ".tmp")
-        try:
-            with open(tmp, "w") as f:
-                json.dump({"copy_gbps": copy, "fits": {str(k): {"fixed_us": v[0], "gbps": v[1]} for k, v in fits.items()},
-                           "rows": out}, f, indent=1)
-            os.replace(tmp, a.json)
-        except OSError as e:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            print(f"decode_cost_model: cannot write {a.json}: {e}", file=sys.stderr)
-            sys.exit(2)
+    if a.json:
+        doc = {"copy_gbps": copy, "fits": {str(k): {"fixed_us": v[0], "gbps": v[1]} for k, v in fits.items()}, "rows": out}
 
+        def dump(tmp):
+            with open(tmp, "w") as f:
+                json.dump(doc, f, indent=1)
+
+        write_atomically(a.json, dump, "the JSON")
 
 if __name__ == "__main__":
     main()
