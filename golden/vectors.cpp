@@ -208,22 +208,9 @@ void add_attention_suites(std::vector<GoldenCase>& cases, uint64_t seed) {
 
 // ---- recomputation ---------------------------------------------------------------------------
 
-std::string meta(const io::SafeTensors& c, const std::string& key) {
-  auto it = c.metadata.find(key);
-  if (it == c.metadata.end()) throw InputError(c.source + ": golden case lacks metadata '" + key + "'");
-  return it->second;
-}
-int meta_int(const io::SafeTensors& c, const std::string& key) {
-  try {
-    return std::stoi(meta(c, key));
-  } catch (const std::logic_error&) {
-    throw InputError(c.source + ": metadata '" + key + "' is not an integer");
-  }
-}
-
 io::SafeTensors recompute_quantize(const io::SafeTensors& c) {
-  const Codebook& cb = codebook_by_name(meta(c, "codebook"));
-  const int block = meta_int(c, "block");
+  const Codebook& cb = codebook_by_name(case_meta(c, "codebook"));
+  const int block = case_meta_int(c, "block");
   const io::Tensor& x = c.get("x");
   const ElemType t = elem_type_of(x, "x");
   if (x.shape.size() != 2 || block <= 0 || x.shape[1] % block != 0) throw InputError(c.source + ": bad x shape for block");
@@ -249,10 +236,10 @@ io::SafeTensors recompute_quantize(const io::SafeTensors& c) {
 }
 
 io::SafeTensors recompute_attention(const io::SafeTensors& c) {
-  const Codebook& cb = codebook_by_name(meta(c, "codebook"));
-  const int block = meta_int(c, "block"), hq = meta_int(c, "q_heads"), hkv = meta_int(c, "kv_heads"),
-            d = meta_int(c, "head_dim"), tokens = meta_int(c, "tokens");
-  const float sm_scale = f32_from_bits(static_cast<uint32_t>(std::stoul(meta(c, "sm_scale_bits"))));
+  const Codebook& cb = codebook_by_name(case_meta(c, "codebook"));
+  const int block = case_meta_int(c, "block"), hq = case_meta_int(c, "q_heads"), hkv = case_meta_int(c, "kv_heads"),
+            d = case_meta_int(c, "head_dim"), tokens = case_meta_int(c, "tokens");
+  const float sm_scale = f32_from_bits(static_cast<uint32_t>(std::stoul(case_meta(c, "sm_scale_bits"))));
   const io::Tensor &k = c.get("k"), &v = c.get("v"), &q = c.get("q");
   const ElemType t = elem_type_of(k, "k");
   const std::vector<int64_t> kv_shape = {tokens, hkv, d};
@@ -398,15 +385,15 @@ std::vector<GoldenCase> generate_golden_cases(uint64_t seed) {
 }
 
 io::SafeTensors recompute_case(const io::SafeTensors& c) {
-  const std::string kind = meta(c, "kind");
+  const std::string kind = case_meta(c, "kind");
   if (kind == "quantize") return recompute_quantize(c);
   if (kind == "attention") return recompute_attention(c);
   throw InputError(c.source + ": unknown golden case kind '" + kind + "'");
 }
 
 std::vector<std::string> output_tensor_names(const io::SafeTensors& c) {
-  if (meta(c, "kind") == "quantize") {
-    const Codebook& cb = codebook_by_name(meta(c, "codebook"));
+  if (case_meta(c, "kind") == "quantize") {
+    const Codebook& cb = codebook_by_name(case_meta(c, "codebook"));
     if (cb.affine) return {"codes", "minimum", "step", "status", "dequant"};
     return {"codes", "absmax", "status", "dequant"};
   }
@@ -434,6 +421,22 @@ TensorDiff compare_tensors(const std::string& name, const io::Tensor& expected, 
     }
   }
   return d;
+}
+
+std::string case_meta(const io::SafeTensors& c, const std::string& key) {
+  auto it = c.metadata.find(key);
+  if (it == c.metadata.end()) throw InputError(c.source + ": golden case lacks metadata '" + key + "'");
+  return it->second;
+}
+int case_meta_int(const io::SafeTensors& c, const std::string& key) {
+  const std::string v = case_meta(c, key);
+  try {
+    size_t used = 0;
+    const int r = std::stoi(v, &used);
+    if (used == v.size()) return r;
+  } catch (const std::logic_error&) {
+  }
+  throw InputError(c.source + ": metadata '" + key + "' is not an integer ('" + v + "')");
 }
 
 }  // namespace nqkv::golden

@@ -27,6 +27,10 @@ GoldenCase make_attention_case(const std::string& name, const std::string& codeb
 
 // Recomputes a case from its inputs with the golden library: the expected tensors.
 io::SafeTensors recompute_case(const io::SafeTensors& c);
+// The one reader of a golden case's metadata: the value of `key`, InputError naming the file when
+// it is missing (case_meta_int: or not an integer).
+std::string case_meta(const io::SafeTensors& c, const std::string& key);
+int case_meta_int(const io::SafeTensors& c, const std::string& key);
 // Names of the output tensors of a case (what a backend must reproduce).
 std::vector<std::string> output_tensor_names(const io::SafeTensors& c);
 

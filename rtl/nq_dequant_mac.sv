@@ -3,9 +3,10 @@
 //  - score form (cfg_mode 0), 7.2: side stream = the token's nb K scales (fp16/bf16 bits, one per
 //    beat), code stream = the token's D/LANES beats of packed K codes. Per block the lanes'
 //    products Q_i * C[code_i] go through an adder tree into P_b (int32); at the block end
-//    m_b * P_b is shifted by G - (x_t - x_b) (G = 19; left shift or floor shift) and added to the
-//    int64 S_t. x_t is computed from the scales as they arrive, before the codes (the side buffer
-//    is double-banked, so token t+1's scales load while token t's codes stream). One output word
+//    m_b * P_b is shifted by G - (x_t - x_b) (G = 19, NQ_SCORE_GUARD_BITS of nq_accel_regs.svh;
+//    left shift or floor shift) and added to the int64 S_t. x_t is computed from the scales as
+//    they arrive, before the codes (the side buffer is double-banked, so token t+1's scales load
+//    while token t's codes stream). One output word
 //    per token: od_data = S_t, od_x = x_t, od_last on the pass's last token (cd_last).
 //  - value form (cfg_mode 1), 7.3: side stream = the token's nb block weights W_{t,b} (uint16,
 //    computed by the host from E_t and the scales, see rtl/doc/protocol.md), code stream = the
@@ -18,6 +19,9 @@
 // Throughput: one code beat (LANES MACs) per cycle while both streams have data and od_ready is
 // high. Latency: score 3 cycles from a token's last code beat to its output word; value: drain
 // starts 2 cycles after the last beat and takes D cycles. A stalled output stalls the pipeline.
+// Simulation-only assertions (`ifndef SYNTHESIS): no side value is written into a full bank and
+// no code beat is accepted before its bank is full.
+`include "nq_assert.svh"
 module nq_dequant_mac #(
   parameter int LANES = 16,
   parameter int BLOCK_MAX = 256,
@@ -59,6 +63,10 @@ module nq_dequant_mac #(
   localparam int ROWS = DMAX / LANES;
   localparam int RW = $clog2(ROWS);
   localparam int LW = $clog2(LANES);
+`define NQ_REGS_CONTRACT
+`include "nq_accel_regs.svh"
+  localparam logic signed [10:0] G = 11'(NQ_SCORE_GUARD_BITS);
+  localparam logic signed [10:0] SHIFT_LIMIT = 11'(NQ_SCORE_SHIFT_LIMIT);
 
   logic en;
   assign en = !od_valid || od_ready;
@@ -284,9 +292,9 @@ module nq_dequant_mac #(
   always_comb begin
     v = signed'({33'd0, s2_m}) * 44'(s2_p);
     d = 11'(s2_xt) - 11'(s2_xb);  // >= 0 for blocks with m != 0; v = 0 otherwise
-    if (d <= 11'sd19) vs = 64'(v) <<< (11'sd19 - d);
-    else if (d >= 11'sd82) vs = v < 0 ? -64'sd1 : 64'sd0;
-    else vs = 64'(v) >>> (d - 11'sd19);
+    if (d <= G) vs = 64'(v) <<< (G - d);
+    else if (d >= SHIFT_LIMIT) vs = v < 0 ? -64'sd1 : 64'sd0;
+    else vs = 64'(v) >>> (d - G);
     s_acc_n = (s2_first_blk ? 64'sd0 : s_acc) + vs;
   end
   always_ff @(posedge clk) begin
@@ -337,4 +345,13 @@ module nq_dequant_mac #(
 
   assign busy = s1_valid || s2_valid || od_valid || draining || drain_go || hold || (sb_full != 2'b00)
                 || (sb_widx != '0) || (row != '0);
+
+`ifndef SYNTHESIS
+  always @(posedge clk or negedge rst_n) begin
+    if (rst_n) begin
+      `NQ_ASSERT(!(sd_acc && sb_full[sb_wbank]), "side buffer: side value written into a full bank")
+      `NQ_ASSERT(!(cd_acc && !sb_full[sb_rbank]), "side buffer: code beat accepted before its bank is full")
+    end
+  end
+`endif
 endmodule

@@ -1,7 +1,10 @@
 // nq_fifo: synchronous first-in first-out buffer, DEPTH (a power of two) entries of W bits.
 // push and pop may happen in the same cycle; the head entry is readable combinationally
-// (show-ahead). No internal protection: the owner never pushes when full or pops when empty.
-// Latency: an entry pushed in cycle n is visible at the head in cycle n+1.
+// (show-ahead). No internal protection: the owner never pushes when full (unless it pops in the
+// same cycle) or pops when empty; simulation-only assertions check both (`ifndef SYNTHESIS).
+// Latency: an entry pushed in cycle n is visible at the head in cycle n+1. Throughput: one push
+// and one pop per cycle.
+`include "nq_assert.svh"
 module nq_fifo #(
   parameter int W = 8,
   parameter int DEPTH = 16,
@@ -36,4 +39,13 @@ module nq_fifo #(
   assign dout = mem[rp];
   assign empty = (count == '0);
   assign full = (count == (AW+1)'(DEPTH));
+
+`ifndef SYNTHESIS
+  always @(posedge clk or negedge rst_n) begin
+    if (rst_n) begin
+      `NQ_ASSERT(!(push && full && !pop), "fifo overflow: push while full without a pop")
+      `NQ_ASSERT(!(pop && empty), "fifo underflow: pop while empty")
+    end
+  end
+`endif
 endmodule

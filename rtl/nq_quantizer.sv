@@ -14,6 +14,9 @@
 // FIFO holds a block plus the reciprocal latency, so block n+1's absmax pass overlaps block n's
 // reciprocal and block n-1's encode). Latency from a block's last input beat to its first output
 // beat: 3 + LAT_RECIP cycles.
+// Simulation-only assertions (`ifndef SYNTHESIS): at most SF_DEPTH blocks in flight (pending),
+// the scale FIFO never overflows and never holds more blocks than are in flight.
+`include "nq_assert.svh"
 module nq_quantizer #(
   parameter int LANES = 16,
   parameter int BLOCK_MAX = 256,
@@ -226,6 +229,16 @@ module nq_quantizer #(
   end
 
   assign busy = !ef_empty || !sf_empty || p1_valid || out_valid || be_valid || (pending != '0);
+
+`ifndef SYNTHESIS
+  always @(posedge clk or negedge rst_n) begin
+    if (rst_n) begin
+      `NQ_ASSERT(pending <= (SFAW+1)'(SF_DEPTH), "in-flight block limit: more than SF_DEPTH blocks pending")
+      `NQ_ASSERT(!(rc_valid && sf_full && !sf_pop), "scale FIFO overflow: a reciprocal arrived while the FIFO is full")
+      `NQ_ASSERT(sf_count <= pending, "scale FIFO holds more blocks than are in flight")
+    end
+  end
+`endif
 
   // Unused: the widened absmax is positive, finite and non-zero on the path that uses it; FIFO
   // fill levels are for debug; the low bits of the pack vector are unused when BITS_MAX < 4.

@@ -5,6 +5,10 @@
 #include <cstring>
 #include <sstream>
 
+#include "golden/backend.hpp"
+#include "golden/tensor_io.hpp"
+#include "golden/vectors.hpp"
+#include "io/error.hpp"
 #include "kernels/cuda/nqkv_cuda.hpp"
 
 namespace nqkv::cuda {
@@ -27,49 +31,30 @@ struct DevBuf {
   }
 };
 
+// Element-by-element bit comparison of a downloaded GPU tensor with the golden one, through the
+// backend's one mismatch collector.
 struct Comparer {
-  CudaCheckResult& r;
-  int listed = 0;
-  void note(const std::string& s) {
-    if (listed < 12) r.first_mismatches += s + "\n";
-    ++listed;
-  }
+  backend::Mismatches& m;
   // gpu holds elements of the same width as ref's dtype, in the same order.
   void compare(const std::string& name, const std::vector<uint8_t>& gpu, const io::Tensor& ref) {
     const size_t es = io::dtype_size(ref.dtype);
     if (gpu.size() != ref.data.size()) {
-      ++r.mismatches;
-      note(name + ": size " + std::to_string(gpu.size()) + " bytes on the GPU vs " + std::to_string(ref.data.size()) +
-           " in the golden file");
+      m.error(name + ": size " + std::to_string(gpu.size()) + " bytes on the GPU vs " + std::to_string(ref.data.size()) +
+              " in the golden file");
       return;
     }
     const size_t n = ref.data.size() / es;
     for (size_t i = 0; i < n; ++i) {
-      ++r.compared;
-      if (std::memcmp(gpu.data() + i * es, ref.data.data() + i * es, es) == 0) continue;
-      ++r.mismatches;
-      uint64_t a = 0, b = 0;
-      std::memcpy(&a, gpu.data() + i * es, es);
-      std::memcpy(&b, ref.data.data() + i * es, es);
-      std::ostringstream os;
-      os << name << "[" << i << "]: gpu=0x" << std::hex << a << " golden=0x" << b;
-      note(os.str());
+      uint64_t got = 0, want = 0;
+      std::memcpy(&got, gpu.data() + i * es, es);
+      std::memcpy(&want, ref.data.data() + i * es, es);
+      m.cmp(name, static_cast<int64_t>(i), want, got, static_cast<int>(2 * es));
     }
   }
 };
 
-std::string meta(const io::SafeTensors& st, const std::string& k) {
-  auto it = st.metadata.find(k);
-  if (it == st.metadata.end()) throw InputError(st.source + ": metadata has no '" + k + "'");
-  return it->second;
-}
-
-golden::ElemType parse_type(const std::string& s) {
-  if (s == "f16") return golden::ElemType::F16;
-  if (s == "bf16") return golden::ElemType::BF16;
-  if (s == "f32") return golden::ElemType::F32;
-  throw InputError("unknown dtype '" + s + "'");
-}
+using golden::case_meta;
+using golden::case_meta_int;
 
 #define NQKV_CK(expr)                                              \
   do {                                                             \
@@ -77,10 +62,10 @@ golden::ElemType parse_type(const std::string& s) {
     if (!rr_.ok()) throw std::runtime_error(#expr ": " + rr_.message); \
   } while (0)
 
-void check_quantize(const io::SafeTensors& st, CudaCheckResult& res) {
-  const golden::Codebook& cb = golden::codebook_by_name(meta(st, "codebook"));
-  const golden::ElemType type = parse_type(meta(st, "dtype"));
-  const int block = std::stoi(meta(st, "block"));
+void check_quantize(const io::SafeTensors& st, backend::Mismatches& m) {
+  const golden::Codebook& cb = golden::codebook_by_name(case_meta(st, "codebook"));
+  const golden::ElemType type = golden::elem_type_from_name(case_meta(st, "dtype"));
+  const int block = case_meta_int(st, "block");
   const io::Tensor& x = st.get("x");
   const int64_t rows = x.dim(0), cols = x.dim(1);
   const size_t es = type == golden::ElemType::F32 ? 4 : 2;
@@ -92,7 +77,7 @@ void check_quantize(const io::SafeTensors& st, CudaCheckResult& res) {
   NQKV_CK(quantize_rows(cb.id, type, block, rows, cols, dx.p, dcodes.as<uint8_t>(), ds0.p, ds1.p, dst.as<uint8_t>()));
   NQKV_CK(dequantize_rows(cb.id, type, block, rows, cols, dcodes.as<uint8_t>(), ds0.p, ds1.p, dout.as<float>()));
   if (cudaDeviceSynchronize() != cudaSuccess) throw std::runtime_error("kernel failed");
-  Comparer cmp{res};
+  Comparer cmp{m};
   const auto s0 = ds0.download(nblk * es), s1 = ds1.download(nblk * es);
   cmp.compare("codes", dcodes.download(dcodes.n), st.get("codes"));
   if (!cb.affine) {
@@ -118,14 +103,14 @@ void check_quantize(const io::SafeTensors& st, CudaCheckResult& res) {
   if (st.has("dequant")) cmp.compare("dequant", dout.download(dout.n), st.get("dequant"));
 }
 
-void check_attention(const io::SafeTensors& st, CudaCheckResult& res) {
-  const golden::Codebook& cb = golden::codebook_by_name(meta(st, "codebook"));
-  const golden::ElemType type = parse_type(meta(st, "dtype"));
-  const int block = std::stoi(meta(st, "block"));
-  const int Hq = std::stoi(meta(st, "q_heads")), Hkv = std::stoi(meta(st, "kv_heads"));
-  const int D = std::stoi(meta(st, "head_dim"));
-  const int T = std::stoi(meta(st, "tokens"));
-  const uint32_t smb = static_cast<uint32_t>(std::stoul(meta(st, "sm_scale_bits")));
+void check_attention(const io::SafeTensors& st, backend::Result& res, backend::Mismatches& m) {
+  const golden::Codebook& cb = golden::codebook_by_name(case_meta(st, "codebook"));
+  const golden::ElemType type = golden::elem_type_from_name(case_meta(st, "dtype"));
+  const int block = case_meta_int(st, "block");
+  const int Hq = case_meta_int(st, "q_heads"), Hkv = case_meta_int(st, "kv_heads");
+  const int D = case_meta_int(st, "head_dim");
+  const int T = case_meta_int(st, "tokens");
+  const uint32_t smb = static_cast<uint32_t>(std::stoul(case_meta(st, "sm_scale_bits")));
   const float sm_scale = golden::f32_from_bits(smb);
   if (cb.affine || cb.bits < 2 || cb.bits > 4) {
     res.skipped = true;
@@ -154,12 +139,11 @@ void check_attention(const io::SafeTensors& st, CudaCheckResult& res) {
   dk.upload(k.data.data(), k.data.size());
   dv.upload(v.data.data(), v.data.size());
   NQKV_CK(quantize_append(c, dk.as<uint16_t>(), dv.as<uint16_t>(), T, true, cache.error_word(), nullptr));
-  Comparer cmp{res};
+  Comparer cmp{m};
   {
     Result dr = read_device_errors(cache.error_word());
     if (!dr.ok()) {
-      ++res.mismatches;
-      cmp.note("quantize_append: " + dr.message);
+      m.error("quantize_append: " + dr.message);
     }
   }
   // Codes and scales back in the golden's [T, Hkv, ...] order.
@@ -202,8 +186,7 @@ void check_attention(const io::SafeTensors& st, CudaCheckResult& res) {
   {
     Result dr = read_device_errors(cache.error_word());
     if (!dr.ok()) {
-      ++res.mismatches;
-      cmp.note("decode_attention: " + dr.message);
+      m.error("decode_attention: " + dr.message);
     }
   }
   const size_t P = ws.max_parts;
@@ -232,8 +215,8 @@ void check_attention(const io::SafeTensors& st, CudaCheckResult& res) {
 
 }  // namespace
 
-CudaCheckResult cuda_check_case(const nqkv::io::SafeTensors& golden_case) {
-  CudaCheckResult res;
+backend::Result cuda_check_case(const nqkv::io::SafeTensors& golden_case) {
+  backend::Result res;
   std::string why;
   if (!device_available(&why)) {
     res.skipped = true;
@@ -242,11 +225,12 @@ CudaCheckResult cuda_check_case(const nqkv::io::SafeTensors& golden_case) {
   }
   auto it = golden_case.metadata.find("kind");
   const std::string kind = it == golden_case.metadata.end() ? "" : it->second;
+  backend::Mismatches m(12);
   try {
     if (kind == "quantize") {
-      check_quantize(golden_case, res);
+      check_quantize(golden_case, m);
     } else if (kind == "attention") {
-      check_attention(golden_case, res);
+      check_attention(golden_case, res, m);
     } else {
       res.skipped = true;
       res.skip_reason = "unknown golden case kind '" + kind + "'";
@@ -254,9 +238,9 @@ CudaCheckResult cuda_check_case(const nqkv::io::SafeTensors& golden_case) {
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {
-    ++res.mismatches;
-    res.first_mismatches += std::string("CUDA error: ") + e.what() + "\n";
+    m.error(std::string("CUDA error: ") + e.what());
   }
+  res.take(m);
   return res;
 }
 

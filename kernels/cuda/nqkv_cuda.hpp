@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "golden/backend.hpp"
 #include "golden/codebook.hpp"
 #include "golden/float_formats.hpp"
 #include "io/safetensors.hpp"
@@ -162,12 +163,6 @@ std::string describe_error_bits(int32_t bits);
 
 // `nqkv golden check --backend cuda`: runs one golden case file on the GPU and compares every
 // tensor bit for bit. skipped (with a reason) when there is no GPU or the case kind is unknown.
-struct CudaCheckResult {
-  int64_t compared = 0, mismatches = 0;
-  std::string first_mismatches;
-  bool skipped = false;
-  std::string skip_reason;
-};
-CudaCheckResult cuda_check_case(const nqkv::io::SafeTensors& golden_case);
+nqkv::backend::Result cuda_check_case(const nqkv::io::SafeTensors& golden_case);
 
 }  // namespace nqkv::cuda

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/perf/model_zoo.hpp"
+#include "workloads/model_zoo.hpp"
 #include "models/perf/time_model.hpp"
 
 namespace nqkv::perf {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "models/perf/model_zoo.hpp"
+#include "workloads/model_zoo.hpp"
 
 namespace nqkv::perf {
 

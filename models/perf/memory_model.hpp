@@ -5,7 +5,7 @@
 
 #include "models/perf/hardware.hpp"
 #include "models/perf/kv_format.hpp"
-#include "models/perf/model_zoo.hpp"
+#include "workloads/model_zoo.hpp"
 
 namespace nqkv::perf {
 

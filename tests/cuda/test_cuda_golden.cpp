@@ -77,14 +77,14 @@ TEST(CudaGolden, AllGeneratedGoldenCases) {
   ASSERT_FALSE(cases.empty());
   int run = 0;
   for (const auto& gc : cases) {
-    const nc::CudaCheckResult r = nc::cuda_check_case(gc.data);
+    const nqkv::backend::Result r = nc::cuda_check_case(gc.data);
     if (r.skipped) {
       ADD_FAILURE() << gc.name << " skipped: " << r.skip_reason;
       continue;
     }
     ++run;
     EXPECT_EQ(r.mismatches, 0) << gc.name << ": " << r.mismatches << " of " << r.compared << " differ\n"
-                               << r.first_mismatches;
+                               << r.report;
     EXPECT_GT(r.compared, 0) << gc.name;
   }
   std::printf("golden cases checked on the GPU: %d\n", run);
@@ -98,10 +98,10 @@ TEST(CudaGolden, GoldenCaseDirectory) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() != ".safetensors") continue;
     const auto st = nqkv::io::SafeTensors::load(e.path().string());
-    const nc::CudaCheckResult r = nc::cuda_check_case(st);
+    const nqkv::backend::Result r = nc::cuda_check_case(st);
     if (r.skipped) continue;
     ++run;
-    EXPECT_EQ(r.mismatches, 0) << e.path() << "\n" << r.first_mismatches;
+    EXPECT_EQ(r.mismatches, 0) << e.path() << "\n" << r.report;
   }
   EXPECT_GT(run, 0);
 }

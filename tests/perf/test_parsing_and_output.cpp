@@ -12,7 +12,7 @@
 
 #include "io/error.hpp"
 #include "models/perf/hardware.hpp"
-#include "models/perf/model_zoo.hpp"
+#include "workloads/model_zoo.hpp"
 #include "models/perf/projection.hpp"
 
 using namespace nqkv::perf;

@@ -9,9 +9,17 @@
 #include <ostream>
 #include <string>
 
-#include "sim/rtl_backend.hpp"
+#include "golden/backend.hpp"
+#include "models/accel/accel_config.hpp"
+#include "sim/common/env.hpp"
+#include "sim/rtl/rtl_dut.hpp"
 
 namespace {
+
+// The registered "rtl" backend (the verification environment over the verilated models).
+const nqkv::sim::CycleBackend& rtl() {
+  return dynamic_cast<const nqkv::sim::CycleBackend&>(nqkv::backend::find("rtl"));
+}
 
 uint64_t base_seed() {
   static const uint64_t seed = [] {
@@ -41,24 +49,24 @@ class RtlVsGolden : public testing::TestWithParam<Param> {};
 
 TEST_P(RtlVsGolden, BitExact) {
   const Param p = GetParam();
-  nqkv::sim::RtlConfig cfg;
+  nqkv::backend::Options cfg;
   cfg.lanes = p.lanes;
   cfg.seed = base_seed() * 7919 + static_cast<uint64_t>(p.lanes * 1000 + p.block) + std::hash<std::string>{}(p.codebook) % 1000;
   cfg.backpressure = true;
-  nqkv::sim::RtlRandomSpec spec;
+  nqkv::sim::RandomSpec spec;
   spec.codebook = p.codebook;
   spec.dtype = p.dtype;
   spec.block = p.block;
   spec.quantize = !p.attention;
   spec.attention = p.attention;
   spec.cases = p.attention ? 4 : 12;
-  const auto r = nqkv::sim::rtl_random_check(spec, cfg);
+  const auto r = rtl().random_check(spec, cfg);
   ASSERT_FALSE(r.skipped) << r.skip_reason;
   EXPECT_GT(r.compared, 0);
   EXPECT_EQ(r.mismatches, 0) << "seed " << cfg.seed << " (rerun with NQKV_RTL_SEED=" << base_seed() << ")\n"
-                             << r.first_mismatches;
+                             << r.report;
   std::printf("compared %lld values, %llu cycles, %llu stall cycles (seed %llu)\n", static_cast<long long>(r.compared),
-              static_cast<unsigned long long>(r.cycles), static_cast<unsigned long long>(r.stall_cycles),
+              static_cast<unsigned long long>(r.cycles.cycles), static_cast<unsigned long long>(r.cycles.stall_cycles),
               static_cast<unsigned long long>(cfg.seed));
 }
 
@@ -81,17 +89,17 @@ INSTANTIATE_TEST_SUITE_P(
     name_of);
 
 TEST(RtlBackend, SkipsWhatItCannotRun) {
-  nqkv::sim::RtlConfig cfg;
+  nqkv::backend::Options cfg;
   cfg.lanes = 16;
-  nqkv::sim::RtlRandomSpec spec;
+  nqkv::sim::RandomSpec spec;
   spec.codebook = "int4";
-  EXPECT_TRUE(nqkv::sim::rtl_random_check(spec, cfg).skipped);
+  EXPECT_TRUE(rtl().random_check(spec, cfg).skipped);
   spec.codebook = "nf4";
   spec.dtype = "f32";
-  EXPECT_TRUE(nqkv::sim::rtl_random_check(spec, cfg).skipped);
+  EXPECT_TRUE(rtl().random_check(spec, cfg).skipped);
   spec.dtype = "f16";
   spec.block = 8;
-  EXPECT_TRUE(nqkv::sim::rtl_random_check(spec, cfg).skipped);
+  EXPECT_TRUE(rtl().random_check(spec, cfg).skipped);
 }
 
 }  // namespace
@@ -99,12 +107,12 @@ TEST(RtlBackend, SkipsWhatItCannotRun) {
 // The scoreboard must see a wrong result: corrupt one threshold register after loading NF4 and
 // check that the quantizer's codes no longer match the golden encoder.
 #include "golden/quantize.hpp"
-#include "sim/harness.hpp"
+#include "sim/common/harness.hpp"
 namespace {
 TEST(RtlBackend, ScoreboardCatchesCorruption) {
   nqkv::sim::HarnessOptions o;
   o.seed = 3;
-  nqkv::sim::Harness h(16, o);
+  nqkv::sim::Harness h(nqkv::sim::make_rtl_dut(16, o.rand_reset, o.seed), o);
   const auto& cb = nqkv::golden::codebook(nqkv::golden::CodebookId::NF4);
   h.load_codebook(cb);
   h.configure(nqkv::golden::ElemType::F16, 4, 64, 1, 0);
@@ -124,7 +132,7 @@ TEST(RtlBackend, ScoreboardCatchesCorruption) {
 }  // namespace
 
 // Every file written by `nqkv golden gen` (directory in NQKV_GOLDEN_DIR; CTest sets it up with
-// the rtl_golden_gen fixture) through both verilated models, with back-pressure.
+// the rtl_golden_gen fixture) through every verilated model, with back-pressure.
 #include <filesystem>
 #include "io/safetensors.hpp"
 namespace {
@@ -135,18 +143,18 @@ TEST(RtlBackend, GoldenFiles) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() != ".safetensors") continue;
     const auto f = nqkv::io::SafeTensors::load(e.path().string());
-    for (int lanes : {4, 16}) {
-      nqkv::sim::RtlConfig cfg;
+    for (int lanes : nqkv::accel::sim_lanes()) {
+      nqkv::backend::Options cfg;
       cfg.lanes = lanes;
       cfg.seed = base_seed() + static_cast<uint64_t>(checked);
-      const auto r = nqkv::sim::rtl_check_case(f, cfg);
+      const auto r = rtl().check_case(f, cfg);
       if (r.skipped) {
         ++skipped;
         continue;
       }
       ++checked;
       compared += r.compared;
-      EXPECT_EQ(r.mismatches, 0) << e.path() << " LANES " << lanes << "\n" << r.first_mismatches;
+      EXPECT_EQ(r.mismatches, 0) << e.path() << " LANES " << lanes << "\n" << r.report;
     }
   }
   std::printf("golden files: %lld runs checked, %lld skipped, %lld values compared\n", static_cast<long long>(checked),

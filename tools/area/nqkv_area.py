@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Area of nq_accel_top per parameter set, with Yosys 0.23.
 
-For each parameter set: read rtl/*.sv, `chparam` the top, `synth -top nq_accel_top` (hierarchy
+For each parameter set: read the files of rtl/nqkv_rtl.f (with -I rtl for the generated
+nq_accel_regs.svh and -DSYNTHESIS, so the simulation-only assertions are left out), `chparam` the top, `synth -top nq_accel_top` (hierarchy
 kept), then `stat -tech cmos` (a CMOS transistor estimate of the generic gate netlist; flip-flops
 are counted as cells and converted with a fixed transistor cost per bit, see FF_TRANSISTORS).
 Results are cached in reports/area/cache/<key>.json, the key being a hash of the parameters and
-the RTL sources, so an unchanged design is never re-synthesized. Writes reports/area/area.md
+the RTL sources and includes, so an unchanged design is never re-synthesized. Writes reports/area/area.md
 (one row per parameter set and module) and reports/area/area.json for the design-space
 exploration.
 
@@ -18,8 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RTL = os.path.join(ROOT, "rtl")
 OUT = os.path.join(ROOT, "reports", "area")
-SOURCES = ["nq_widen.sv", "nq_recip_stage.sv", "nq_recip.sv", "nq_quant_lane.sv", "nq_fifo.sv",
-           "nq_quantizer.sv", "nq_scale_parts.sv", "nq_dequant_mac.sv", "nq_accel_top.sv"]
+
+
+def read_file_list(path):
+    """The RTL file list rtl/nqkv_rtl.f: one .sv per line, dependency order (# or // comments)."""
+    with open(path) as f:
+        return [l.strip() for l in f if l.strip() and not l.lstrip().startswith(("#", "//"))]
+
+
+SOURCES = read_file_list(os.path.join(RTL, "nqkv_rtl.f"))
+INCLUDES = sorted(f for f in os.listdir(RTL) if f.endswith(".svh"))
 KEYS = ["LANES", "BLOCK_MAX", "BITS_MAX", "DMAX", "ACC_W", "DIV_SPS"]
 DEFAULTS = [16, 256, 4, 256, 48, 4]
 DEFAULT_SWEEP = [(4, 64, 4), (4, 256, 4), (16, 64, 4), (16, 256, 4), (16, 64, 2), (16, 64, 3)]
@@ -35,7 +44,7 @@ def params_of(spec):
 
 def cache_key(p):
     h = hashlib.sha256()
-    for s in SOURCES:
+    for s in SOURCES + INCLUDES:
         with open(os.path.join(RTL, s), "rb") as f:
             h.update(f.read())
     h.update(json.dumps(p, sort_keys=True).encode())
@@ -92,7 +101,7 @@ def synth(p):
     chp = " ".join(f"-set {k} {v}" for k, v in p.items())
     with tempfile.TemporaryDirectory() as td:
         stat = os.path.join(td, "stat.txt")
-        script = (f"read_verilog -sv {' '.join(os.path.join(RTL, s) for s in SOURCES)}; "
+        script = (f"read_verilog -sv -DSYNTHESIS -I{RTL} {' '.join(os.path.join(RTL, s) for s in SOURCES)}; "
                   f"chparam {chp} nq_accel_top; synth -top nq_accel_top; abc -g cmos2; opt_clean; "
                   f"tee -q -o {stat} stat -tech cmos")
         r = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)

@@ -1,20 +1,15 @@
 // nqkv golden gen / nqkv golden check: the golden vector files and bit-exact checks of every
-// backend (cpu, rtl, cuda) or of an external kernel's results file against them.
+// registered backend (golden/backend.hpp) or of an external kernel's results file against them.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
 
+#include "golden/backend.hpp"
 #include "golden/vectors.hpp"
 #include "io/error.hpp"
 #include "io/safetensors.hpp"
 #include "tools/nqkv/commands.hpp"
-#ifdef NQKV_RTL_BACKEND_AVAILABLE
-#include "sim/rtl_backend.hpp"
-#endif
-#ifdef NQKV_CUDA_AVAILABLE
-#include "kernels/cuda/nqkv_cuda.hpp"
-#endif
 
 namespace {
 using namespace nqkv;
@@ -66,84 +61,70 @@ void compare_outputs(const io::SafeTensors& golden_case, const io::SafeTensors& 
 struct CheckArgs {
   std::string dir, backend = "cpu", results;
   bool verbose = false, no_backpressure = false;
-  int lanes = 16;
+  int lanes = 0;
   uint64_t seed = 1;
 };
 
 void run_check(const CheckArgs& a) {
-  const std::string &dir = a.dir, &backend = a.backend, &results = a.results;
-  const bool verbose = a.verbose;
-  const auto files = case_files(dir);
+  // The backend is resolved (unknown, not built, unavailable, LANES not built: one line, exit 2)
+  // before any file is read.
+  const backend::Backend* be = a.results.empty() ? &backend::find(a.backend) : nullptr;
+  backend::Options opt;
+  opt.seed = a.seed;
+  opt.backpressure = !a.no_backpressure;
+  if (be) opt.lanes = backend::resolve_lanes(*be, a.lanes);
+  else if (a.lanes) throw InputError("--lanes applies to a backend, not to --results");
+  const auto files = case_files(a.dir);
   io::SafeTensors external;
-  if (!results.empty()) external = io::SafeTensors::load(results);
-#ifdef NQKV_CUDA_AVAILABLE
-  if (backend == "cuda") {
-    std::string why;
-    if (!cuda::device_available(&why)) throw InputError("backend cuda: no usable GPU (" + why + ")");
-  }
-#endif
+  if (!a.results.empty()) external = io::SafeTensors::load(a.results);
   Totals tot;
+  backend::CycleStats cycles;
   for (const auto& f : files) {
     const io::SafeTensors c = io::SafeTensors::load(f.string());
     const std::string name = f.stem().string();
-    golden::TensorDiff diff;
-    bool skipped = false;
-    std::string skip_reason;
-    // Backends report the same fields under their own result types.
-    auto take = [&](const auto& r) {
-      diff.compared = r.compared;
-      diff.mismatches = r.mismatches;
-      diff.report = r.first_mismatches;
-      skipped = r.skipped;
-      skip_reason = r.skip_reason;
-    };
-    if (!results.empty()) {
+    backend::Result r;
+    if (be) {
+      r = be->check_case(c, opt);
+    } else {
       // An external kernel's results: tensors named "<case>/<output>", any subset of cases.
       bool any = false;
       for (const auto& n : golden::output_tensor_names(c)) any = any || external.has(name + "/" + n);
       if (!any) {
-        skipped = true;
-        skip_reason = "no results for this case";
+        r.skipped = true;
+        r.skip_reason = "no results for this case";
       } else {
+        golden::TensorDiff diff;
         compare_outputs(c, external, name + "/", diff, false);
+        r.compared = diff.compared;
+        r.mismatches = diff.mismatches;
+        r.report = diff.report;
       }
-    } else if (backend == "cpu") {
-      compare_outputs(c, golden::recompute_case(c), "", diff, true);
-    } else if (backend == "rtl") {
-#ifdef NQKV_RTL_BACKEND_AVAILABLE
-      sim::RtlConfig cfg;
-      cfg.lanes = a.lanes;
-      cfg.seed = a.seed;
-      cfg.backpressure = !a.no_backpressure;
-      take(sim::rtl_check_case(c, cfg));
-#else
-      throw InputError("backend rtl is not built into this nqkv (Verilator was not found at configure time)");
-#endif
-    } else if (backend == "cuda") {
-#ifdef NQKV_CUDA_AVAILABLE
-      take(cuda::cuda_check_case(c));
-#else
-      throw InputError("backend cuda is not built into this nqkv (nvcc was not found at configure time)");
-#endif
     }
     ++tot.cases;
-    if (skipped) {
+    if (r.skipped) {
       ++tot.skipped;
-      if (verbose) fmt::print("SKIP {:<48} {}\n", name, skip_reason);
+      if (a.verbose) fmt::print("SKIP {:<48} {}\n", name, r.skip_reason);
       continue;
     }
-    tot.compared += diff.compared;
-    tot.mismatches += diff.mismatches;
-    if (diff.mismatches) {
+    tot.compared += r.compared;
+    tot.mismatches += r.mismatches;
+    cycles.add(r.cycles);
+    if (r.mismatches) {
       ++tot.failed;
-      fmt::print("FAIL {:<48} {} of {} values differ\n{}", name, diff.mismatches, diff.compared, diff.report);
-    } else if (verbose) {
-      fmt::print("ok   {:<48} {} values bit-exact\n", name, diff.compared);
+      fmt::print("FAIL {:<48} {} of {} values differ\n{}", name, r.mismatches, r.compared, r.report);
+    } else if (a.verbose) {
+      fmt::print("ok   {:<48} {} values bit-exact\n", name, r.compared);
     }
   }
-  fmt::print("golden check ({}): {} cases, {} checked, {} skipped, {} failed; {} values compared, {} mismatches\n",
-             results.empty() ? backend : "results " + results, tot.cases, tot.cases - tot.skipped, tot.skipped, tot.failed,
-             tot.compared, tot.mismatches);
+  const std::string what = be ? (opt.lanes ? fmt::format("{}, LANES {}", be->name(), opt.lanes) : be->name())
+                              : "results " + a.results;
+  fmt::print("golden check ({}): {} cases, {} checked, {} skipped, {} failed; {} values compared, {} mismatches\n", what,
+             tot.cases, tot.cases - tot.skipped, tot.skipped, tot.failed, tot.compared, tot.mismatches);
+  if (be && be->has_cycles()) {
+    fmt::print("  cycles: {} ({} stall cycles of the data streams)", cycles.cycles, cycles.stall_cycles);
+    for (const auto& [k, v] : cycles.stalls) fmt::print("; {} {}", k, v);
+    fmt::print("\n");
+  }
   if (tot.cases == tot.skipped) throw InputError("no golden case could be checked");
   if (tot.mismatches) std::exit(1);
 }
@@ -163,17 +144,13 @@ NQKV_COMMAND(golden) {
   auto* check = golden_cmd->add_subcommand("check", "Check a backend (or an external results file) bit for bit");
   auto a = std::make_shared<CheckArgs>();
   check->add_option("dir", a->dir, "Directory written by `nqkv golden gen`")->required();
-  check->add_option("--backend", a->backend, "cpu|rtl|cuda")
-      ->check(CLI::IsMember({"cpu", "rtl", "cuda"}))
-      ->capture_default_str();
+  check->add_option("--backend", a->backend, "A backend of `nqkv backends` (cpu, rtl, systemc, cuda)")->capture_default_str();
   check->add_option("--results", a->results,
                     "Safetensors file of an external kernel's outputs, tensors named CASE/OUTPUT (e.g. "
                     "normal_nf4_f16_b64/codes); compares whatever it holds");
-  check->add_option("--lanes", a->lanes, "rtl: the verilated model to use (4 or 16 lanes)")
-      ->check(CLI::IsMember({4, 16}))
-      ->capture_default_str();
-  check->add_option("--seed", a->seed, "rtl: seed of the random back-pressure")->capture_default_str();
-  check->add_flag("--no-backpressure", a->no_backpressure, "rtl: keep every ready/valid high");
+  check->add_option("--lanes", a->lanes, "Cycle models (rtl, systemc): the LANES build to use (default 16; `nqkv backends` lists the built set)");
+  check->add_option("--seed", a->seed, "Cycle models: seed of the random back-pressure")->capture_default_str();
+  check->add_flag("--no-backpressure", a->no_backpressure, "Cycle models: keep every ready/valid high");
   check->add_flag("-v,--verbose", a->verbose, "Print one line per case");
   check->callback([a] { run_check(*a); });
 }

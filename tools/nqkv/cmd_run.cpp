@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "golden/attention.hpp"
+#include "golden/backend.hpp"
 #include "golden/quality.hpp"
 #include "golden/reference.hpp"
 #include "golden/tensor_io.hpp"
@@ -18,16 +19,9 @@
 #include "io/atomic_file.hpp"
 #include "io/error.hpp"
 #include "tools/nqkv/commands.hpp"
-#include "workloads/synthetic_kv.hpp"
-#ifdef NQKV_PERF_AVAILABLE
 #include "models/perf/projection.hpp"
-#endif
-#ifdef NQKV_RTL_BACKEND_AVAILABLE
-#include "sim/rtl_backend.hpp"
-#endif
-#ifdef NQKV_CUDA_AVAILABLE
-#include "kernels/cuda/nqkv_cuda.hpp"
-#endif
+#include "workloads/model_zoo.hpp"
+#include "workloads/synthetic_kv.hpp"
 
 namespace {
 using namespace nqkv;
@@ -46,15 +40,11 @@ struct BackendResult {
 
 workloads::KvShape model_shape(const RunArgs& a) {
   workloads::KvShape s;
-#ifdef NQKV_PERF_AVAILABLE
-  const perf::ModelConfig& m = perf::resolve_model(a.model);
+  const workloads::ModelConfig m = workloads::resolve_model(a.model);
   s.layers = static_cast<int>(m.layers);
   s.q_heads = static_cast<int>(m.heads);
   s.kv_heads = static_cast<int>(m.kv_heads);
   s.head_dim = static_cast<int>(m.head_dim);
-#else
-  if (a.model != "opt-6.7b") throw InputError("this build knows only --model opt-6.7b (the performance model is not built)");
-#endif
   s.context = a.context;
   if (a.layers > 0) s.layers = std::min(s.layers, a.layers);
   return s;
@@ -137,41 +127,25 @@ void run_main_job(const RunArgs& a) {
   std::vector<BackendResult> backends;
   const auto probe = golden::make_attention_case("run_layer0", cb.name, type, s.q_heads, s.kv_heads, s.head_dim, a.block,
                                                  probe_tokens, layer0_k, layer0_v, layer0_q);
-  {
-    const auto re = golden::recompute_case(probe.data);
-    int64_t mism = 0, n = 0;
-    for (const auto& name : golden::output_tensor_names(probe.data)) {
-      const auto d = golden::compare_tensors(name, probe.data.get(name), re.get(name));
-      mism += d.mismatches;
-      n += d.compared;
+  for (const auto& e : backend::entries()) {
+    if (!e.backend) {
+      backends.push_back({e.name, "not built", e.not_built});
+      continue;
     }
-    backends.push_back({"cpu (golden)", mism ? "MISMATCH" : "bit-exact", fmt::format("{} values recomputed", n)});
-  }
-#ifdef NQKV_RTL_BACKEND_AVAILABLE
-  {
-    const auto r = sim::rtl_check_case(probe.data, sim::RtlConfig{});
-    backends.push_back({"rtl (Verilator)", r.skipped ? "skipped" : r.mismatches ? "MISMATCH" : "bit-exact",
-                        r.skipped ? r.skip_reason
-                                  : fmt::format("{} values, {} cycles, {} stall cycles", r.compared, r.cycles, r.stall_cycles)});
-  }
-#else
-  backends.push_back({"rtl (Verilator)", "not built", "Verilator was not found at configure time"});
-#endif
-#ifdef NQKV_CUDA_AVAILABLE
-  {
     std::string why;
-    if (!cuda::device_available(&why)) {
-      backends.push_back({"cuda", "skipped", "no GPU: " + why});
-    } else {
-      const auto r = cuda::cuda_check_case(probe.data);
-      backends.push_back({"cuda", r.skipped ? "skipped" : r.mismatches ? "MISMATCH" : "bit-exact",
-                          r.skipped ? r.skip_reason : fmt::format("{} values compared", r.compared)});
+    if (!e.backend->available(&why)) {
+      backends.push_back({e.name, "skipped", why});
+      continue;
     }
+    backend::Options opt;
+    opt.lanes = e.backend->default_lanes();
+    const auto r = e.backend->check_case(probe.data, opt);
+    std::string detail = r.skipped ? r.skip_reason : fmt::format("{} values compared", r.compared);
+    if (!r.skipped && r.has_cycles)
+      detail += fmt::format(", LANES {}, {} cycles, {} stall cycles", opt.lanes, r.cycles.cycles, r.cycles.stall_cycles);
+    detail += " (" + e.backend->description() + ")";
+    backends.push_back({e.name, r.skipped ? "skipped" : r.mismatches ? "MISMATCH" : "bit-exact", detail});
   }
-#else
-  backends.push_back({"cuda", "not built", "nvcc was not found at configure time"});
-#endif
-  backends.push_back({"systemc", "not built", "the SystemC model is not part of this build yet"});
 
   // 3. Quality of every codebook on this workload's keys and values (first 256 tokens per layer).
   struct CbRow {
@@ -192,7 +166,6 @@ void run_main_job(const RunArgs& a) {
   // 4. Capacity and throughput projection for the model on a real GPU.
   std::string projection;
   nlohmann::json projection_json;
-#ifdef NQKV_PERF_AVAILABLE
   {
     perf::ProjectionInput in;
     in.model = perf::resolve_model(a.model);
@@ -203,9 +176,6 @@ void run_main_job(const RunArgs& a) {
     projection = perf::render_table(p);
     projection_json = perf::to_json(p);
   }
-#else
-  projection = "(performance model not built)\n";
-#endif
 
   const double secs = std::chrono::duration<double>(Clock::now() - t_start).count();
   // Console summary.

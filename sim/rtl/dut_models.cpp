@@ -1,12 +1,42 @@
-// The Dut interface for each verilated parameter set (see sim/CMakeLists.txt).
+// The Dut interface for each verilated parameter set (sim/CMakeLists.txt verilates one model per
+// LANES of NQKV_SIM_LANES; rtl_models.hpp, generated there, includes them and lists them).
+// RTL assertions (rtl/nq_assert.svh, verilated with --assert): a failed `NQ_ASSERT calls the DPI
+// function nq_assert_fail below, which appends the message to the errors of the model whose
+// eval() is running on this thread; Dut::take_errors() hands them to the harness. Nothing is
+// printed and the simulation goes on (the context is also made non-fatal, so a stray $stop or
+// $error is reported the same way instead of aborting the process).
+#include <cstdio>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
+#include <utility>
 
-#include "sim/dut.hpp"
+#include "io/error.hpp"
+#include "models/accel/accel_config.hpp"
+#include "sim/rtl/rtl_dut.hpp"
 #include "verilated.h"
 #include "verilated_fst_c.h"
-#include "Vnq_l16.h"
-#include "Vnq_l4.h"
+#include "rtl_models.hpp"
+
+namespace nqkv::sim {
+namespace {
+
+// The error list of the model evaluating on this thread (set around each eval()).
+thread_local std::string* t_rtl_errors = nullptr;
+
+}  // namespace
+}  // namespace nqkv::sim
+
+// DPI import of rtl/nq_assert.svh (one definition serves every verilated model).
+extern "C" void nq_assert_fail(const char* msg) {
+  if (nqkv::sim::t_rtl_errors) {
+    *nqkv::sim::t_rtl_errors += "RTL assertion failed: ";
+    *nqkv::sim::t_rtl_errors += msg ? msg : "?";
+    *nqkv::sim::t_rtl_errors += '\n';
+  } else {
+    std::fprintf(stderr, "nqkv: RTL assertion failed outside eval(): %s\n", msg ? msg : "?");
+  }
+}
 
 namespace nqkv::sim {
 namespace {
@@ -42,6 +72,7 @@ class DutImpl final : public Dut {
     const char* argv[] = {"nqkv-sim", rr.c_str(), sd.c_str()};
     ctx_->commandArgs(3, argv);
     ctx_->traceEverOn(true);
+    ctx_->fatalOnError(false);  // a failed assertion is an error to report, not an abort
     top_ = std::make_unique<V>(ctx_.get(), "top");
     p_.lanes = lanes;
   }
@@ -50,7 +81,17 @@ class DutImpl final : public Dut {
     top_->final();
   }
   const DutParams& params() const override { return p_; }
-  void eval() override { top_->eval(); }
+  void eval() override {
+    std::string* const outer = std::exchange(t_rtl_errors, &errors_);
+    top_->eval();
+    t_rtl_errors = outer;
+    if (ctx_->gotError()) {  // $stop/$error outside nq_assert_fail (Verilator printed it)
+      errors_ += "RTL: $stop or $error in the model (message on stdout)\n";
+      ctx_->gotError(false);
+      ctx_->gotFinish(false);
+    }
+  }
+  std::string take_errors() override { return std::exchange(errors_, std::string()); }
   void set_clk(bool v) override { top_->clk = v; }
   void set_rst_n(bool v) override { top_->rst_n = v; }
   void set_reg(bool we, uint32_t addr, uint32_t wdata) override {
@@ -115,16 +156,19 @@ class DutImpl final : public Dut {
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<V> top_;
   std::unique_ptr<VerilatedFstC> tfp_;
+  std::string errors_;  // since the last take_errors(), one per line
 };
 
 }  // namespace
 
-std::vector<int> available_lanes() { return {4, 16}; }
-
-std::unique_ptr<Dut> make_dut(int lanes, int rand_reset, uint64_t rand_seed) {
-  if (lanes == 4) return std::make_unique<DutImpl<Vnq_l4>>(4, rand_reset, rand_seed);
-  if (lanes == 16) return std::make_unique<DutImpl<Vnq_l16>>(16, rand_reset, rand_seed);
-  throw std::invalid_argument("no verilated model with LANES=" + std::to_string(lanes) + " (built: 4, 16)");
+std::unique_ptr<Dut> make_rtl_dut(int lanes, int rand_reset, uint64_t rand_seed) {
+#define NQKV_MAKE_RTL(L) \
+  if (lanes == L) return std::make_unique<DutImpl<Vnq_l##L>>(L, rand_reset, rand_seed);
+  NQKV_RTL_MODELS(NQKV_MAKE_RTL)
+#undef NQKV_MAKE_RTL
+  std::string built;
+  for (int l : accel::sim_lanes()) built += (built.empty() ? "" : ", ") + std::to_string(l);
+  throw InputError("no verilated model with LANES " + std::to_string(lanes) + " (built: " + built + ")");
 }
 
 }  // namespace nqkv::sim

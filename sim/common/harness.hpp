@@ -1,8 +1,10 @@
-// The Verilator test harness for nq_accel_top: a clock/reset driver, a register-bus driver,
-// valid/ready stream drivers with random stall injection, stream monitors that check the
-// handshake rules (a valid output may not drop or change until it is taken), and helpers that
-// run one quantize / score / value pass and return what the accelerator produced. The
-// scoreboard (comparison with the golden library) is in sim/scoreboard.cpp.
+// The harness for any model of nq_accel_top behind sim::Dut (verilated RTL, SystemC model,
+// lock-step pair): a clock/reset driver, a register-bus driver, valid/ready stream drivers with
+// random stall injection, stream monitors that check the handshake rules (a valid output may not
+// drop or change until it is taken; nothing lost, duplicated or extra), and helpers that run one
+// quantize / score / value pass and return what the accelerator produced. Errors the model
+// reports about itself (RTL assertions, lock-step divergences: Dut::take_errors) join the
+// harness's own. The scoreboard (comparison with the golden library) is sim/common/scoreboard.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -12,7 +14,8 @@
 
 #include "golden/attention.hpp"
 #include "golden/rng.hpp"
-#include "sim/dut.hpp"
+#include "models/accel/regmap.hpp"
+#include "sim/common/dut.hpp"
 
 namespace nqkv::sim {
 
@@ -42,12 +45,8 @@ struct RunStats {
   double steady_rate() const { return span_cycles ? double(data_beats) / double(span_cycles) : 0.0; }
 };
 
-// Register map (rtl/doc/protocol.md).
-namespace reg {
-inline constexpr uint32_t kId = 0x000, kParams = 0x001, kCtrl = 0x002, kCfg = 0x003, kBlock = 0x004,
-                          kNblk = 0x005, kCbN = 0x006, kStatus = 0x008, kCntBlocks = 0x009, kCntZero = 0x00a,
-                          kCntFlushed = 0x00b, kCntNonfinite = 0x00c, kThr = 0x010, kMac = 0x020, kQ = 0x100;
-}
+// Register map: generated from rtl/data/nq_accel_regs.json (rtl/doc/protocol.md).
+namespace reg = accel::reg;
 
 struct QuantOut {
   std::vector<uint8_t> codes;    // rows * cols*bits/8 packed bytes (section 4.2)
@@ -57,8 +56,12 @@ struct QuantOut {
 
 class Harness {
  public:
-  Harness(int lanes, const HarnessOptions& opt);
+  // Takes a model made with opt.rand_reset and opt.seed (a DutFactory's arguments).
+  Harness(std::unique_ptr<Dut> dut, const HarnessOptions& opt);
   ~Harness();
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+  Dut& dut() { return *dut_; }
   int lanes() const { return dut_->params().lanes; }
   const DutParams& params() const { return dut_->params(); }
 
@@ -80,7 +83,7 @@ class Harness {
   std::vector<int64_t> value(const std::vector<uint16_t>& weights, const std::vector<uint8_t>& packed, int64_t T,
                              RunStats* st);
 
-  const std::string& errors() const { return errors_; }  // protocol violations, time-outs
+  const std::string& errors() const { return errors_; }  // protocol violations, time-outs, model errors
   uint64_t seed() const { return opt_.seed; }
 
  private:
@@ -106,6 +109,7 @@ class Harness {
     bool last;
   };
   void tick();  // one clock period with the inputs already set
+  void posedge();  // clk 0 -> 1, eval, trace, collect the model's own errors
   void run(const Streams& s, std::vector<QoBeat>& qo, std::vector<MoBeat>& mo, RunStats* st);
   // One MAC pass (either form): per token, its nblk side values (scales or weights) then its code
   // beats; returns the MAC output beats. The two forms differ only in what they feed and read.

@@ -1,11 +1,12 @@
 // Transformer decoder configurations: the built-in zoo (exact published configs) and any
-// Hugging Face config.json. Everything the performance model needs about a model is here.
+// Hugging Face config.json. Every command that takes --model (project, run, sim, dse) resolves it
+// here; the performance model reads the shapes and parameter counts.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace nqkv::perf {
+namespace nqkv::workloads {
 
 // OPT uses fc1/fc2 with ReLU and biases everywhere, LayerNorm and learned positions; the
 // Llama family (Llama, Mistral, Qwen2) uses gate/up/down (SwiGLU), RMSNorm and RoPE.
@@ -56,4 +57,9 @@ ModelConfig resolve_model(const std::string& name_or_path);
 // Bytes per parameter of a torch_dtype string; throws InputError for unknown types.
 double dtype_bytes(const std::string& dtype, const std::string& field);
 
+}  // namespace nqkv::workloads
+
+// The performance model (models/perf) uses these names unqualified.
+namespace nqkv::perf {
+using namespace nqkv::workloads;
 }  // namespace nqkv::perf

@@ -1,8 +1,14 @@
-// A width-independent view of one verilated nq_accel_top: the harness (drivers, monitors,
-// scoreboard) is written once against this interface; sim/dut_models.cpp implements it for each
-// verilated parameter set (LANES = 4 and 16, BITS_MAX = 4, BLOCK_MAX = DMAX = 256).
+// A width-independent, pin-level view of one nq_accel_top model: the verification environment
+// (harness drivers and monitors, scoreboard, stimulus: sim/common) is written once against this
+// interface. Implementations: the verilated RTL (sim/rtl/dut_models.cpp, one per LANES of
+// accel::sim_lanes()), the SystemC/C++ cycle model (models/systemc), and LockstepDut (two of
+// them compared on every cycle). Protocol per clock period, as the harness drives it: set the
+// inputs, set_clk(false) + eval() (combinational outputs such as the readies and reg_rdata now
+// reflect the inputs), sample, set_clk(true) + eval() (the rising edge).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,12 +48,16 @@ class Dut {
   virtual void trace_open(const std::string& path) = 0;
   virtual void trace_dump(uint64_t time) = 0;
   virtual void trace_close() = 0;
+  // Errors the model found in itself since the last call (RTL assertions, lock-step
+  // divergences), one per line; empty when none. The harness reports them as protocol errors.
+  virtual std::string take_errors() { return {}; }
+  // Cycle models: stall cycles per cause since reset (empty when the model does not count them).
+  virtual std::map<std::string, uint64_t> stall_counters() const { return {}; }
 };
 
-// Verilated parameter sets in this build (lanes values).
-std::vector<int> available_lanes();
-// Creates a model with its own VerilatedContext. rand_reset 2 = +verilator+rand+reset+2 (every
-// register and memory starts random; the seed is rand_seed).
-std::unique_ptr<Dut> make_dut(int lanes, int rand_reset, uint64_t rand_seed);
+// Makes a model for one LANES value. rand_reset 2: every register and memory starts random
+// (Verilator's +verilator+rand+reset+2; the seed is rand_seed), so a model that depends on an
+// unreset value is caught.
+using DutFactory = std::function<std::unique_ptr<Dut>(int lanes, int rand_reset, uint64_t rand_seed)>;
 
 }  // namespace nqkv::sim

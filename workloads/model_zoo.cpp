@@ -1,4 +1,4 @@
-#include "models/perf/model_zoo.hpp"
+#include "workloads/model_zoo.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -7,7 +7,7 @@
 
 #include "io/error.hpp"
 
-namespace nqkv::perf {
+namespace nqkv::workloads {
 namespace {
 
 ModelConfig opt(const char* name, const char* repo, int64_t layers, int64_t heads, int64_t hidden, int64_t ffn) {
@@ -215,4 +215,4 @@ ModelConfig resolve_model(const std::string& name_or_path) {
   return zoo_model(name_or_path);  // throws with the list of names
 }
 
-}  // namespace nqkv::perf
+}  // namespace nqkv::workloads

@@ -1,24 +1,30 @@
-#include "sim/harness.hpp"
+#include "sim/common/harness.hpp"
 
 #include <stdexcept>
 
 namespace nqkv::sim {
 
-Harness::Harness(int lanes, const HarnessOptions& opt)
-    : opt_(opt), dut_(make_dut(lanes, opt.rand_reset, opt.seed)), rng_(opt.seed ^ 0x5eed5eed5eedull) {
+Harness::Harness(std::unique_ptr<Dut> dut, const HarnessOptions& opt)
+    : opt_(opt), dut_(std::move(dut)), rng_(opt.seed ^ 0x5eed5eed5eedull) {
   if (!opt_.trace_fst.empty()) dut_->trace_open(opt_.trace_fst);
   reset();
 }
 
 Harness::~Harness() { dut_->trace_close(); }
 
+void Harness::posedge() {
+  dut_->set_clk(true);
+  dut_->eval();
+  dut_->trace_dump(time_++);
+  std::string e = dut_->take_errors();
+  if (!e.empty()) errors_ += e;
+}
+
 void Harness::tick() {
   dut_->set_clk(false);
   dut_->eval();
   dut_->trace_dump(time_++);
-  dut_->set_clk(true);
-  dut_->eval();
-  dut_->trace_dump(time_++);
+  posedge();
 }
 
 void Harness::reset() {
@@ -166,9 +172,7 @@ void Harness::run(const Streams& s, std::vector<QoBeat>& qo, std::vector<MoBeat>
       mo_hold = false;
     }
     dut_->trace_dump(time_++);
-    dut_->set_clk(true);
-    dut_->eval();
-    dut_->trace_dump(time_++);
+    posedge();
     if (!drain) ++rs.cycles;
     if ((quant && fq) || (!quant && fc)) {
       if (first_data < 0) first_data = static_cast<int64_t>(cyc);

@@ -1,0 +1,10 @@
+nq_widen.sv
+nq_recip_stage.sv
+nq_recip.sv
+nq_quant_lane.sv
+nq_fifo.sv
+nq_quantizer.sv
+nq_scale_parts.sv
+nq_dequant_mac.sv
+nq_stream_check.sv
+nq_accel_top.sv

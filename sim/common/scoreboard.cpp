@@ -1,0 +1,80 @@
+#include "sim/common/scoreboard.hpp"
+
+#include <algorithm>
+
+#include "golden/attention.hpp"
+
+namespace nqkv::sim {
+
+void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats* st) {
+  h.load_codebook(*c.cb);
+  h.configure(c.type, c.cb->bits, c.block, 1, 0);
+  h.write_reg(reg::kCtrl, 2u);  // clear counters and the error flag
+  const QuantOut out = h.quantize(c.x, c.rows, c.cols, st);
+  for (size_t i = 0; i < c.codes.size(); ++i)
+    sb.cmp("codes", static_cast<int64_t>(i), c.codes[i], i < out.codes.size() ? out.codes[i] : 0xffff, 2);
+  int64_t counts[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < c.scales.size(); ++i) {
+    sb.cmp("absmax", static_cast<int64_t>(i), c.scales[i], i < out.scales.size() ? out.scales[i] : 0xfffff, 4);
+    sb.cmp("status", static_cast<int64_t>(i), c.status[i], i < out.status.size() ? out.status[i] : 0xff, 2);
+    ++counts[c.status[i] & 3];
+  }
+  sb.cmp("cnt_blocks", 0, c.scales.size(), h.read_reg(reg::kCntBlocks), 8);
+  sb.cmp("cnt_zero", 0, static_cast<uint64_t>(counts[1]), h.read_reg(reg::kCntZero), 8);
+  sb.cmp("cnt_flushed", 0, static_cast<uint64_t>(counts[2]), h.read_reg(reg::kCntFlushed), 8);
+  sb.cmp("cnt_nonfinite", 0, static_cast<uint64_t>(counts[3]), h.read_reg(reg::kCntNonfinite), 8);
+  sb.cmp("err_nonfinite", 0, counts[3] ? 1u : 0u, (h.read_reg(reg::kStatus) >> 2) & 1u, 1);
+}
+
+void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* score_st, RunStats* value_st) {
+  const int D = c.head_dim, B = c.block, nb = D / B, Hq = c.q_heads, Hkv = c.kv_heads, group = Hq / Hkv;
+  const int64_t T = c.tokens, P = (T + golden::kPartitionTokens - 1) / golden::kPartitionTokens;
+  const int64_t row_bytes = static_cast<int64_t>(D) * c.cb->bits / 8;
+  h.load_codebook(*c.cb);
+  for (int hq = 0; hq < Hq; ++hq) {
+    const int kvh = hq / group;
+    std::vector<uint16_t> ks(static_cast<size_t>(T * nb)), vs(static_cast<size_t>(T * nb));
+    std::vector<uint8_t> kc(static_cast<size_t>(T * row_bytes)), vc(static_cast<size_t>(T * row_bytes));
+    for (int64_t t = 0; t < T; ++t) {
+      for (int b = 0; b < nb; ++b) {
+        ks[static_cast<size_t>(t * nb + b)] = c.k_absmax[static_cast<size_t>((t * Hkv + kvh) * nb + b)];
+        vs[static_cast<size_t>(t * nb + b)] = c.v_absmax[static_cast<size_t>((t * Hkv + kvh) * nb + b)];
+      }
+      std::copy_n(c.k_codes.begin() + (t * Hkv + kvh) * row_bytes, row_bytes, kc.begin() + t * row_bytes);
+      std::copy_n(c.v_codes.begin() + (t * Hkv + kvh) * row_bytes, row_bytes, vc.begin() + t * row_bytes);
+    }
+    // score form over all tokens of this head
+    h.configure(c.type, c.cb->bits, B, nb, 0);
+    std::vector<int16_t> q(c.q_fixed.begin() + static_cast<int64_t>(hq) * D, c.q_fixed.begin() + static_cast<int64_t>(hq + 1) * D);
+    const auto sc = h.score(q, ks, kc, T, score_st);
+    for (int64_t t = 0; t < T; ++t) {
+      const size_t i = static_cast<size_t>(hq * T + t);
+      const bool have = t < static_cast<int64_t>(sc.size());
+      sb.cmp("scores_S", static_cast<int64_t>(i), static_cast<uint64_t>(c.scores_S[i]),
+             have ? static_cast<uint64_t>(sc[t].first) : 0xdeadbeefull);
+      sb.cmp("scores_x", static_cast<int64_t>(i), static_cast<uint32_t>(c.scores_x[i]),
+             have ? static_cast<uint32_t>(sc[t].second) : 0xdeadbeefu, 8);
+    }
+    // value form, one pass per partition; weights on the host from E_t and the V scales
+    h.configure(c.type, c.cb->bits, B, nb, 1);
+    for (int64_t p = 0; p < P; ++p) {
+      const int64_t t0 = p * golden::kPartitionTokens, t1 = std::min<int64_t>(T, t0 + golden::kPartitionTokens);
+      const int64_t M = c.part_M[static_cast<size_t>(hq * P + p)];
+      const int e = c.part_e[static_cast<size_t>(hq * P + p)];
+      std::vector<uint16_t> w;
+      for (int64_t t = t0; t < t1; ++t) {
+        const uint32_t E = golden::exp2_fixed(c.logits[static_cast<size_t>(hq * T + t)] - M);
+        for (int b = 0; b < nb; ++b) w.push_back(golden::value_weight(E, c.type, vs[static_cast<size_t>(t * nb + b)], e));
+      }
+      std::vector<uint8_t> vpart(vc.begin() + t0 * row_bytes, vc.begin() + t1 * row_bytes);
+      const auto O = h.value(w, vpart, t1 - t0, value_st);
+      for (int i = 0; i < D; ++i) {
+        const size_t idx = static_cast<size_t>((hq * P + p) * D + i);
+        sb.cmp("part_O", static_cast<int64_t>(idx), static_cast<uint64_t>(c.part_O[idx]),
+               i < static_cast<int>(O.size()) ? static_cast<uint64_t>(O[i]) : 0xdeadbeefull);
+      }
+    }
+  }
+}
+
+}  // namespace nqkv::sim
