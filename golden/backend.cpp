@@ -45,7 +45,8 @@ struct Known {
 constexpr Known kKnown[] = {
     {"cpu", "the golden library is always built"},
     {"rtl", "Verilator was not found at configure time"},
-    {"systemc", "SystemC (libsystemc-dev) or Verilator was not found at configure time"},
+    {"systemc", "the SystemC model was not part of this build"},
+    {"lockstep", "needs both the verilated RTL and the SystemC model (Verilator was not found at configure time)"},
     {"cuda", "nvcc was not found at configure time"},
 };
 
