@@ -11,7 +11,7 @@
 
 #include "golden/rng.hpp"
 
-namespace nqkv::sysc {
+NQKV_SYSC_BEGIN
 namespace {
 
 constexpr uint32_t mask(int n) { return n >= 32 ? ~0u : ((1u << n) - 1u); }
@@ -176,6 +176,22 @@ inline void put_bits(uint64_t* w, int pos, int n, uint32_t v) {
 }
 
 }  // namespace
+
+#ifdef NQKV_MUTANTS
+int g_mutant = kMutNone;
+const char* mutant_name(int k) {
+  static const char* const names[] = {"none",         "efifo_short",       "inflight_ignored", "inflight_short",
+                                      "recip_short",  "side_full_early",   "drain_late",       "od_last_early",
+                                      "hold_early",   "clear_ignored",     "first_tok_stuck",  "wait_side_early",
+                                      "s2_ignores_stall"};
+  static_assert(sizeof(names) / sizeof(names[0]) == kMutCount, "one name per mutant");
+  return k >= 0 && k < kMutCount ? names[k] : "?";
+}
+bool AccelModel::side_completes_mut() const {
+  const uint32_t nb = t_.cfg_nblk & mask(nbw_);
+  return in.ms_valid && ms_ready() && m_.sb_wbank == m_.sb_rbank && m_.sb_widx == ((nb - 1u) & mask(nbw_));
+}
+#endif
 
 AccelModel::AccelModel(const accel::AccelConfig& cfg) : cfg_(cfg) {
   const std::string bad = cfg.validate();
@@ -372,7 +388,7 @@ void AccelModel::clock_quantizer(bool count) {
   Quantizer& q = q_;
   if (q_idle_ && !in.qi_valid) {
     // nothing in flight, nothing offered: only a counter clear can change state; no stall counts
-    if (in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u)) {
+    if (in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u) && !NQKV_MUT(kMutClearIgnored)) {
       t_.cnt_blocks = t_.cnt_zero = t_.cnt_flushed = t_.cnt_nonfinite = 0;
       t_.err_nonfinite = false;
     }
@@ -393,7 +409,8 @@ void AccelModel::clock_quantizer(bool count) {
       be_scale = q.be_max;
     }
     // nq_accel_top counters (ev_block = be_valid, ev_status = be_status); clear wins
-    const bool clear = in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u);
+    const bool clear = in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u) &&
+                       !NQKV_MUT(kMutClearIgnored);
     if (!clear) {
       ++t_.cnt_blocks;
       if (be_status == 1) ++t_.cnt_zero;
@@ -404,14 +421,14 @@ void AccelModel::clock_quantizer(bool count) {
       }
     }
   }
-  if (in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u)) {
+  if (in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u) && !NQKV_MUT(kMutClearIgnored)) {
     t_.cnt_blocks = t_.cnt_zero = t_.cnt_flushed = t_.cnt_nonfinite = 0;
     t_.err_nonfinite = false;
   }
 
   const bool ef_empty = q.u_efifo.count == 0, sf_empty = q.u_sfifo.count == 0;
-  const bool ef_full = q.u_efifo.count == ef_depth_;
-  const bool in_ready = !ef_full && q.pending < sf_depth_;
+  const bool ef_full = this->ef_full();
+  const bool in_ready = !ef_full && inflight_ok();
   const bool accept = in.qi_valid && in_ready;
   const bool en = !q.out_valid || in.qo_ready;
   const bool ef_pop = en && !ef_empty && !sf_empty;
@@ -425,7 +442,7 @@ void AccelModel::clock_quantizer(bool count) {
     sc_.q_starved += busy && in_ready && !in.qi_valid;
     sc_.q_backpressure += q.out_valid && !in.qo_ready;
     sc_.q_efifo_full += in.qi_valid && ef_full;
-    sc_.q_inflight += in.qi_valid && !ef_full && q.pending >= sf_depth_;
+    sc_.q_inflight += in.qi_valid && !ef_full && !inflight_ok();
     sc_.q_wait_recip += en && !ef_empty && sf_empty;
   }
 
@@ -477,7 +494,35 @@ void AccelModel::clock_quantizer(bool count) {
 
   // ---- (3) nq_recip: final rounding register, then the stages (last first)
   {
-    const RecipStage& last = q.g_stage[static_cast<size_t>(nst_ - 1)];
+    // nq_recip_stage s: SPS restoring-division steps on stage s-1's registers
+    auto step = [&](RecipStage& o, uint32_t r, uint32_t ma, uint32_t qq, const RecipTag& tag, int first) {
+      for (int k = 0; k < sps_; ++k) {
+        if (first + k < 24) {
+          r = (r << 1) & 0x1ffffffu;
+          if (r >= ma) {
+            r -= ma;
+            qq = ((qq << 1) | 1u) & 0xffffffu;
+          } else {
+            qq = (qq << 1) & 0xffffffu;
+          }
+        }
+      }
+      o.out_r = r;
+      o.out_ma = ma;
+      o.out_q = qq;
+      o.out_tag = tag;
+    };
+    const RecipStage* lastp = &q.g_stage[static_cast<size_t>(nst_ - 1)];
+#ifdef NQKV_MUTANTS
+    RecipStage short_last;  // kMutRecipShort: the last stage's steps done combinationally
+    if (NQKV_MUT(kMutRecipShort) && nst_ >= 2) {
+      const RecipStage& i = q.g_stage[static_cast<size_t>(nst_ - 2)];
+      short_last.out_valid = i.out_valid;
+      if (i.out_valid) step(short_last, i.out_r, i.out_ma, i.out_q, i.out_tag, (nst_ - 1) * sps_);
+      lastp = &short_last;
+    }
+#endif
+    const RecipStage& last = *lastp;
     q.rc_valid = last.out_valid;  // out_valid <= v_bus[NST]
     if (last.out_valid) {
       const uint32_t qf = 0x1000000u | last.out_q;
@@ -525,24 +570,6 @@ void AccelModel::clock_quantizer(bool count) {
       q.rc.scale = last.out_tag.scale;
       q.rc.status = last.out_tag.status;
     }
-    // nq_recip_stage s: SPS restoring-division steps on stage s-1's registers
-    auto step = [&](RecipStage& o, uint32_t r, uint32_t ma, uint32_t qq, const RecipTag& tag, int first) {
-      for (int k = 0; k < sps_; ++k) {
-        if (first + k < 24) {
-          r = (r << 1) & 0x1ffffffu;
-          if (r >= ma) {
-            r -= ma;
-            qq = ((qq << 1) | 1u) & 0xffffffu;
-          } else {
-            qq = (qq << 1) & 0xffffffu;
-          }
-        }
-      }
-      o.out_r = r;
-      o.out_ma = ma;
-      o.out_q = qq;
-      o.out_tag = tag;
-    };
     for (int s = nst_ - 1; s >= 1; --s) {
       RecipStage& o = q.g_stage[static_cast<size_t>(s)];
       const RecipStage& i = q.g_stage[static_cast<size_t>(s - 1)];
@@ -715,7 +742,7 @@ void AccelModel::clock_mac(bool count) {
   const bool mode = t_.cfg_mode;
   const uint32_t nb = t_.cfg_nblk & mask(nbw_);
   const bool en = !m.od_valid || in.mo_ready;
-  const bool wfull = (m.sb_full >> m.sb_wbank) & 1u, rfull = (m.sb_full >> m.sb_rbank) & 1u;
+  const bool wfull = (m.sb_full >> m.sb_wbank) & 1u, rfull = ((m.sb_full >> m.sb_rbank) & 1u) || side_completes();
   const bool sd_ready = !wfull && !st;
   const bool sd_acc = in.ms_valid && sd_ready;
   const bool cd_ready = en && rfull && !m.hold && !st;
@@ -786,14 +813,23 @@ void AccelModel::clock_mac(bool count) {
     if (m.draining) {
       m.od_data = static_cast<uint64_t>(m.am[static_cast<size_t>(acc_row) * L + (m.drain_idx & mask(lw_))]);
       m.od_x = 0;
-      m.od_last = m.drain_idx == dlast_;
+      m.od_last = m.drain_idx == (NQKV_MUT(kMutOdLastEarly) ? dlast_ - 1u : dlast_);
     } else if (m.s2_valid && m.s2_tlast) {
       m.od_data = static_cast<uint64_t>(s_acc_n);
       m.od_x = m.s2_xt;
       m.od_last = m.s2_plast;
     }
     bool draining_n = m.draining;
+#ifdef NQKV_MUTANTS
+    if (NQKV_MUT(kMutDrainLate)) {
+      if (mut_go2_) draining_n = true;
+      mut_go2_ = m.drain_go;
+    } else if (m.drain_go) {
+      draining_n = true;
+    }
+#else
     if (m.drain_go) draining_n = true;
+#endif
     if (m.draining) {
       m.od_valid = true;
       if (m.drain_idx == dlast_) {
@@ -821,7 +857,7 @@ void AccelModel::clock_mac(bool count) {
     m.s2_plast = m.s1_plast;
   }
   if (st) m.s2_valid = false;
-  else if (en) m.s2_valid = s2_next;
+  else if (en || NQKV_MUT(kMutS2IgnoresStall)) m.s2_valid = s2_next;
   // ---- stage 1: block partial, accumulators
   if (en && need_tree) m.blk_acc = blk_acc_n;
   if (en && m.s1_valid && mode) {
@@ -864,7 +900,7 @@ void AccelModel::clock_mac(bool count) {
         if (tok_last_beat) {
           m.blk = 0;
           m.row = 0;
-          m.first_tok = in.mc_last;
+          m.first_tok = in.mc_last && !NQKV_MUT(kMutFirstTokStuck);
           if (in.mc_last && mode) m.hold = true;
         } else {
           m.blk = (m.blk + 1u) & mask(nbw_);
@@ -876,6 +912,7 @@ void AccelModel::clock_mac(bool count) {
       }
     }
     if (drain_done) m.hold = false;
+    if (NQKV_MUT(kMutHoldEarly) && m.draining && en && m.drain_idx + 1u == dlast_) m.hold = false;
   }
 
   // ---- side buffer
@@ -909,6 +946,13 @@ void AccelModel::clock_mac(bool count) {
       m.sb_full &= ~(1u << rb);
       m.sb_rbank = rb ^ 1u;
     }
+#ifdef NQKV_MUTANTS
+    if (NQKV_MUT(kMutSideFullEarly) && cd_acc && !tok_last_beat) {
+      // the next beat (bib and blk already advanced above) is the token's last: clear the read
+      // bank's full flag now
+      if (m.bib == ((bpb_ - 1u) & mask(bpbw_)) && m.blk == ((nb - 1u) & mask(nbw_))) m.sb_full &= ~(1u << rb);
+    }
+#endif
   }
   // ---- query memory
   if (q_we) {
@@ -942,4 +986,4 @@ std::map<std::string, uint64_t> AccelModel::stall_counters() const {
   };
 }
 
-}  // namespace nqkv::sysc
+NQKV_SYSC_END

@@ -27,7 +27,50 @@
 
 #include "models/accel/accel_config.hpp"
 
-namespace nqkv::sysc {
+// Mutation testing (tests/systemc/test_mutation.cpp): the test build compiles this model a second
+// time with -DNQKV_MUTANTS into a test-only library. There every NQKV_MUT(k) site below and in
+// accel_model.cpp is live: set_mutant(k) makes the model deliberately wrong in one way (a
+// one-cycle change of timing or a wrong flag, see Mutant), which the lock-step against the RTL
+// must catch. Its classes then live in the inline namespace nqkv::sysc::mutants, so the two builds
+// never share a symbol. Production builds (no NQKV_MUTANTS) see NQKV_MUT(k) as the constant false:
+// no mutant code and no run-time test is compiled in.
+#ifdef NQKV_MUTANTS
+#define NQKV_SYSC_BEGIN \
+  namespace nqkv::sysc {  \
+  inline namespace mutants {
+#define NQKV_SYSC_END \
+  }                     \
+  }
+#define NQKV_MUT(k) (::nqkv::sysc::g_mutant == (k))
+#else
+#define NQKV_SYSC_BEGIN namespace nqkv::sysc {
+#define NQKV_SYSC_END }
+#define NQKV_MUT(k) false
+#endif
+
+NQKV_SYSC_BEGIN
+
+#ifdef NQKV_MUTANTS
+// The mutants, one deliberate error each (0: the unchanged model).
+enum Mutant : int {
+  kMutNone = 0,
+  kMutEfifoShort,        // element FIFO one entry shallower (full one beat early)
+  kMutInflightIgnored,   // qi_ready ignores the in-flight block limit (pending < SF_DEPTH)
+  kMutInflightShort,     // in-flight limit one block too small
+  kMutRecipShort,        // the reciprocal pipeline one stage short (scale ready a cycle early)
+  kMutSideFullEarly,     // side bank's full flag cleared one code beat early
+  kMutDrainLate,         // the value-form drain starts one cycle late
+  kMutOdLastEarly,       // od_last on the second-to-last drained word
+  kMutHoldEarly,         // hold (code input blocked by the drain) released one cycle early
+  kMutClearIgnored,      // CTRL.clear of the counters ignored
+  kMutFirstTokStuck,     // first_tok not re-armed at a pass end (the next pass accumulates on the old)
+  kMutWaitSideEarly,     // mc_ready one cycle early: the side bank completing this cycle counts as full
+  kMutS2IgnoresStall,    // stage-2 valid advances while the output is back-pressured
+  kMutCount
+};
+extern int g_mutant;  // the active mutant (kMutNone by default)
+const char* mutant_name(int k);
+#endif
 
 // Stall-cause and activity counters, one increment per rising edge out of reset where the
 // condition holds (conditions evaluated on the state and inputs before the edge). They are
@@ -180,7 +223,7 @@ class AccelModel {
   void randomize_unreset(uint64_t seed);
 
   // --------------------------------------------------------------- outputs (combinational reads)
-  bool qi_ready() const { return q_.u_efifo.count != ef_depth_ && q_.pending < sf_depth_; }
+  bool qi_ready() const { return !ef_full() && inflight_ok(); }
   bool qo_valid() const { return q_.out_valid; }
   const std::array<uint64_t, 4>& qo_codes() const { return q_.out_codes; }
   uint16_t qo_scale() const { return q_.out_scale; }
@@ -188,7 +231,8 @@ class AccelModel {
   bool qo_last() const { return q_.out_blk_last; }
   bool ms_ready() const { return !((m_.sb_full >> m_.sb_wbank) & 1u) && !start(); }
   bool mc_ready() const {
-    return (!m_.od_valid || in.mo_ready) && ((m_.sb_full >> m_.sb_rbank) & 1u) && !m_.hold && !start();
+    return (!m_.od_valid || in.mo_ready) && (((m_.sb_full >> m_.sb_rbank) & 1u) || side_completes()) && !m_.hold &&
+           !start();
   }
   bool mo_valid() const { return m_.od_valid; }
   uint64_t mo_data() const { return m_.od_data; }
@@ -210,6 +254,26 @@ class AccelModel {
 
  private:
   bool start() const { return in.reg_we && in.reg_addr == 0x002 && (in.reg_wdata & 1u); }
+  // nq_quantizer's element FIFO full flag and in-flight limit (in_ready = !full && pending < SF_DEPTH)
+  bool ef_full() const {
+    return NQKV_MUT(kMutEfifoShort) ? q_.u_efifo.count + 1u >= ef_depth_ : q_.u_efifo.count == ef_depth_;
+  }
+  bool inflight_ok() const {
+    if (NQKV_MUT(kMutInflightIgnored)) return true;
+    return q_.pending < sf_depth_ - (NQKV_MUT(kMutInflightShort) ? 1u : 0u);
+  }
+  // Always false in the RTL (and in production builds); kMutWaitSideEarly: the read bank is the
+  // write bank and an ms beat completes it in this cycle.
+  bool side_completes() const {
+#ifdef NQKV_MUTANTS
+    if (NQKV_MUT(kMutWaitSideEarly)) return side_completes_mut();
+#endif
+    return false;
+  }
+#ifdef NQKV_MUTANTS
+  bool side_completes_mut() const;
+  bool mut_go2_ = false;  // kMutDrainLate: drain_go delayed once more
+#endif
   void derive();  // cached decodes of the configuration registers
   void clock_quantizer(bool count);
   void clock_mac(bool count);
@@ -237,4 +301,4 @@ class AccelModel {
   bool q_idle_ = true;  // quantizer: nothing in flight (FIFOs, pipeline, pending) after the last edge
 };
 
-}  // namespace nqkv::sysc
+NQKV_SYSC_END

@@ -5,7 +5,7 @@
 
 #include "io/error.hpp"
 
-namespace nqkv::sysc {
+NQKV_SYSC_BEGIN
 
 ModelDut::ModelDut(const accel::AccelConfig& cfg, int rand_reset, uint64_t rand_seed) : m_(cfg) {
   p_.lanes = cfg.lanes;
@@ -52,4 +52,4 @@ std::unique_ptr<sim::Dut> make_model_dut(int lanes, int rand_reset, uint64_t see
   return std::make_unique<ModelDut>(accel::AccelConfig::sim(lanes), rand_reset, seed);
 }
 
-}  // namespace nqkv::sysc
+NQKV_SYSC_END

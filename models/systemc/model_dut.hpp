@@ -12,7 +12,7 @@
 #include "models/systemc/accel_model.hpp"
 #include "sim/common/dut.hpp"
 
-namespace nqkv::sysc {
+NQKV_SYSC_BEGIN
 
 class ModelDut final : public sim::Dut {
  public:
@@ -66,4 +66,4 @@ class ModelDut final : public sim::Dut {
 // A sim::DutFactory: the model with the simulation parameter set of LANES (AccelConfig::sim).
 std::unique_ptr<sim::Dut> make_model_dut(int lanes, int rand_reset, uint64_t seed);
 
-}  // namespace nqkv::sysc
+NQKV_SYSC_END
