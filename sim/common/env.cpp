@@ -89,7 +89,13 @@ backend::Result CycleBackend::random_check(const RandomSpec& spec, const backend
   RunStats st;
   for (int i = 0; i < spec.cases; ++i) {
     if (spec.quantize) run_quant(*h, random_quant_case(rng, cb, type, spec.block), sb, &st);
-    if (spec.attention) run_attn(*h, random_attn_case(rng, cb, type, spec.block, i == 0 && spec.cases > 2), sb, &st, &st);
+    if (spec.attention) {
+      const AttnCase c = random_attn_case(rng, cb, type, spec.block, i == 0 && spec.cases > 2);
+      PassPlan plan;
+      plan.back_to_back = spec.back_to_back && rng.below(2) == 1;
+      plan.seed = rng.next();
+      run_attn(*h, c, sb, &st, &st, plan);
+    }
   }
   stats_into(r, st);
   finish(r, sb, *h, opt.seed);

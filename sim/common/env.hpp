@@ -23,6 +23,7 @@ struct RandomSpec {
   int block = 64;
   int cases = 4;
   bool quantize = true, attention = true;
+  bool back_to_back = true;  // attention passes overlapped at random (scoreboard PassPlan)
 };
 
 class CycleBackend : public backend::Backend {

@@ -229,12 +229,16 @@ QuantOut Harness::quantize(const std::vector<uint16_t>& x, int64_t rows, int64_t
   return out;
 }
 
-std::vector<Harness::MoBeat> Harness::mac_pass(const std::vector<uint16_t>& side, const std::vector<uint8_t>& packed, int64_t T,
-                                     size_t expect_mo, RunStats* st) {
+std::vector<Harness::MoBeat> Harness::mac_pass(const std::vector<uint16_t>& side, const std::vector<uint8_t>& packed,
+                                               int64_t T, const std::vector<int64_t>& pass_ends, size_t expect_mo,
+                                               RunStats* st) {
   const int L = lanes(), D = nblk_ * block_;
   Streams s;
   const int64_t row_bytes = D * bits_ / 8;
+  size_t next_end = 0;
   for (int64_t t = 0; t < T; ++t) {
+    const bool pass_last = pass_ends.empty() ? t == T - 1 : t + 1 == pass_ends[next_end];
+    if (pass_last && !pass_ends.empty()) ++next_end;
     for (int b = 0; b < nblk_; ++b) {
       Beat sb;
       sb.side = side[static_cast<size_t>(t * nblk_ + b)];
@@ -243,7 +247,7 @@ std::vector<Harness::MoBeat> Harness::mac_pass(const std::vector<uint16_t>& side
     for (int j = 0; j < D / L; ++j) {
       Beat cb;
       cb.codes = code_beat(packed.data() + t * row_bytes, j);
-      cb.last = (t == T - 1) && (j == D / L - 1);
+      cb.last = pass_last && (j == D / L - 1);
       s.mc.push_back(std::move(cb));
     }
   }
@@ -257,28 +261,50 @@ std::vector<Harness::MoBeat> Harness::mac_pass(const std::vector<uint16_t>& side
   return mo;
 }
 
+namespace {
+// pass_ends must be ascending and end at T; empty means one pass.
+void check_pass_ends(const std::vector<int64_t>& pass_ends, int64_t T) {
+  if (pass_ends.empty()) return;
+  int64_t prev = 0;
+  for (int64_t e : pass_ends) {
+    if (e <= prev) throw std::invalid_argument("pass_ends must be ascending and positive");
+    prev = e;
+  }
+  if (prev != T) throw std::invalid_argument("the last pass must end at T");
+}
+}  // namespace
+
 std::vector<std::pair<int64_t, int>> Harness::score(const std::vector<int16_t>& q, const std::vector<uint16_t>& scales,
-                                                    const std::vector<uint8_t>& packed, int64_t T, RunStats* st) {
+                                                    const std::vector<uint8_t>& packed, int64_t T, RunStats* st,
+                                                    const std::vector<int64_t>& pass_ends) {
+  check_pass_ends(pass_ends, T);
   const int D = nblk_ * block_;
   for (int i = 0; i < D; ++i) write_reg(reg::kQ + i, static_cast<uint16_t>(q[i]));
   start_mac();
-  const auto mo = mac_pass(scales, packed, T, static_cast<size_t>(T), st);
+  const auto mo = mac_pass(scales, packed, T, pass_ends, static_cast<size_t>(T), st);
   std::vector<std::pair<int64_t, int>> out;
+  size_t next_end = 0;
   for (size_t i = 0; i < mo.size(); ++i) {
     out.emplace_back(static_cast<int64_t>(mo[i].data), mo[i].x);
-    if (mo[i].last != (static_cast<int64_t>(i) == T - 1)) errors_ += "score output: mo_last on the wrong token\n";
+    const int64_t t = static_cast<int64_t>(i);
+    const bool pass_last = pass_ends.empty() ? t == T - 1 : next_end < pass_ends.size() && t + 1 == pass_ends[next_end];
+    if (pass_last && !pass_ends.empty()) ++next_end;
+    if (mo[i].last != pass_last) errors_ += "score output: mo_last on the wrong token (" + std::to_string(t) + ")\n";
   }
   return out;
 }
 
 std::vector<int64_t> Harness::value(const std::vector<uint16_t>& weights, const std::vector<uint8_t>& packed, int64_t T,
-                                    RunStats* st) {
+                                    RunStats* st, const std::vector<int64_t>& pass_ends) {
+  check_pass_ends(pass_ends, T);
   const int D = nblk_ * block_;
-  const auto mo = mac_pass(weights, packed, T, static_cast<size_t>(D), st);
+  const size_t passes = pass_ends.empty() ? 1 : pass_ends.size();
+  const auto mo = mac_pass(weights, packed, T, pass_ends, static_cast<size_t>(D) * passes, st);
   std::vector<int64_t> out;
   for (size_t i = 0; i < mo.size(); ++i) {
     out.push_back(static_cast<int64_t>(mo[i].data));
-    if (mo[i].last != (static_cast<int>(i) == D - 1)) errors_ += "value output: mo_last on the wrong word\n";
+    if (mo[i].last != (static_cast<int>(i % static_cast<size_t>(D)) == D - 1))
+      errors_ += "value output: mo_last on the wrong word (" + std::to_string(i) + ")\n";
   }
   return out;
 }

@@ -75,13 +75,18 @@ class Harness {
 
   // rows x cols raw element bits, cols a multiple of block (configured) and of lanes.
   QuantOut quantize(const std::vector<uint16_t>& x, int64_t rows, int64_t cols, RunStats* st);
-  // One score pass: the query (head_dim int16), then for T tokens their nb K scales and packed
-  // K codes (T rows of head_dim*bits/8 bytes). Returns (S_t, x_t) per token.
+  // Score passes: the query (head_dim int16), then for T tokens their nb K scales and packed K
+  // codes (T rows of head_dim*bits/8 bytes). Returns (S_t, x_t) per token. pass_ends (ascending,
+  // the last = T) splits the tokens into passes streamed back to back (mc_last after each);
+  // empty: one pass.
   std::vector<std::pair<int64_t, int>> score(const std::vector<int16_t>& q, const std::vector<uint16_t>& scales,
-                                             const std::vector<uint8_t>& packed, int64_t T, RunStats* st);
-  // One value pass: nb weights W per token and packed V codes; returns head_dim accumulators.
+                                             const std::vector<uint8_t>& packed, int64_t T, RunStats* st,
+                                             const std::vector<int64_t>& pass_ends = {});
+  // Value passes: nb weights W per token and packed V codes; returns head_dim accumulators per
+  // pass. pass_ends as for score: the passes stream back to back, the next one's side values and
+  // codes queued behind the previous one's drain.
   std::vector<int64_t> value(const std::vector<uint16_t>& weights, const std::vector<uint8_t>& packed, int64_t T,
-                             RunStats* st);
+                             RunStats* st, const std::vector<int64_t>& pass_ends = {});
 
   const std::string& errors() const { return errors_; }  // protocol violations, time-outs, model errors
   uint64_t seed() const { return opt_.seed; }
@@ -114,7 +119,7 @@ class Harness {
   // One MAC pass (either form): per token, its nblk side values (scales or weights) then its code
   // beats; returns the MAC output beats. The two forms differ only in what they feed and read.
   std::vector<MoBeat> mac_pass(const std::vector<uint16_t>& side, const std::vector<uint8_t>& packed, int64_t T,
-                               size_t expect_mo, RunStats* st);
+                               const std::vector<int64_t>& pass_ends, size_t expect_mo, RunStats* st);
   std::vector<uint32_t> code_beat(const uint8_t* row, int64_t beat) const;
   bool chance(double p) { return p >= 1.0 || rng_.uniform() < p; }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "golden/attention.hpp"
+#include "golden/rng.hpp"
 
 namespace nqkv::sim {
 
@@ -26,7 +27,8 @@ void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats
   sb.cmp("err_nonfinite", 0, counts[3] ? 1u : 0u, (h.read_reg(reg::kStatus) >> 2) & 1u, 1);
 }
 
-void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* score_st, RunStats* value_st) {
+void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* score_st, RunStats* value_st,
+              const PassPlan& plan) {
   const int D = c.head_dim, B = c.block, nb = D / B, Hq = c.q_heads, Hkv = c.kv_heads, group = Hq / Hkv;
   const int64_t T = c.tokens, P = (T + golden::kPartitionTokens - 1) / golden::kPartitionTokens;
   const int64_t row_bytes = static_cast<int64_t>(D) * c.cb->bits / 8;
@@ -46,7 +48,15 @@ void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* 
     // score form over all tokens of this head
     h.configure(c.type, c.cb->bits, B, nb, 0);
     std::vector<int16_t> q(c.q_fixed.begin() + static_cast<int64_t>(hq) * D, c.q_fixed.begin() + static_cast<int64_t>(hq + 1) * D);
-    const auto sc = h.score(q, ks, kc, T, score_st);
+    golden::SplitMix64 cuts(plan.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(hq) + 1);
+    std::vector<int64_t> score_ends;
+    if (plan.back_to_back) {
+      for (int k = static_cast<int>(cuts.below(4)); k > 0 && T > 1; --k) score_ends.push_back(1 + static_cast<int64_t>(cuts.below(static_cast<uint64_t>(T - 1))));
+      score_ends.push_back(T);
+      std::sort(score_ends.begin(), score_ends.end());
+      score_ends.erase(std::unique(score_ends.begin(), score_ends.end()), score_ends.end());
+    }
+    const auto sc = h.score(q, ks, kc, T, score_st, score_ends);
     for (int64_t t = 0; t < T; ++t) {
       const size_t i = static_cast<size_t>(hq * T + t);
       const bool have = t < static_cast<int64_t>(sc.size());
@@ -57,6 +67,8 @@ void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* 
     }
     // value form, one pass per partition; weights on the host from E_t and the V scales
     h.configure(c.type, c.cb->bits, B, nb, 1);
+    std::vector<uint16_t> w_all;
+    std::vector<int64_t> value_ends;
     for (int64_t p = 0; p < P; ++p) {
       const int64_t t0 = p * golden::kPartitionTokens, t1 = std::min<int64_t>(T, t0 + golden::kPartitionTokens);
       const int64_t M = c.part_M[static_cast<size_t>(hq * P + p)];
@@ -66,12 +78,25 @@ void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* 
         const uint32_t E = golden::exp2_fixed(c.logits[static_cast<size_t>(hq * T + t)] - M);
         for (int b = 0; b < nb; ++b) w.push_back(golden::value_weight(E, c.type, vs[static_cast<size_t>(t * nb + b)], e));
       }
+      if (plan.back_to_back) {  // all partitions in one stream, compared below
+        w_all.insert(w_all.end(), w.begin(), w.end());
+        value_ends.push_back(t1);
+        continue;
+      }
       std::vector<uint8_t> vpart(vc.begin() + t0 * row_bytes, vc.begin() + t1 * row_bytes);
       const auto O = h.value(w, vpart, t1 - t0, value_st);
       for (int i = 0; i < D; ++i) {
         const size_t idx = static_cast<size_t>((hq * P + p) * D + i);
         sb.cmp("part_O", static_cast<int64_t>(idx), static_cast<uint64_t>(c.part_O[idx]),
                i < static_cast<int>(O.size()) ? static_cast<uint64_t>(O[i]) : 0xdeadbeefull);
+      }
+    }
+    if (plan.back_to_back) {
+      const auto O = h.value(w_all, vc, T, value_st, value_ends);
+      for (int64_t i = 0; i < P * D; ++i) {
+        const size_t idx = static_cast<size_t>(hq * P * D + i);
+        sb.cmp("part_O", static_cast<int64_t>(idx), static_cast<uint64_t>(c.part_O[idx]),
+               i < static_cast<int64_t>(O.size()) ? static_cast<uint64_t>(O[static_cast<size_t>(i)]) : 0xdeadbeefull);
       }
     }
   }

@@ -4,6 +4,8 @@
 // accumulators O_p (value form). The value-form block weights W_{t,b} are computed on the host
 // from E_t (exp2 step of 8.4) and the V scales with golden::value_weight, as the protocol says.
 #pragma once
+#include <cstdint>
+
 #include "golden/backend.hpp"
 #include "sim/common/cases.hpp"
 #include "sim/common/harness.hpp"
@@ -11,6 +13,16 @@
 namespace nqkv::sim {
 
 void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats* st);
-void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* score_st, RunStats* value_st);
+// How an attention case's MAC passes are streamed. Default: one score pass per query head and one
+// value pass per 512-token partition, each started after the previous one drained (the flow of
+// rtl/doc/protocol.md). back_to_back: a head's tokens are cut at random points into several score
+// passes and all its partitions' value passes are streamed as one stream, so a pass's first
+// side values and codes queue behind the previous pass's last beats and drain (overlapping passes).
+struct PassPlan {
+  bool back_to_back = false;
+  uint64_t seed = 0;  // the cut points
+};
+void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* score_st, RunStats* value_st,
+              const PassPlan& plan = {});
 
 }  // namespace nqkv::sim

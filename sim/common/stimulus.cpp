@@ -126,7 +126,8 @@ AttnCase attention_case_from_cache(const golden::QuantKVCache& cache, const std:
 AttnCase random_attn_case(golden::SplitMix64& rng, const golden::Codebook& cb, ElemType t, int B, bool long_ctx) {
   const int dims[] = {64, 128, 256};
   int D = dims[rng.below(3)];
-  while (D % B != 0 || D / B > 8) D *= 2;
+  while (D % B != 0) D *= 2;  // blocks above 64
+  while (D / B > 8) D /= 2;   // blocks of 8 and 16: at most NBMAX = 8 blocks per head vector
   if (D > 256) D = 256;
   const int hkv = 1 + static_cast<int>(rng.below(2)), group = 1 + static_cast<int>(rng.below(2));
   const int64_t T = long_ctx ? 513 + static_cast<int64_t>(rng.below(40)) : 1 + static_cast<int64_t>(rng.below(24));
