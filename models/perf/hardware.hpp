@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "golden/attention.hpp"
+#include "models/accel/accel_config.hpp"
+
 namespace nqkv::perf {
 
 // The accelerator's cycle model (docs/perf-model.md section 5). The per-pass and per-run terms
@@ -19,21 +22,31 @@ struct AcceleratorParams {
   // when the last block's B/lanes output beats are out, quant_latency_cycles after its last input
   // beat (3 + (24/DIV_SPS + 1) = 10 for DIV_SPS 4).
   int quant_block_cycles = 0;     // extra cycles per quantized block (0: the RTL has no per-block bubble)
-  int quant_latency_cycles = 10;  // last input beat of a block -> its first output beat
+  int quant_latency_cycles = accel::AccelConfig{}.quant_latency();  // last input beat of a block -> its first output beat
   // Dequant-MAC: one pass per query head in score form over all tokens, then one value-form
   // pass per 512-token partition. A token's nblk = d/B side values (one per cycle on their own
   // stream, two banks) must be in before its codes are accepted: nblk cycles before the first
   // code beat of a pass, hidden behind the d/lanes code beats of the previous token afterwards.
   int dequant_block_cycles = 0;   // extra cycles per block read beyond the side stream (0: hidden)
-  int score_latency_cycles = 3;   // last code beat -> the score word (score form)
-  int drain_latency_cycles = 3;   // last code beat -> first drained word (value form; the drain is d words,
-                                  // one per cycle): drain starts 2 cycles after, + the output register
-  int partition_tokens = 512;     // tokens per value pass (golden::kPartitionTokens)
+  int score_latency_cycles = accel::AccelConfig::score_latency();  // last code beat -> the score word (score form)
+  int drain_latency_cycles = accel::AccelConfig::drain_latency();  // last code beat -> first drained word (value
+                                  // form; the drain is d words, one per cycle): drain starts 2 cycles after, + the output register
+  int partition_tokens = golden::kPartitionTokens;  // tokens per value pass
   bool protocol_terms = true;     // per-pass fill/drain and per-run quantizer tail (false: first model)
   // Parts the RTL does not contain (the projection's assumptions beyond it).
   int token_cycles = 0;           // per cached token per head: softmax bookkeeping outside the lanes
   int tile_cycles = 8;            // per KV tile streamed through the buffer: DMA setup
   int layer_cycles = 0;           // per layer per sequence (fill/drain is in the per-pass terms)
+
+  // The protocol terms of an accelerator build (lanes and latencies from models/accel).
+  static AcceleratorParams from_config(const accel::AccelConfig& c) {
+    AcceleratorParams a;
+    a.lanes = c.lanes;
+    a.quant_latency_cycles = c.quant_latency();
+    a.score_latency_cycles = accel::AccelConfig::score_latency();
+    a.drain_latency_cycles = accel::AccelConfig::drain_latency();
+    return a;
+  }
 
   // The first, unvalidated parameter set (before the RTL existed): 2 cycles per quantized block,
   // 1 per dequantized block, 32 per layer, and no per-pass fill, drain or quantizer latency.

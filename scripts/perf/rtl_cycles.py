@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs `nqkv sim --backend rtl` (the verilated nq_accel_top, no back-pressure) on a set of decode
-workloads and writes their cycle counts as JSON for `nqkv project --claims-report --rtl-cycles`.
+workloads at every LANES the build has (`nqkv backends --json`) and writes their cycle counts as
+JSON for `nqkv project --claims-report --rtl-cycles`.
 
-    python3 scripts/perf/rtl_cycles.py --nqkv build-perf/tools/nqkv/nqkv --out reports/data/rtl_cycles.json
+    python3 scripts/perf/rtl_cycles.py --nqkv build/tools/nqkv/nqkv --out reports/data/rtl_cycles.json
 """
 import argparse, json, re, subprocess, sys, time
 
@@ -16,18 +17,34 @@ SHAPES = [
     ("llama-2-7b", 32, 32, 128, 300, 64, "nf4"),
     ("gemma-2b", 8, 1, 256, 1500, 32, "nf4"),     # 8 blocks per row, three partitions
 ]
-LANES = [4, 16]
+
+
+def built_lanes(nqkv, backend):
+    """The LANES builds of a cycle-model backend, from `nqkv backends --json`."""
+    out = subprocess.run([nqkv, "backends", "--json"], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{nqkv} backends --json failed ({out.returncode}): {out.stderr.strip()}")
+    for b in json.loads(out.stdout)["backends"]:
+        if b["name"] == backend:
+            if not b.get("available") or not b.get("lanes"):
+                sys.exit(f"backend {backend} is not available in {nqkv}: {b.get('reason', 'no LANES builds')}")
+            return b["lanes"]
+    sys.exit(f"{nqkv} has no backend {backend}")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--nqkv", default="build-perf/tools/nqkv/nqkv")
+    ap.add_argument("--nqkv", default="build/tools/nqkv/nqkv")
+    ap.add_argument("--backend", default="rtl", help="cycle-model backend (rtl or systemc)")
+    ap.add_argument("--lanes", type=int, action="append", help="only these LANES (default: every build)")
     ap.add_argument("--out", default="reports/data/rtl_cycles.json")
     a = ap.parse_args()
     cases = []
-    for lanes in LANES:
+    for lanes in a.lanes or built_lanes(a.nqkv, a.backend):
         for model, hq, hkv, d, ctx, blk, cb in SHAPES:
-            cmd = [a.nqkv, "sim", "--backend", "rtl", "--q-heads", str(hq), "--kv-heads", str(hkv), "--head-dim", str(d),
+            if blk % lanes:
+                continue  # a block must be a whole number of beats (rtl/doc/protocol.md)
+            cmd = [a.nqkv, "sim", "--backend", a.backend, "--q-heads", str(hq), "--kv-heads", str(hkv), "--head-dim", str(d),
                    "--context", str(ctx), "--block", str(blk),
                    "--codebook", cb, "--lanes", str(lanes), "--no-backpressure"]
             t0 = time.time()
@@ -51,7 +68,7 @@ def main():
             print(f"LANES {lanes:2d} {model:10s} ctx {ctx:5d} B {blk:3d} {cb}: quant {q.group(2)}, MAC {m.group(2)}",
                   file=sys.stderr)
     doc = {
-        "generated_by": "python3 scripts/perf/rtl_cycles.py --nqkv " + a.nqkv + " --out " + a.out,
+        "generated_by": " ".join(["python3", "scripts/perf/rtl_cycles.py"] + sys.argv[1:]),
         "note": "cycles of the verilated nq_accel_top under `nqkv sim --backend rtl --no-backpressure`: "
                 "quant_cycles = K and V of all context tokens through the quantizer (two runs), "
                 "mac_cycles = score_cycles + value_cycles = one decode step's dequant-MAC passes over `context` "
