@@ -232,3 +232,56 @@ TEST_F(Cli, QualityReproducesPublishedFigures) {
       {{"fp4", 64}, 0.01485}, {{"int4sym", 64}, 0.01159}, {{"int4", 64}, 0.00803}};
   for (const auto& [k, want] : figures) EXPECT_NEAR(value(k.first, k.second), want, 0.03 * want) << k.first << " B=" << k.second;
 }
+
+// The backend registry (golden/backend.hpp) through the CLI: every backend of the project is
+// listed, built or not, with a reason; --backend is resolved by the registry in every command.
+TEST_F(Cli, BackendsListsEveryBackendWithItsStatus) {
+  const Result r = run("backends");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* name : {"cpu", "rtl", "systemc", "cuda"}) EXPECT_NE(r.out.find(name), std::string::npos) << r.out;
+  const Result j = run("backends --json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  EXPECT_NE(j.out.find("\"name\": \"cpu\""), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"available\": true"), std::string::npos) << j.out;
+}
+
+TEST_F(Cli, UnknownBackendIsOneLineNamingTheValidOnes) {
+  for (const std::string cmd : {"golden check " + path("g") + " --backend verilog", std::string("sim --backend verilog")}) {
+    const Result r = run(cmd);
+    EXPECT_EQ(r.status, 2) << cmd;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("unknown backend 'verilog' (valid: cpu, rtl, systemc"), std::string::npos) << r.err;
+  }
+  // A backend without a clock cannot run `nqkv sim`.
+  const Result c = run("sim --backend cpu");
+  EXPECT_EQ(c.status, 2);
+  EXPECT_NE(c.err.find("has no clock"), std::string::npos) << c.err;
+}
+
+TEST_F(Cli, CycleModelsRejectALanesBuildThatDoesNotExist) {
+  // The SystemC model is always built; its LANES set is the RTL's (NQKV_SIM_LANES).
+  const Result r = run("sim --backend systemc --lanes 8 --model tiny --context 4");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("has no LANES 8 model in this build (built: 4, 16"), std::string::npos) << r.err;
+  ASSERT_EQ(run("golden gen --out " + path("g")).status, 0);
+  const Result g = run("golden check " + path("g") + " --backend systemc --lanes 32");
+  EXPECT_EQ(g.status, 2);
+  EXPECT_NE(g.err.find("has no LANES 32 model"), std::string::npos) << g.err;
+}
+
+TEST_F(Cli, CorruptGoldenCaseIsOneLineForTheCycleModels) {
+  ASSERT_EQ(run("golden gen --out " + path("g")).status, 0);
+  // A case whose metadata promises more tokens than its tensors hold.
+  const std::string victim = path("g/attn_nf4_f16_hq8_hkv2_d64_b32_t37.safetensors");
+  if (!fs::exists(victim)) GTEST_SKIP() << "case not generated";
+  SafeTensors s = SafeTensors::load(victim);
+  s.metadata["tokens"] = "38";
+  s.save(victim);
+  for (const char* be : {"systemc"}) {
+    const Result r = run("golden check " + path("g") + " --backend " + be);
+    EXPECT_EQ(r.status, 2) << be << r.out;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("the metadata says"), std::string::npos) << r.err;
+  }
+}
