@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "models/accel/regmap.hpp"
+
 namespace nqkv::accel {
 
 constexpr int clog2(int64_t v) {
@@ -43,8 +45,12 @@ struct AccelConfig {
   constexpr int bus_bits() const { return lanes * bits_max; }      // qo_codes / mc_data width
   // The PARAMS register (0x001) as the RTL reads it back.
   constexpr uint32_t params_word() const {
-    return (uint32_t(acc_w & 0xff) << 24) | (uint32_t(bits_max & 0xf) << 20) | (uint32_t(div_sps & 0xf) << 16) |
-           (uint32_t(lanes & 0xff) << 8) | uint32_t(clog2(block_max) & 0xff);
+    using namespace reg;
+    return ((uint32_t(acc_w) & kParamsAccWMask) << kParamsAccWShift) |
+           ((uint32_t(bits_max) & kParamsBitsMaxMask) << kParamsBitsMaxShift) |
+           ((uint32_t(div_sps) & kParamsDivSpsMask) << kParamsDivSpsShift) |
+           ((uint32_t(lanes) & kParamsLanesMask) << kParamsLanesShift) |
+           ((uint32_t(clog2(block_max)) & kParamsLog2BlockMaxMask) << kParamsLog2BlockMaxShift);
   }
   // Empty when the parameters are legal for the RTL, else the first problem in one line.
   std::string validate() const;

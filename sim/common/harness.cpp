@@ -71,16 +71,17 @@ void Harness::configure(golden::ElemType type, int bits, int block, int nblk, in
   bits_ = bits;
   block_ = block;
   nblk_ = nblk;
-  write_reg(reg::kCfg, (type == golden::ElemType::BF16 ? 1u : 0u) | (mode ? 2u : 0u) | (static_cast<uint32_t>(bits) << 2));
+  write_reg(reg::kCfg, ((type == golden::ElemType::BF16 ? 1u : 0u) << reg::kCfgBf16Shift) |
+                           ((mode ? 1u : 0u) << reg::kCfgModeShift) | (static_cast<uint32_t>(bits) << reg::kCfgBitsShift));
   write_reg(reg::kBlock, static_cast<uint32_t>(block));
   write_reg(reg::kNblk, static_cast<uint32_t>(nblk));
   const uint32_t status = read_reg(reg::kStatus);
-  if (status & 8u)
+  if ((status >> reg::kStatusErrCfgShift) & reg::kStatusErrCfgMask)
     throw std::invalid_argument("RTL rejects the configuration (STATUS.err_cfg): bits " + std::to_string(bits) +
                                 ", block " + std::to_string(block) + ", blocks " + std::to_string(nblk));
 }
 
-void Harness::start_mac() { write_reg(reg::kCtrl, 1u); }
+void Harness::start_mac() { write_reg(reg::kCtrl, 1u << reg::kCtrlStartShift); }
 
 // Stream bits [beat*L*b, (beat+1)*L*b) of a packed row, left-aligned on the codes bus.
 std::vector<uint32_t> Harness::code_beat(const uint8_t* row, int64_t beat) const {

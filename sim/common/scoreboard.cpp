@@ -10,7 +10,7 @@ namespace nqkv::sim {
 void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats* st) {
   h.load_codebook(*c.cb);
   h.configure(c.type, c.cb->bits, c.block, 1, 0);
-  h.write_reg(reg::kCtrl, 2u);  // clear counters and the error flag
+  h.write_reg(reg::kCtrl, 1u << reg::kCtrlClearShift);  // clear counters and the error flag
   const QuantOut out = h.quantize(c.x, c.rows, c.cols, st);
   for (size_t i = 0; i < c.codes.size(); ++i)
     sb.cmp("codes", static_cast<int64_t>(i), c.codes[i], i < out.codes.size() ? out.codes[i] : 0xffff, 2);
@@ -24,7 +24,8 @@ void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats
   sb.cmp("cnt_zero", 0, static_cast<uint64_t>(counts[1]), h.read_reg(reg::kCntZero), 8);
   sb.cmp("cnt_flushed", 0, static_cast<uint64_t>(counts[2]), h.read_reg(reg::kCntFlushed), 8);
   sb.cmp("cnt_nonfinite", 0, static_cast<uint64_t>(counts[3]), h.read_reg(reg::kCntNonfinite), 8);
-  sb.cmp("err_nonfinite", 0, counts[3] ? 1u : 0u, (h.read_reg(reg::kStatus) >> 2) & 1u, 1);
+  sb.cmp("err_nonfinite", 0, counts[3] ? 1u : 0u,
+         (h.read_reg(reg::kStatus) >> reg::kStatusErrNonfiniteShift) & reg::kStatusErrNonfiniteMask, 1);
 }
 
 void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* score_st, RunStats* value_st,
