@@ -9,7 +9,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   verilator libsystemc-dev yosys
-  gnuplot-nox python3
+  gnuplot-nox python3 libssl-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "golden/backend.hpp"
+#include "golden/golden_dir.hpp"
 #include "golden/vectors.hpp"
 #include "io/error.hpp"
 #include "io/safetensors.hpp"
@@ -16,26 +17,10 @@ using namespace nqkv;
 namespace fs = std::filesystem;
 
 void run_gen(const std::string& out, uint64_t seed) {
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (!fs::is_directory(out)) throw InputError("cannot create output directory " + out);
   const auto cases = golden::generate_golden_cases(seed);
-  size_t bytes = 0;
-  for (const auto& c : cases) {
-    c.data.save((fs::path(out) / (c.name + ".safetensors")).string());
-    for (const auto& [n, t] : c.data.tensors) bytes += t.data.size();
-  }
-  fmt::print("wrote {} golden cases ({:.1f} MB, seed {}) to {}\n", cases.size(), bytes / 1e6, seed, out);
-}
-
-std::vector<fs::path> case_files(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw InputError("golden directory not found: " + dir);
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".safetensors") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError("no .safetensors golden cases in " + dir + " (run `nqkv golden gen --out " + dir + "`)");
-  return files;
+  const auto gd = golden::write_golden_directory(out, seed, cases);
+  fmt::print("wrote {} golden cases ({:.1f} MB, seed {}) and {} to {}\n", gd.files.size(), gd.bytes / 1e6, seed,
+             golden::kGoldenManifest, out);
 }
 
 struct Totals {
@@ -74,12 +59,13 @@ void run_check(const CheckArgs& a) {
   opt.backpressure = !a.no_backpressure;
   if (be) opt.lanes = backend::resolve_lanes(*be, a.lanes);
   else if (a.lanes) throw InputError("--lanes applies to a backend, not to --results");
-  const auto files = case_files(a.dir);
+  const auto files = golden::open_golden_directory(a.dir).files;
   io::SafeTensors external;
   if (!a.results.empty()) external = io::SafeTensors::load(a.results);
   Totals tot;
   backend::CycleStats cycles;
-  for (const auto& f : files) {
+  for (const auto& file : files) {
+    const fs::path f(file);
     const io::SafeTensors c = io::SafeTensors::load(f.string());
     const std::string name = f.stem().string();
     backend::Result r;
@@ -138,7 +124,8 @@ NQKV_COMMAND(golden) {
   auto out = std::make_shared<std::string>();
   auto seed = std::make_shared<uint64_t>(20261122);
   gen->add_option("--out", *out, "Output directory")->required();
-  gen->add_option("--seed", *seed, "Seed of the random suites")->capture_default_str();
+  const auto not_negative = [](const std::string& v) { return !v.empty() && v[0] == '-' ? std::string("must not be negative") : std::string(); };
+  gen->add_option("--seed", *seed, "Seed of the random suites")->check(not_negative)->capture_default_str();
   gen->callback([=] { run_gen(*out, *seed); });
 
   auto* check = golden_cmd->add_subcommand("check", "Check a backend (or an external results file) bit for bit");
@@ -149,7 +136,7 @@ NQKV_COMMAND(golden) {
                     "Safetensors file of an external kernel's outputs, tensors named CASE/OUTPUT (e.g. "
                     "normal_nf4_f16_b64/codes); compares whatever it holds");
   check->add_option("--lanes", a->lanes, "Cycle models (rtl, systemc): the LANES build to use (default 16; `nqkv backends` lists the built set)");
-  check->add_option("--seed", a->seed, "Cycle models: seed of the random back-pressure")->capture_default_str();
+  check->add_option("--seed", a->seed, "Cycle models: seed of the random back-pressure")->check(not_negative)->capture_default_str();
   check->add_flag("--no-backpressure", a->no_backpressure, "Cycle models: keep every ready/valid high");
   check->add_flag("-v,--verbose", a->verbose, "Print one line per case");
   check->callback([a] { run_check(*a); });
