@@ -185,6 +185,9 @@ const std::vector<uint32_t>& exp2_table() {
 }
 
 uint32_t exp2_fixed(int64_t d) {
+  // d = U_t - M spans [-2^63, 0] for saturated logits (+-2^62): -d below would overflow at
+  // INT64_MIN. Every d <= -32 * 1024 has floor(d / 1024) <= -32, which gives 0 below anyway.
+  if (d <= -32 * 1024) return 0;
   const int64_t n = (d >= 0) ? d / 1024 : -((-d + 1023) / 1024);  // floor(d / 1024)
   const int64_t f = d - n * 1024;
   if (n > 0) throw std::logic_error("exp2_fixed: d must be <= 0");
@@ -218,10 +221,13 @@ std::vector<float> combine_partitions(const std::vector<PartitionPartial>& parts
   std::vector<double> num(static_cast<size_t>(head_dim), 0.0);
   double den = 0.0;
   for (const auto& p : parts) {
-    const int64_t d = p.M - M;
-    const int64_t n = -((-d + 1023) / 1024);
-    const int64_t f = d - n * 1024;
-    const double a = n < -1000 ? 0.0 : std::ldexp(static_cast<double>(exp2_table()[static_cast<size_t>(f)]), static_cast<int>(n));
+    const int64_t d = p.M - M;  // in [-2^63, 0]: saturated maxima (+-2^62) reach INT64_MIN
+    double a = 0.0;             // n < -1000 (d < -1000 * 1024) contributes nothing
+    if (d >= -1000 * 1024) {
+      const int64_t n = -((-d + 1023) / 1024);
+      const int64_t f = d - n * 1024;
+      a = n < -1000 ? 0.0 : std::ldexp(static_cast<double>(exp2_table()[static_cast<size_t>(f)]), static_cast<int>(n));
+    }
     den = den + a * std::ldexp(static_cast<double>(p.L), -31);
     for (int i = 0; i < head_dim; ++i) num[i] = num[i] + a * std::ldexp(static_cast<double>(p.O[i]), p.e - 15);
   }

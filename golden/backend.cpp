@@ -80,8 +80,8 @@ std::vector<Entry> entries() {
     out.push_back(e);
   }
   std::vector<std::string> extra;
-  for (const auto& [n, f] : registry().factories)
-    if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const Known& k) { return n == k.name; })) extra.push_back(n);
+  for (const auto& entry : registry().factories)  // no structured binding: C++17 lambdas cannot capture one (clang)
+    if (const std::string& n = entry.first; std::none_of(std::begin(kKnown), std::end(kKnown), [&](const Known& k) { return n == k.name; })) extra.push_back(n);
   std::sort(extra.begin(), extra.end());
   for (const auto& n : extra) out.push_back({n, instance(n), ""});
   return out;
@@ -115,6 +115,18 @@ int resolve_lanes(const Backend& b, int lanes) {
     throw InputError(fmt::format("backend {} has no LANES {} model in this build (built: {})", b.name(), lanes,
                                  fmt::join(built, ", ")));
   return lanes;
+}
+
+std::string resolve_level(const Backend& b, const std::string& level) {
+  const auto lv = b.levels();
+  if (lv.empty()) {
+    if (level.empty()) return "";
+    throw InputError("backend " + b.name() + " has one level only (no --level)");
+  }
+  if (level.empty()) return lv.front();
+  if (std::find(lv.begin(), lv.end(), level) == lv.end())
+    throw InputError(fmt::format("unknown level '{}' for backend {} (valid: {})", level, b.name(), fmt::join(lv, ", ")));
+  return level;
 }
 
 }  // namespace nqkv::backend

@@ -65,6 +65,7 @@ struct Options {
   uint64_t seed = 1;           // stall pattern and random reset
   bool backpressure = true;    // random valid gaps and ready on the streams
   std::string trace;           // waveform file (FST for rtl, VCD for systemc)
+  std::string level;           // abstraction level of run_workload (empty: the backend's first)
 };
 
 // `nqkv sim`: a decode workload on a cycle model. For each sequence, the K/V of `context` tokens
@@ -97,6 +98,8 @@ class Backend {
   virtual int default_lanes() const { return 0; }
   // True when the backend has a clock: `nqkv sim` runs only these.
   virtual bool has_cycles() const { return false; }
+  // Abstraction levels run_workload offers (e.g. "cycle", "tlm"), the default first; empty: one.
+  virtual std::vector<std::string> levels() const { return {}; }
   // Checks one golden case (`nqkv golden gen`): every output bit for bit.
   virtual Result check_case(const io::SafeTensors& golden_case, const Options& opt) const = 0;
   // `nqkv sim`; backends without cycles throw InputError.
@@ -127,6 +130,8 @@ std::vector<std::string> built_names();
 // Resolves opt.lanes against the backend's built set: 0 -> its default; InputError naming the
 // built set when the backend does not have it.
 int resolve_lanes(const Backend& b, int lanes);
+// Resolves opt.level: "" -> the default level; InputError naming the valid ones otherwise.
+std::string resolve_level(const Backend& b, const std::string& level);
 
 }  // namespace nqkv::backend
 

@@ -37,7 +37,9 @@ BlockScale quantize_affine(ElemType type, const float* x, int n, uint8_t* codes,
   }
   const float inv = 15.0f / range;
   for (int i = 0; i < n; ++i) {
-    const float t = (x[i] - mn) * inv;
+    // inv is +inf when r < 15/FLT_MAX (a subnormal range): 0 * inf would be NaN, so the minimum
+    // itself is code 0 by definition (docs/numerics.md 4.3); every other element clamps to 15.
+    const float t = x[i] == mn ? 0.0f : (x[i] - mn) * inv;
     const float r = std::nearbyint(t);  // default rounding mode: nearest, ties to even
     codes[i] = static_cast<uint8_t>(std::clamp(r, 0.0f, 15.0f));
   }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/error.hpp"
+#include "io/sizes.hpp"
 
 namespace nqkv::golden {
 
@@ -96,16 +97,29 @@ QuantizedTensor load_quantized(const io::SafeTensors& in, std::vector<int64_t>* 
   q.codebook = cb.id;
   q.type = elem_type_from_name(meta("dtype"));
   std::vector<int64_t> shape;
-  try {
-    q.block = std::stoi(meta("block"));
-    shape = nlohmann::json::parse(meta("shape")).get<std::vector<int64_t>>();
-  } catch (const InputError&) {
-    throw;
-  } catch (const std::exception&) {
-    throw InputError(in.source + ": corrupt metadata (block or shape)");
+  const std::string bad_meta = in.source + ": corrupt metadata (block or shape)";
+  {
+    const std::string b = meta("block");
+    if (b.empty() || b.size() > 9 || b.find_first_not_of("0123456789") != std::string::npos) throw InputError(bad_meta);
+    q.block = std::stoi(b);  // at most 9 digits: fits
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(meta("shape"));
+    } catch (const std::exception&) {
+      throw InputError(bad_meta);
+    }
+    if (!j.is_array()) throw InputError(bad_meta);
+    for (const auto& d : j) {
+      // Integers only (get<int64_t> casts a float unchecked), none above the element cap.
+      if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > uint64_t(io::kMaxElements)) ||
+          d.get<int64_t>() < 0)
+        throw InputError(bad_meta);
+      shape.push_back(d.get<int64_t>());
+    }
   }
   if (shape.empty() || q.block <= 0 || shape.back() % q.block != 0 || q.block % 8 != 0)
     throw InputError(in.source + ": metadata shape/block are inconsistent");
+  io::shape_elements(shape, in.source + ": metadata shape");  // the whole product, checked once
   q.cols = shape.back();
   q.rows = 1;
   for (size_t i = 0; i + 1 < shape.size(); ++i) q.rows *= shape[i];

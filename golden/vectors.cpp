@@ -2,6 +2,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cctype>
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
@@ -213,7 +214,10 @@ io::SafeTensors recompute_quantize(const io::SafeTensors& c) {
   const int block = case_meta_int(c, "block");
   const io::Tensor& x = c.get("x");
   const ElemType t = elem_type_of(x, "x");
-  if (x.shape.size() != 2 || block <= 0 || x.shape[1] % block != 0) throw InputError(c.source + ": bad x shape for block");
+  // Non-empty x, a block that is a positive multiple of 8 dividing cols (so rows pack to whole bytes).
+  if (x.shape.size() != 2 || x.shape[0] <= 0 || x.shape[1] <= 0 || block <= 0 || block % 8 != 0 ||
+      x.shape[1] % block != 0)
+    throw InputError(c.source + ": bad x shape for block");
   const int64_t rows = x.shape[0], cols = x.shape[1];
   const auto q = quantize_tensor(cb, t, block, rows, cols, raw_elements(x));
   io::SafeTensors out;
@@ -239,7 +243,11 @@ io::SafeTensors recompute_attention(const io::SafeTensors& c) {
   const Codebook& cb = codebook_by_name(case_meta(c, "codebook"));
   const int block = case_meta_int(c, "block"), hq = case_meta_int(c, "q_heads"), hkv = case_meta_int(c, "kv_heads"),
             d = case_meta_int(c, "head_dim"), tokens = case_meta_int(c, "tokens");
-  const float sm_scale = f32_from_bits(static_cast<uint32_t>(std::stoul(case_meta(c, "sm_scale_bits"))));
+  const int64_t sm_bits = case_meta_int64(c, "sm_scale_bits");
+  if (sm_bits < 0 || sm_bits > 0xffffffffll) throw InputError(c.source + ": metadata 'sm_scale_bits' is not a 32-bit pattern");
+  const float sm_scale = f32_from_bits(static_cast<uint32_t>(sm_bits));
+  if (block <= 0 || hq <= 0 || hkv <= 0 || d <= 0 || tokens <= 0 || hq % hkv != 0 || d % block != 0)
+    throw InputError(c.source + ": inconsistent attention metadata (q_heads, kv_heads, head_dim, block, tokens)");
   const io::Tensor &k = c.get("k"), &v = c.get("v"), &q = c.get("q");
   const ElemType t = elem_type_of(k, "k");
   const std::vector<int64_t> kv_shape = {tokens, hkv, d};
@@ -428,15 +436,21 @@ std::string case_meta(const io::SafeTensors& c, const std::string& key) {
   if (it == c.metadata.end()) throw InputError(c.source + ": golden case lacks metadata '" + key + "'");
   return it->second;
 }
-int case_meta_int(const io::SafeTensors& c, const std::string& key) {
+int64_t case_meta_int64(const io::SafeTensors& c, const std::string& key) {
   const std::string v = case_meta(c, key);
   try {
     size_t used = 0;
-    const int r = std::stoi(v, &used);
-    if (used == v.size()) return r;
+    const long long r = std::stoll(v, &used);
+    if (used == v.size() && !v.empty() && !std::isspace(static_cast<unsigned char>(v[0]))) return r;
   } catch (const std::logic_error&) {
   }
   throw InputError(c.source + ": metadata '" + key + "' is not an integer ('" + v + "')");
+}
+int case_meta_int(const io::SafeTensors& c, const std::string& key) {
+  const int64_t r = case_meta_int64(c, key);
+  if (r < std::numeric_limits<int>::min() || r > std::numeric_limits<int>::max())
+    throw InputError(c.source + ": metadata '" + key + "' is out of range ('" + case_meta(c, key) + "')");
+  return static_cast<int>(r);
 }
 
 }  // namespace nqkv::golden

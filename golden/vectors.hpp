@@ -31,6 +31,7 @@ io::SafeTensors recompute_case(const io::SafeTensors& c);
 // it is missing (case_meta_int: or not an integer).
 std::string case_meta(const io::SafeTensors& c, const std::string& key);
 int case_meta_int(const io::SafeTensors& c, const std::string& key);
+int64_t case_meta_int64(const io::SafeTensors& c, const std::string& key);
 // Names of the output tensors of a case (what a backend must reproduce).
 std::vector<std::string> output_tensor_names(const io::SafeTensors& c);
 

@@ -1,11 +1,13 @@
 #include "io/safetensors.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "io/atomic_file.hpp"
+#include "io/sizes.hpp"
 
 namespace nqkv::io {
 namespace {
@@ -42,11 +44,7 @@ DType dtype_from_name(const std::string& name) {
   throw InputError("unsupported safetensors dtype '" + name + "'");
 }
 
-size_t Tensor::numel() const {
-  size_t n = 1;
-  for (int64_t d : shape) n *= static_cast<size_t>(d);
-  return n;
-}
+size_t Tensor::numel() const { return static_cast<size_t>(shape_elements(shape, "tensor shape")); }
 
 void Tensor::check_element_size(size_t bytes) const {
   if (bytes != dtype_size(dtype))
@@ -54,9 +52,17 @@ void Tensor::check_element_size(size_t bytes) const {
 }
 
 SafeTensors SafeTensors::load(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(path + (std::filesystem::exists(path, ec) ? ": not a regular file" : ": cannot open file"));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open file");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError(path + ": read error");
+  return parse(bytes, path);
+}
+
+SafeTensors SafeTensors::parse(const std::string& bytes, const std::string& path) {
   auto fail = [&](const std::string& why) { return InputError(path + ": not a valid safetensors file: " + why); };
   if (bytes.size() < 8) throw fail("truncated (shorter than the 8-byte header length)");
   uint64_t header_len = 0;
@@ -95,7 +101,10 @@ SafeTensors SafeTensors::load(const std::string& path) {
       throw fail("tensor '" + it.key() + "': " + err.what());
     }
     for (const auto& d : e["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0) throw fail("tensor '" + it.key() + "' has a bad shape");
+      // is_number_integer is also true for unsigned values above INT64_MAX: those are too large.
+      if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > uint64_t(kMaxElements)) ||
+          d.get<int64_t>() < 0)
+        throw fail("tensor '" + it.key() + "' has a bad shape");
       t.shape.push_back(d.get<int64_t>());
     }
     const auto& off = e["data_offsets"];
@@ -103,7 +112,10 @@ SafeTensors SafeTensors::load(const std::string& path) {
     const uint64_t b = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     if (b > end || end > data_size)
       throw fail("tensor '" + it.key() + "' lies outside the file (truncated or corrupt)");
-    if (end - b != t.numel() * dtype_size(t.dtype))
+    const int64_t bytes_needed =
+        checked_mul(shape_elements(t.shape, path + ": tensor '" + it.key() + "'"), static_cast<int64_t>(dtype_size(t.dtype)),
+                    path + ": tensor '" + it.key() + "'");
+    if (end - b != static_cast<uint64_t>(bytes_needed))
       throw fail("tensor '" + it.key() + "' byte size does not match its shape and dtype");
     t.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_begin + b),
                   bytes.begin() + static_cast<std::ptrdiff_t>(data_begin + end));
@@ -112,7 +124,7 @@ SafeTensors SafeTensors::load(const std::string& path) {
   return st;
 }
 
-void SafeTensors::save(const std::string& path) const {
+std::string SafeTensors::to_bytes() const {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -123,15 +135,18 @@ void SafeTensors::save(const std::string& path) const {
   std::string h = header.dump();
   // Pad the header with spaces to an 8-byte multiple so the data is aligned for zero-copy readers.
   while ((h.size() % 8) != 0) h.push_back(' ');
-  write_file_atomically(path, [&](std::ostream& out) {
-    uint64_t n = h.size();
-    char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    out.write(len, 8);
-    out.write(h.data(), static_cast<std::streamsize>(h.size()));
-    for (const auto& [name, t] : tensors)
-      out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size()));
-  });
+  std::string out;
+  out.reserve(8 + h.size() + offset);
+  const uint64_t n = h.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out += h;
+  for (const auto& [name, t] : tensors) out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size());
+  return out;
+}
+
+void SafeTensors::save(const std::string& path) const {
+  const std::string bytes = to_bytes();
+  write_file_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
 }
 
 const Tensor& SafeTensors::get(const std::string& name) const {

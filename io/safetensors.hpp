@@ -25,6 +25,7 @@ struct Tensor {
   std::vector<int64_t> shape;
   std::vector<uint8_t> data;  // little-endian elements, row-major
 
+  // Element count, checked (io/sizes.hpp): InputError for a negative dimension or over 2^48.
   size_t numel() const;
   int64_t dim(int i) const { return shape.at(i < 0 ? shape.size() + i : i); }
 
@@ -54,7 +55,12 @@ struct Tensor {
 
 class SafeTensors {
  public:
+  // Reads a regular file (InputError for a directory, a device or a missing file).
   static SafeTensors load(const std::string& path);
+  // The same from bytes already in memory; `source` names them in messages (fuzzing, tests).
+  static SafeTensors parse(const std::string& bytes, const std::string& source);
+  // The file's bytes exactly as save writes them.
+  std::string to_bytes() const;
   // Writes atomically (temporary file + rename): a failed save leaves no file behind.
   void save(const std::string& path) const;
 

@@ -80,27 +80,48 @@ std::vector<ModelConfig> build_zoo() {
   return z;
 }
 
-// Numbers in config.json must be positive integers; anything else is a user error naming the field.
+// Numbers in config.json must be integers in the field's range (model_zoo.hpp lists them);
+// anything else is a user error naming the field. A float is accepted only when it is integral
+// and in range (it is never cast out of range).
 int64_t positive_int(const nlohmann::json& j, const char* field, const std::string& origin, bool required,
-                     int64_t fallback) {
+                     int64_t fallback, int64_t max) {
   if (!j.contains(field) || j.at(field).is_null()) {
     if (required) throw InputError(origin + ": missing field '" + field + "'");
     return fallback;
   }
   const auto& v = j.at(field);
-  if (v.is_number_integer() || v.is_number_unsigned()) {
+  const std::string what = origin + ": field '" + field + "'";
+  const std::string range = what + " must be an integer in 1.." + std::to_string(max) + ", got " + v.dump();
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() < 1 || v.get<uint64_t>() > static_cast<uint64_t>(max)) throw InputError(range);
+    return static_cast<int64_t>(v.get<uint64_t>());
+  }
+  if (v.is_number_integer()) {
     const int64_t x = v.get<int64_t>();
-    if (x <= 0)
-      throw InputError(origin + ": field '" + field + "' must be a positive integer, got " + std::to_string(x));
+    if (x < 1 || x > max) throw InputError(range);
     return x;
   }
   if (v.is_number_float()) {
     const double x = v.get<double>();
-    if (x <= 0 || std::floor(x) != x)
-      throw InputError(origin + ": field '" + field + "' must be a positive integer, got " + v.dump());
+    if (!(x >= 1) || !(x <= static_cast<double>(max)) || std::floor(x) != x) throw InputError(range);
     return static_cast<int64_t>(x);
   }
-  throw InputError(origin + ": field '" + field + "' must be a positive integer, got " + v.dump());
+  throw InputError(range);
+}
+
+// A field that must be a string (or absent/null: `fallback`).
+std::string string_field(const nlohmann::json& j, const char* field, const std::string& origin, const std::string& fallback) {
+  if (!j.contains(field) || j.at(field).is_null()) return fallback;
+  if (!j.at(field).is_string())
+    throw InputError(origin + ": field '" + field + "' must be a string, got " + j.at(field).dump());
+  return j.at(field).get<std::string>();
+}
+
+// A field that must be true or false (or absent/null: `fallback`).
+bool bool_field(const nlohmann::json& j, const char* field, const std::string& origin, bool fallback) {
+  if (!j.contains(field) || j.at(field).is_null()) return fallback;
+  if (!j.at(field).is_boolean()) throw InputError(origin + ": field '" + field + "' must be true or false");
+  return j.at(field).get<bool>();
 }
 
 }  // namespace
@@ -158,43 +179,37 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& origin) 
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     throw InputError(origin + ": not valid JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw InputError(origin + ": expected a JSON object");
   ModelConfig m;
   m.source = origin;
-  const std::string type = j.value("model_type", std::string());
+  const std::string type = string_field(j, "model_type", origin, "");
   m.arch = type == "opt" ? Arch::OPT : Arch::Llama;
   m.name = j.contains("_name_or_path") && j["_name_or_path"].is_string() ? j["_name_or_path"].get<std::string>() : origin;
-  m.layers = positive_int(j, "num_hidden_layers", origin, true, 0);
-  m.heads = positive_int(j, "num_attention_heads", origin, true, 0);
-  m.hidden = positive_int(j, "hidden_size", origin, true, 0);
-  m.intermediate = m.arch == Arch::OPT ? positive_int(j, "ffn_dim", origin, true, 0)
-                                       : positive_int(j, "intermediate_size", origin, true, 0);
-  m.vocab = positive_int(j, "vocab_size", origin, true, 0);
-  m.max_positions = positive_int(j, "max_position_embeddings", origin, true, 0);
-  m.kv_heads = positive_int(j, "num_key_value_heads", origin, false, m.heads);
+  m.layers = positive_int(j, "num_hidden_layers", origin, true, 0, kMaxLayers);
+  m.heads = positive_int(j, "num_attention_heads", origin, true, 0, kMaxHeads);
+  m.hidden = positive_int(j, "hidden_size", origin, true, 0, kMaxHidden);
+  m.intermediate = m.arch == Arch::OPT ? positive_int(j, "ffn_dim", origin, true, 0, kMaxIntermediate)
+                                       : positive_int(j, "intermediate_size", origin, true, 0, kMaxIntermediate);
+  m.vocab = positive_int(j, "vocab_size", origin, true, 0, kMaxVocab);
+  m.max_positions = positive_int(j, "max_position_embeddings", origin, true, 0, kMaxPositions);
+  m.kv_heads = positive_int(j, "num_key_value_heads", origin, false, m.heads, kMaxHeads);
   if (m.heads % m.kv_heads != 0)
     throw InputError(origin + ": field 'num_key_value_heads' (" + std::to_string(m.kv_heads) +
                      ") must divide num_attention_heads (" + std::to_string(m.heads) + ")");
-  if (!j.contains("head_dim") && m.hidden % m.heads != 0)
+  const bool has_head_dim = j.contains("head_dim") && !j["head_dim"].is_null();
+  if (!has_head_dim && m.hidden % m.heads != 0)
     throw InputError(origin + ": field 'hidden_size' is not a multiple of num_attention_heads and 'head_dim' is missing");
-  m.head_dim = positive_int(j, "head_dim", origin, false, m.hidden / m.heads);
-  if (j.contains("torch_dtype") && !j["torch_dtype"].is_null()) {
-    if (!j["torch_dtype"].is_string())
-      throw InputError(origin + ": field 'torch_dtype' must be a string, got " + j["torch_dtype"].dump());
-    m.dtype = j["torch_dtype"].get<std::string>();
-  }
+  m.head_dim = positive_int(j, "head_dim", origin, false, m.hidden / m.heads, kMaxHeadDim);
+  if (m.heads * m.head_dim > kMaxHidden)
+    throw InputError(origin + ": num_attention_heads x head_dim (" + std::to_string(m.heads * m.head_dim) +
+                     ") exceeds " + std::to_string(kMaxHidden));
+  m.dtype = string_field(j, "torch_dtype", origin, m.dtype);
   m.weight_bytes = dtype_bytes(m.dtype, origin + ": field 'torch_dtype'");
-  if (j.contains("tie_word_embeddings")) {
-    if (!j["tie_word_embeddings"].is_boolean())
-      throw InputError(origin + ": field 'tie_word_embeddings' must be true or false");
-    m.tied_embeddings = j["tie_word_embeddings"].get<bool>();
-  } else {
-    m.tied_embeddings = true;  // PretrainedConfig's default
-  }
-  m.qkv_bias = type == "qwen2" || j.value("attention_bias", false);
+  m.tied_embeddings = bool_field(j, "tie_word_embeddings", origin, true);  // PretrainedConfig's default
+  m.qkv_bias = type == "qwen2" || bool_field(j, "attention_bias", origin, false);
   return m;
 }
 

@@ -48,6 +48,13 @@ const std::vector<ModelConfig>& model_zoo();
 // intermediate_size (ffn_dim for OPT), vocab_size, max_position_embeddings. Optional with the
 // defaults transformers itself applies: num_key_value_heads (= heads), head_dim (= hidden/heads),
 // torch_dtype (float16), tie_word_embeddings (true). Errors name the file and the field.
+// Ranges (wide enough for every published model, narrow enough that every parameter count fits
+// in int64): layers 1..4096, heads and kv heads 1..65536, hidden_size 1..2^20, intermediate
+// 1..2^22, vocab 1..2^24, max_position_embeddings 1..2^30, head_dim 1..65536 with
+// heads x head_dim <= 2^20.
+inline constexpr int64_t kMaxLayers = 4096, kMaxHeads = 65536, kMaxHidden = int64_t{1} << 20,
+                         kMaxIntermediate = int64_t{1} << 22, kMaxVocab = int64_t{1} << 24,
+                         kMaxPositions = int64_t{1} << 30, kMaxHeadDim = 65536;
 ModelConfig load_hf_config(const std::string& path);
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& origin);
 

@@ -71,6 +71,8 @@ struct Hardware {
   double fp16_flops = 0;    // dense fp16/bf16 tensor-core peak, FLOP/s
   double int8_ops = 0;      // dense int8 tensor-core peak, OP/s
   double fp32_flops = 0;    // non-tensor fp32 (CUDA-core) peak: where dequantization runs
+  int sms = 0;              // streaming multiprocessors (GPUs; 0 = not given): sizes flash SDPA's launch
+  std::string cuda_name;    // the name CUDA reports (torch.cuda.get_device_name): matches measured runs
   bool accelerator = false;
   AcceleratorParams accel;
 };
@@ -78,6 +80,8 @@ struct Hardware {
 const std::vector<Hardware>& builtin_hardware();
 // Built-ins plus entries registered from files; throws InputError listing the known names.
 const Hardware& find_hardware(const std::string& name);
+// The entry whose cuda_name is the device name a measurement run recorded; nullptr when none is.
+const Hardware* find_hardware_by_cuda_name(const std::string& cuda_name);
 // Reads {"hardware": [ {...}, ... ]} (or one object) and registers each entry; errors name the field.
 std::vector<Hardware> load_hardware_file(const std::string& path);
 std::vector<Hardware> parse_hardware_json(const std::string& text, const std::string& origin);

@@ -162,6 +162,11 @@ void count_codes(const int32_t* key, int L, const int32_t* t, int nthr, uint32_t
   }
 }
 
+// LANES 16-bit elements (LANES a multiple of 4): 8-byte moves the compiler inlines.
+inline void copy_lanes(uint16_t* d, const uint16_t* s, int L) {
+  for (int i = 0; i < L; i += 4) std::memcpy(d + i, s + i, 8);
+}
+
 // Bits [pos, pos+n) of a little-endian array of 64-bit words (n <= 4, pos >= 0).
 inline uint32_t get_bits(const uint64_t* w, int pos, int n) {
   const int wi = pos >> 6, bi = pos & 63;
@@ -215,6 +220,8 @@ AccelModel::AccelModel(const accel::AccelConfig& cfg) : cfg_(cfg) {
   q_.efifo_data.assign(static_cast<size_t>(ef_depth_) * lanes_, 0);
   q_.efifo_last.assign(ef_depth_, 0);
   q_.sfifo_mem.assign(sf_depth_, ScaleEntry{});
+  ef_pk_.assign(ef_depth_, std::array<uint64_t, 4>{});
+  ef_gen_.assign(ef_depth_, 0u);
   m_.lanes = lanes_;
   m_.qm.assign(static_cast<size_t>(rows_) * lanes_, 0);
   m_.am.assign(static_cast<size_t>(rows_) * lanes_, 0);
@@ -286,6 +293,11 @@ void AccelModel::reset_regs() {
 void AccelModel::reset() { reset_regs(); }
 
 void AccelModel::derive() {
+  if (++gen_ == 0) {  // 2^32 register writes: restart the generations
+    gen_ = 1;
+    std::fill(ef_gen_.begin(), ef_gen_.end(), 0u);
+    p1_gen_ = 0;
+  }
   bpb_ = (t_.cfg_block >> lw_) & mask(bpbw_);
   thr_n_ = (t_.cfg_cbn - 1u) & mask(cfg_.bits_max);
   const uint32_t nb = t_.cfg_nblk & mask(nbw_);  // cfg_nb = NBW'(cfg_nblk)
@@ -454,10 +466,13 @@ void AccelModel::clock_quantizer(bool count) {
     q.out_valid = q.p1_valid;
     q.p1_valid = ef_pop;
     if (ef_pop) {
-      std::memcpy(q.p1_data.data(), &q.efifo_data[static_cast<size_t>(q.u_efifo.rp) * lanes_],
-                  sizeof(uint16_t) * static_cast<size_t>(lanes_));
-      q.p1_last = q.efifo_last[q.u_efifo.rp];
+      const uint32_t rp = q.u_efifo.rp;
+      copy_lanes(q.p1_data.data(), &q.efifo_data[static_cast<size_t>(rp) * lanes_], lanes_);
+      q.p1_last = q.efifo_last[rp];
       const ScaleEntry& h = q.sfifo_mem[q.u_sfifo.rp];
+      if (ef_gen_[rp] != gen_) encode_block(rp, h);
+      p1_pk_ = ef_pk_[rp];
+      p1_gen_ = gen_;
       q.p1_mi = h.mi;
       q.p1_ei = h.ei;
       q.p1_scale = h.scale;
@@ -481,9 +496,9 @@ void AccelModel::clock_quantizer(bool count) {
     Fifo& f = q.u_efifo;
     const uint32_t am = ef_depth_ - 1u;
     if (accept) {
-      std::memcpy(&q.efifo_data[static_cast<size_t>(f.wp) * lanes_], in.qi_data.data(),
-                  sizeof(uint16_t) * static_cast<size_t>(lanes_));
+      copy_lanes(&q.efifo_data[static_cast<size_t>(f.wp) * lanes_], in.qi_data.data(), lanes_);
       q.efifo_last[f.wp] = in_last;
+      ef_gen_[f.wp] = 0;  // the slot's cached codes are stale
       f.wp = (f.wp + 1u) & am;
     }
     if (ef_pop) f.rp = (f.rp + 1u) & am;
@@ -496,16 +511,12 @@ void AccelModel::clock_quantizer(bool count) {
   {
     // nq_recip_stage s: SPS restoring-division steps on stage s-1's registers
     auto step = [&](RecipStage& o, uint32_t r, uint32_t ma, uint32_t qq, const RecipTag& tag, int first) {
-      for (int k = 0; k < sps_; ++k) {
-        if (first + k < 24) {
-          r = (r << 1) & 0x1ffffffu;
-          if (r >= ma) {
-            r -= ma;
-            qq = ((qq << 1) | 1u) & 0xffffffu;
-          } else {
-            qq = (qq << 1) & 0xffffffu;
-          }
-        }
+      const int steps = std::min(sps_, 24 - first);
+      for (int k = 0; k < steps; ++k) {  // branch-free (the quotient bits are data)
+        r = (r << 1) & 0x1ffffffu;
+        const uint32_t ge = r >= ma ? 1u : 0u;
+        r -= ma & (0u - ge);
+        qq = ((qq << 1) | ge) & 0xffffffu;
       }
       o.out_r = r;
       o.out_ma = ma;
@@ -601,14 +612,15 @@ void AccelModel::clock_quantizer(bool count) {
   if (q_idle_)
     for (int s = 0; s < nst_; ++s) q_idle_ = q_idle_ && !q.g_stage[static_cast<size_t>(s)].out_valid;
   if (accept) {
-    uint32_t tree_max = 0;
-    bool tree_nf = false;
-    for (int i = 0; i < lanes_; ++i) {
+    uint32_t tree_max = 0, tree_nf_n = 0;
+    const uint32_t es = bf16 ? 7 : 10, em = bf16 ? 0xffu : 0x1fu;
+    for (int i = 0; i < lanes_; ++i) {  // branch-free (vectorized)
       const uint32_t x = in.qi_data[static_cast<size_t>(i)];
       const uint32_t m = x & 0x7fffu;
       tree_max = m > tree_max ? m : tree_max;
-      tree_nf |= bf16 ? ((x >> 7) & 0xffu) == 0xffu : ((x >> 10) & 0x1fu) == 0x1fu;
+      tree_nf_n += ((x >> es) & em) == em;
     }
+    const bool tree_nf = tree_nf_n != 0;
     const uint32_t mx = tree_max > q.run_max ? tree_max : q.run_max;
     if (in_last) {
       q.be_max = mx;
@@ -624,39 +636,43 @@ void AccelModel::clock_quantizer(bool count) {
   }
 }
 
-// nq_quant_lane x LANES on p1_*, then the packing (4.2) into out_codes; out_scale/status/last.
-void AccelModel::encode_beat() {
-  Quantizer& q = q_;
-  const bool bf16 = t_.cfg_bf16;
-  const int L = lanes_;
-  uint32_t code[kMaxLanes];
-  if (q.p1_status != 0) {
+// nq_quant_lane on n elements with one block's reciprocal (mi, ei) and status: the codes.
+void AccelModel::codes_of(const uint16_t* x, int n, uint32_t mi, int32_t ei, uint32_t status, uint32_t* code) const {
+  if (status != 0) {
     // special block: xn = 0 for every element -> the zero code z
     uint32_t z = 0;
     for (int k = 0; k < 16; ++k) z += 0 > thr_key_pad_[static_cast<size_t>(k)];
     z &= mask(cfg_.bits_max);
-    for (int i = 0; i < L; ++i) code[i] = z;
-  } else {
-    int32_t key[kMaxLanes];
-    lane_keys(bf16, q.p1_data.data(), L, q.p1_mi, q.p1_ei, key);
-    // code = the number of thresholds k < thr_n with key > thr_key[k] (thr_key_pad_ is INT32_MAX
-    // from thr_n on, which nothing exceeds)
-    count_codes(key, L, thr_key_pad_.data(), nthr_, code);
-    const uint32_t cm = mask(cfg_.bits_max);
-    for (int i = 0; i < L; ++i) code[i] &= cm;
+    for (int i = 0; i < n; ++i) code[i] = z;
+    return;
   }
+  int32_t key[kBatchMax];
+  lane_keys(t_.cfg_bf16, x, n, mi, ei, key);
+  // code = the number of thresholds k < thr_n with key > thr_key[k] (thr_key_pad_ is INT32_MAX
+  // from thr_n on, which nothing exceeds)
+  count_codes(key, n, thr_key_pad_.data(), nthr_, code);
+  const uint32_t cm = mask(cfg_.bits_max);
+  for (int i = 0; i < n; ++i) code[i] &= cm;
+}
+
+// The packing (4.2) of one beat's LANES codes into the qo_codes bus.
+void AccelModel::pack_beat(const uint32_t* code, std::array<uint64_t, 4>& oc) const {
+  const int L = lanes_;
   const int b = t_.cfg_bits == 2 ? 2 : t_.cfg_bits == 3 ? 3 : 4;
   const int shift = L * (4 - cfg_.bits_max);  // out_codes = pk[LANES*4-1 -: LANES*BITS_MAX]
   uint64_t pk[5] = {0, 0, 0, 0, 0};
   if (b == 4) {
-    for (int i = 0; i < L; ++i) {
-      const int pos = (L - 1 - i) * 4;
-      pk[pos >> 6] |= static_cast<uint64_t>(code[i] & 0xfu) << (pos & 63);
+    // lane i at bits (L-1-i)*4: word w holds lanes L-1-16w-j at nibble j (register accumulation)
+    for (int w = 0; w * 16 < L; ++w) {
+      const uint32_t* c = code + (L - 1 - 16 * w);
+      const int n = std::min(16, L - 16 * w);
+      uint64_t v = 0;
+      for (int j = 0; j < n; ++j) v |= static_cast<uint64_t>(c[-j] & 0xfu) << (4 * j);
+      pk[w] = v;
     }
   } else {
     for (int i = 0; i < L; ++i) put_bits(pk, L * 4 - b * (i + 1), b, code[i] & mask(b));
   }
-  auto& oc = q.out_codes;
   if (shift == 0) {
     oc = {pk[0], pk[1], pk[2], pk[3]};
   } else {
@@ -674,6 +690,51 @@ void AccelModel::encode_beat() {
       else if (lo + 64 > static_cast<int>(bus_bits_))
         oc[static_cast<size_t>(w)] &= (1ull << (static_cast<int>(bus_bits_) - lo)) - 1ull;
     }
+  }
+}
+
+// The per-block fast path: when the first beat of a block moves from the element FIFO to p1, the
+// block's reciprocal is at the scale FIFO's head and all of its beats are in the element FIFO (its
+// scale exists only after its last beat was taken). Encode and pack them all at once (one long
+// vectorized run instead of LANES elements per cycle) into the per-slot cache, tagged with the
+// configuration generation (any register write that changes the decode bumps it): encode_beat
+// uses a beat's cached bus only if nothing changed since, else it encodes as the RTL does.
+void AccelModel::encode_block(uint32_t rp, const ScaleEntry& h) {
+  const Quantizer& q = q_;
+  const int L = lanes_;
+  uint32_t n = 0;  // beats: rp up to the block's last beat (never past the FIFO's content)
+  while (n < q.u_efifo.count) {
+    const uint32_t slot = (rp + n) & (ef_depth_ - 1u);
+    ++n;
+    if (q.efifo_last[slot]) break;
+  }
+  const uint32_t beats_max = static_cast<uint32_t>(kBatchMax / L);
+  for (uint32_t b0 = 0; b0 < n; b0 += beats_max) {
+    const uint32_t nb = std::min(n - b0, beats_max);
+    uint16_t x[kBatchMax];
+    for (uint32_t b = 0; b < nb; ++b)
+      std::memcpy(&x[b * static_cast<uint32_t>(L)],
+                  &q.efifo_data[static_cast<size_t>((rp + b0 + b) & (ef_depth_ - 1u)) * static_cast<size_t>(L)],
+                  sizeof(uint16_t) * static_cast<size_t>(L));
+    uint32_t code[kBatchMax];
+    codes_of(x, static_cast<int>(nb) * L, h.mi, h.ei, h.status, code);
+    for (uint32_t b = 0; b < nb; ++b) {
+      const uint32_t slot = (rp + b0 + b) & (ef_depth_ - 1u);
+      pack_beat(&code[b * static_cast<uint32_t>(L)], ef_pk_[slot]);
+      ef_gen_[slot] = gen_;
+    }
+  }
+}
+
+// nq_quant_lane x LANES on p1_*, then the packing (4.2) into out_codes; out_scale/status/last.
+void AccelModel::encode_beat() {
+  Quantizer& q = q_;
+  if (p1_gen_ == gen_) {
+    q.out_codes = p1_pk_;
+  } else {
+    uint32_t code[kMaxLanes];
+    codes_of(q.p1_data.data(), lanes_, q.p1_mi, q.p1_ei, q.p1_status, code);
+    pack_beat(code, q.out_codes);
   }
   q.out_scale = q.p1_scale;
   q.out_status = q.p1_status;

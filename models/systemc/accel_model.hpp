@@ -279,6 +279,10 @@ class AccelModel {
   void clock_mac(bool count);
   void clock_top();
   void encode_beat();  // p1_* -> out_codes (nq_quant_lane x LANES and the packing)
+  static constexpr int kBatchMax = 256;  // elements encoded in one run (BLOCK_MAX at most)
+  void codes_of(const uint16_t* x, int n, uint32_t mi, int32_t ei, uint32_t status, uint32_t* code) const;
+  void pack_beat(const uint32_t* code, std::array<uint64_t, 4>& oc) const;
+  void encode_block(uint32_t rp, const ScaleEntry& h);  // the per-block fast path
   void mac_lanes(int32_t* prod, uint32_t sv_raw) const;
   void reset_regs();
 
@@ -299,6 +303,13 @@ class AccelModel {
   StallCounters sc_;
   uint64_t edges_ = 0;
   bool q_idle_ = true;  // quantizer: nothing in flight (FIFOs, pipeline, pending) after the last edge
+  // per-block fast path (encode_block): each element-FIFO slot's packed codes, valid while
+  // ef_gen_[slot] == gen_ (gen_ changes with every configuration decode, derive()); p1's copy
+  uint32_t gen_ = 0;
+  std::vector<std::array<uint64_t, 4>> ef_pk_;
+  std::vector<uint32_t> ef_gen_;
+  std::array<uint64_t, 4> p1_pk_{};
+  uint32_t p1_gen_ = 0;
 };
 
 NQKV_SYSC_END

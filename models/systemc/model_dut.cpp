@@ -25,8 +25,12 @@ void ModelDut::eval() {
 
 void ModelDut::set_qi(bool valid, const uint16_t* elems) {
   m_.in.qi_valid = valid;
-  if (elems) std::memcpy(m_.in.qi_data.data(), elems, sizeof(uint16_t) * static_cast<size_t>(p_.lanes));
-  else std::fill_n(m_.in.qi_data.begin(), p_.lanes, uint16_t{0});
+  // LANES is a multiple of 4: 8-byte moves
+  uint16_t* d = m_.in.qi_data.data();
+  if (elems)
+    for (int i = 0; i < p_.lanes; i += 4) std::memcpy(d + i, elems + i, 8);
+  else
+    for (int i = 0; i < p_.lanes; i += 4) std::memset(d + i, 0, 8);
 }
 
 void ModelDut::qo(std::vector<uint32_t>& codes, uint16_t& scale, int& status, bool& last) const {

@@ -8,6 +8,10 @@
 #ifdef NQKV_HAVE_RTL
 #include "sim/rtl/rtl_dut.hpp"
 #endif
+#ifdef NQKV_HAVE_SC_KERNEL
+#include "io/error.hpp"
+#include "models/systemc/tlm_workload.hpp"
+#endif
 
 namespace {
 
@@ -15,6 +19,18 @@ class SystemcBackend final : public nqkv::sim::CycleBackend {
  public:
   SystemcBackend()
       : CycleBackend("systemc", "cycle-exact C++/SystemC model of nq_accel_top (models/systemc)", nqkv::sysc::make_model_dut) {}
+#ifdef NQKV_HAVE_SC_KERNEL
+  // cycle: the clocked model behind sim::Dut (back-pressure, stall causes); tlm: job-level
+  // TLM-2.0 transactions with data; tlm-timing: the TLM passes' cycles alone (no data path).
+  std::vector<std::string> levels() const override { return {"cycle", "tlm", "tlm-timing"}; }
+  nqkv::backend::WorkloadResult run_workload(const nqkv::backend::Workload& w,
+                                             const nqkv::backend::Options& opt) const override {
+    const std::string level = nqkv::backend::resolve_level(*this, opt.level);
+    if (level == "cycle") return CycleBackend::run_workload(w, opt);
+    if (!opt.trace.empty()) throw nqkv::InputError("--trace-fst: the TLM levels have no clock to trace");
+    return nqkv::sysc::run_tlm_workload(w, nqkv::backend::resolve_lanes(*this, opt.lanes), opt.seed, level == "tlm-timing");
+  }
+#endif
 };
 
 #ifdef NQKV_HAVE_RTL

@@ -12,8 +12,8 @@ large device-to-device copy whose bandwidth counts bytes read + bytes written. W
               "median_ms", "p10_ms", "p90_ms",                       # launch-inclusive
               "queued": {"median_ms", "p10_ms", "p90_ms", "starved"}}, ...]}  # GPU time only
 
-Usage: python3 scripts/gpu/sdpa_decode_baseline.py --out reports/data/h100_sdpa.json
-Then:  nqkv project --claims-report reports/nqkv-claims.md --plot reports/perf --sdpa-json reports/data/h100_sdpa.json
+Usage: python3 scripts/gpu/sdpa_decode_baseline.py --out reports/runs/<date>_<commit>_<label>/sdpa.json
+Then:  add the file to sdpa_runs in reports/nqkv-claims/inputs.json and run scripts/reports.sh nqkv-claims
 """
 import argparse
 import json

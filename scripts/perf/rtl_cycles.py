@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Runs `nqkv sim --backend rtl` (the verilated nq_accel_top, no back-pressure) on a set of decode
 workloads at every LANES the build has (`nqkv backends --json`) and writes their cycle counts as
-JSON for `nqkv project --claims-report --rtl-cycles`.
+JSON for `nqkv project --claims-report` (`rtl_cycles` in reports/nqkv-claims/inputs.json).
 
-    python3 scripts/perf/rtl_cycles.py --nqkv build/tools/nqkv/nqkv --out reports/data/rtl_cycles.json
+    python3 scripts/perf/rtl_cycles.py --nqkv build/tools/nqkv/nqkv --out reports/nqkv-claims/rtl_cycles.json
 """
 import argparse, json, re, subprocess, sys, time
 
@@ -37,7 +37,7 @@ def main():
     ap.add_argument("--nqkv", default="build/tools/nqkv/nqkv")
     ap.add_argument("--backend", default="rtl", help="cycle-model backend (rtl or systemc)")
     ap.add_argument("--lanes", type=int, action="append", help="only these LANES (default: every build)")
-    ap.add_argument("--out", default="reports/data/rtl_cycles.json")
+    ap.add_argument("--out", default="reports/nqkv-claims/rtl_cycles.json")
     a = ap.parse_args()
     cases = []
     for lanes in a.lanes or built_lanes(a.nqkv, a.backend):

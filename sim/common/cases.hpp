@@ -36,6 +36,17 @@ struct AttnCase {
   std::vector<int64_t> scores_S, part_O;        // [Hq, T], [Hq, P, D]
 };
 
+// What one query head's passes stream (cases are stored [T, Hkv, ...]): its KV head's K and V
+// scales (T x nb) and packed K and V code rows (T x D*bits/8 bytes).
+struct HeadStreams {
+  std::vector<uint16_t> k_scales, v_scales;
+  std::vector<uint8_t> k_codes, v_codes;
+};
+HeadStreams head_streams(const AttnCase& c, int q_head);
+// The value-form block weights W_{t,b} of one partition of one query head (nb per token), computed
+// on the host from E_t (exp2 step of 8.4) and the V scales with golden::value_weight.
+std::vector<uint16_t> partition_weights(const AttnCase& c, int q_head, int64_t partition, const HeadStreams& hs);
+
 // Why a build of the accelerator cannot run a case ("" when it can): affine codebooks, f32
 // input, more bits than BITS_MAX, a block above BLOCK_MAX or not a multiple of LANES and 8.
 std::string cannot_run(const accel::AccelConfig& cfg, const golden::Codebook& cb, golden::ElemType type, int block,

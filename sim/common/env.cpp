@@ -119,32 +119,17 @@ backend::WorkloadResult CycleBackend::run_workload(const backend::Workload& w, c
   backend::Mismatches sb;
   const int D = w.head_dim, Hkv = w.kv_heads;
   for (int s = 0; s < w.batch; ++s) {
-    golden::SplitMix64 rng(opt.seed * 1000003ull + static_cast<uint64_t>(s));
-    // K and V of every token, as fp16/bf16 bits: [T, Hkv, D]
-    std::vector<uint16_t> kx(static_cast<size_t>(w.context * Hkv * D)), vx(kx.size());
-    for (auto& e : kx) e = to_elem(type, rng.normal());
-    for (auto& e : vx) e = to_elem(type, rng.normal());
+    const WorkloadData d = workload_data(type, w.q_heads, Hkv, D, w.context, opt.seed, s);
     // the quantizer: K and V rows through the model, compared with the golden encoder
     for (int is_v = 0; is_v < 2; ++is_v) {
       RunStats st;
-      run_quant(*h, quant_case_of(cb, type, w.block, w.context * Hkv, D, is_v ? vx : kx), sb, &st);
+      run_quant(*h, quant_case_of(cb, type, w.block, w.context * Hkv, D, is_v ? d.v : d.k), sb, &st);
       res.quant_cycles += st.cycles;
       res.quant_stall_cycles += st.stall_cycles;
       res.quant_elements += st.work;
       res.quant_steady = st.steady_rate() * lanes;
     }
-    golden::QuantKVCache cache(cb, type, Hkv, D, w.block);
-    std::vector<float> kf(static_cast<size_t>(Hkv * D)), vf(kf.size());
-    for (int64_t t = 0; t < w.context; ++t) {
-      for (int i = 0; i < Hkv * D; ++i) {
-        kf[static_cast<size_t>(i)] = golden::elem_to_f32(type, kx[static_cast<size_t>(t * Hkv * D + i)]);
-        vf[static_cast<size_t>(i)] = golden::elem_to_f32(type, vx[static_cast<size_t>(t * Hkv * D + i)]);
-      }
-      cache.append(kf.data(), vf.data());
-    }
-    std::vector<float> q(static_cast<size_t>(w.q_heads * D));
-    for (auto& x : q) x = static_cast<float>(rng.normal());
-    const AttnCase c = attention_case_from_cache(cache, q, w.q_heads);
+    const AttnCase c = workload_attention(cb, type, w.block, w.q_heads, Hkv, D, d);
     RunStats ss, vs;
     run_attn(*h, c, sb, &ss, &vs);
     res.score_cycles += ss.cycles;

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "sim/common/regprog.hpp"
+
 namespace nqkv::sim {
 
 Harness::Harness(std::unique_ptr<Dut> dut, const HarnessOptions& opt)
@@ -58,23 +60,14 @@ uint32_t Harness::read_reg(uint32_t addr) {
 }
 
 void Harness::load_codebook(const golden::Codebook& cb) {
-  if (cb.affine) throw std::invalid_argument("the RTL runs absmax codebooks only");
-  const int n = static_cast<int>(cb.values.size());
-  write_reg(reg::kCbN, static_cast<uint32_t>(n));
-  for (int k = 0; k < 15; ++k)
-    write_reg(reg::kThr + k, k < n - 1 ? golden::f32_bits(cb.thresholds[k]) : 0x7f800000u);
-  for (int k = 0; k < 16; ++k)
-    write_reg(reg::kMac + k, k < n ? static_cast<uint32_t>(static_cast<uint8_t>(cb.mac[k])) : 0u);
+  program_codebook(cb, params().bits_max, [this](uint32_t a, uint32_t d) { write_reg(a, d); });
 }
 
 void Harness::configure(golden::ElemType type, int bits, int block, int nblk, int mode) {
   bits_ = bits;
   block_ = block;
   nblk_ = nblk;
-  write_reg(reg::kCfg, ((type == golden::ElemType::BF16 ? 1u : 0u) << reg::kCfgBf16Shift) |
-                           ((mode ? 1u : 0u) << reg::kCfgModeShift) | (static_cast<uint32_t>(bits) << reg::kCfgBitsShift));
-  write_reg(reg::kBlock, static_cast<uint32_t>(block));
-  write_reg(reg::kNblk, static_cast<uint32_t>(nblk));
+  program_config(type, bits, block, nblk, mode, [this](uint32_t a, uint32_t d) { write_reg(a, d); });
   const uint32_t status = read_reg(reg::kStatus);
   if ((status >> reg::kStatusErrCfgShift) & reg::kStatusErrCfgMask)
     throw std::invalid_argument("RTL rejects the configuration (STATUS.err_cfg): bits " + std::to_string(bits) +

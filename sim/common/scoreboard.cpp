@@ -12,14 +12,9 @@ void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats
   h.configure(c.type, c.cb->bits, c.block, 1, 0);
   h.write_reg(reg::kCtrl, 1u << reg::kCtrlClearShift);  // clear counters and the error flag
   const QuantOut out = h.quantize(c.x, c.rows, c.cols, st);
-  for (size_t i = 0; i < c.codes.size(); ++i)
-    sb.cmp("codes", static_cast<int64_t>(i), c.codes[i], i < out.codes.size() ? out.codes[i] : 0xffff, 2);
+  compare_quant(sb, c, out.codes, out.scales, out.status);
   int64_t counts[4] = {0, 0, 0, 0};
-  for (size_t i = 0; i < c.scales.size(); ++i) {
-    sb.cmp("absmax", static_cast<int64_t>(i), c.scales[i], i < out.scales.size() ? out.scales[i] : 0xfffff, 4);
-    sb.cmp("status", static_cast<int64_t>(i), c.status[i], i < out.status.size() ? out.status[i] : 0xff, 2);
-    ++counts[c.status[i] & 3];
-  }
+  for (uint8_t st : c.status) ++counts[st & 3];
   sb.cmp("cnt_blocks", 0, c.scales.size(), h.read_reg(reg::kCntBlocks), 8);
   sb.cmp("cnt_zero", 0, static_cast<uint64_t>(counts[1]), h.read_reg(reg::kCntZero), 8);
   sb.cmp("cnt_flushed", 0, static_cast<uint64_t>(counts[2]), h.read_reg(reg::kCntFlushed), 8);
@@ -28,24 +23,48 @@ void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats
          (h.read_reg(reg::kStatus) >> reg::kStatusErrNonfiniteShift) & reg::kStatusErrNonfiniteMask, 1);
 }
 
+void compare_scores(backend::Mismatches& sb, const AttnCase& c, int hq, const std::vector<int64_t>& S,
+                    const std::vector<int32_t>& x) {
+  const int64_t T = c.tokens;
+  for (int64_t t = 0; t < T; ++t) {
+    const size_t i = static_cast<size_t>(hq * T + t);
+    const bool have = t < static_cast<int64_t>(S.size()) && t < static_cast<int64_t>(x.size());
+    sb.cmp("scores_S", static_cast<int64_t>(i), static_cast<uint64_t>(c.scores_S[i]),
+           have ? static_cast<uint64_t>(S[static_cast<size_t>(t)]) : 0xdeadbeefull);
+    sb.cmp("scores_x", static_cast<int64_t>(i), static_cast<uint32_t>(c.scores_x[i]),
+           have ? static_cast<uint32_t>(x[static_cast<size_t>(t)]) : 0xdeadbeefu, 8);
+  }
+}
+
+void compare_partitions(backend::Mismatches& sb, const AttnCase& c, int hq, int64_t p0, int64_t np,
+                        const std::vector<int64_t>& O) {
+  const int64_t D = c.head_dim, P = (c.tokens + golden::kPartitionTokens - 1) / golden::kPartitionTokens;
+  for (int64_t i = 0; i < np * D; ++i) {
+    const size_t idx = static_cast<size_t>((hq * P + p0) * D + i);
+    sb.cmp("part_O", static_cast<int64_t>(idx), static_cast<uint64_t>(c.part_O[idx]),
+           i < static_cast<int64_t>(O.size()) ? static_cast<uint64_t>(O[static_cast<size_t>(i)]) : 0xdeadbeefull);
+  }
+}
+
+void compare_quant(backend::Mismatches& sb, const QuantCase& c, const std::vector<uint8_t>& codes,
+                   const std::vector<uint16_t>& scales, const std::vector<uint8_t>& status) {
+  for (size_t i = 0; i < c.codes.size(); ++i) sb.cmp("codes", static_cast<int64_t>(i), c.codes[i], i < codes.size() ? codes[i] : 0xffff, 2);
+  for (size_t i = 0; i < c.scales.size(); ++i) {
+    sb.cmp("absmax", static_cast<int64_t>(i), c.scales[i], i < scales.size() ? scales[i] : 0xfffff, 4);
+    sb.cmp("status", static_cast<int64_t>(i), c.status[i], i < status.size() ? status[i] : 0xff, 2);
+  }
+}
+
 void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* score_st, RunStats* value_st,
               const PassPlan& plan) {
-  const int D = c.head_dim, B = c.block, nb = D / B, Hq = c.q_heads, Hkv = c.kv_heads, group = Hq / Hkv;
+  const int D = c.head_dim, B = c.block, nb = D / B, Hq = c.q_heads;
   const int64_t T = c.tokens, P = (T + golden::kPartitionTokens - 1) / golden::kPartitionTokens;
   const int64_t row_bytes = static_cast<int64_t>(D) * c.cb->bits / 8;
   h.load_codebook(*c.cb);
   for (int hq = 0; hq < Hq; ++hq) {
-    const int kvh = hq / group;
-    std::vector<uint16_t> ks(static_cast<size_t>(T * nb)), vs(static_cast<size_t>(T * nb));
-    std::vector<uint8_t> kc(static_cast<size_t>(T * row_bytes)), vc(static_cast<size_t>(T * row_bytes));
-    for (int64_t t = 0; t < T; ++t) {
-      for (int b = 0; b < nb; ++b) {
-        ks[static_cast<size_t>(t * nb + b)] = c.k_absmax[static_cast<size_t>((t * Hkv + kvh) * nb + b)];
-        vs[static_cast<size_t>(t * nb + b)] = c.v_absmax[static_cast<size_t>((t * Hkv + kvh) * nb + b)];
-      }
-      std::copy_n(c.k_codes.begin() + (t * Hkv + kvh) * row_bytes, row_bytes, kc.begin() + t * row_bytes);
-      std::copy_n(c.v_codes.begin() + (t * Hkv + kvh) * row_bytes, row_bytes, vc.begin() + t * row_bytes);
-    }
+    const HeadStreams hs = head_streams(c, hq);
+    const auto& ks = hs.k_scales;
+    const auto &kc = hs.k_codes, &vc = hs.v_codes;
     // score form over all tokens of this head
     h.configure(c.type, c.cb->bits, B, nb, 0);
     std::vector<int16_t> q(c.q_fixed.begin() + static_cast<int64_t>(hq) * D, c.q_fixed.begin() + static_cast<int64_t>(hq + 1) * D);
@@ -58,47 +77,27 @@ void run_attn(Harness& h, const AttnCase& c, backend::Mismatches& sb, RunStats* 
       score_ends.erase(std::unique(score_ends.begin(), score_ends.end()), score_ends.end());
     }
     const auto sc = h.score(q, ks, kc, T, score_st, score_ends);
-    for (int64_t t = 0; t < T; ++t) {
-      const size_t i = static_cast<size_t>(hq * T + t);
-      const bool have = t < static_cast<int64_t>(sc.size());
-      sb.cmp("scores_S", static_cast<int64_t>(i), static_cast<uint64_t>(c.scores_S[i]),
-             have ? static_cast<uint64_t>(sc[t].first) : 0xdeadbeefull);
-      sb.cmp("scores_x", static_cast<int64_t>(i), static_cast<uint32_t>(c.scores_x[i]),
-             have ? static_cast<uint32_t>(sc[t].second) : 0xdeadbeefu, 8);
-    }
+    std::vector<int64_t> S;
+    std::vector<int32_t> x;
+    for (const auto& [st, xt] : sc) S.push_back(st), x.push_back(xt);
+    compare_scores(sb, c, hq, S, x);
     // value form, one pass per partition; weights on the host from E_t and the V scales
     h.configure(c.type, c.cb->bits, B, nb, 1);
     std::vector<uint16_t> w_all;
     std::vector<int64_t> value_ends;
     for (int64_t p = 0; p < P; ++p) {
       const int64_t t0 = p * golden::kPartitionTokens, t1 = std::min<int64_t>(T, t0 + golden::kPartitionTokens);
-      const int64_t M = c.part_M[static_cast<size_t>(hq * P + p)];
-      const int e = c.part_e[static_cast<size_t>(hq * P + p)];
-      std::vector<uint16_t> w;
-      for (int64_t t = t0; t < t1; ++t) {
-        const uint32_t E = golden::exp2_fixed(c.logits[static_cast<size_t>(hq * T + t)] - M);
-        for (int b = 0; b < nb; ++b) w.push_back(golden::value_weight(E, c.type, vs[static_cast<size_t>(t * nb + b)], e));
-      }
+      const std::vector<uint16_t> w = partition_weights(c, hq, p, hs);
       if (plan.back_to_back) {  // all partitions in one stream, compared below
         w_all.insert(w_all.end(), w.begin(), w.end());
         value_ends.push_back(t1);
         continue;
       }
       std::vector<uint8_t> vpart(vc.begin() + t0 * row_bytes, vc.begin() + t1 * row_bytes);
-      const auto O = h.value(w, vpart, t1 - t0, value_st);
-      for (int i = 0; i < D; ++i) {
-        const size_t idx = static_cast<size_t>((hq * P + p) * D + i);
-        sb.cmp("part_O", static_cast<int64_t>(idx), static_cast<uint64_t>(c.part_O[idx]),
-               i < static_cast<int>(O.size()) ? static_cast<uint64_t>(O[i]) : 0xdeadbeefull);
-      }
+      compare_partitions(sb, c, hq, p, 1, h.value(w, vpart, t1 - t0, value_st));
     }
     if (plan.back_to_back) {
-      const auto O = h.value(w_all, vc, T, value_st, value_ends);
-      for (int64_t i = 0; i < P * D; ++i) {
-        const size_t idx = static_cast<size_t>(hq * P * D + i);
-        sb.cmp("part_O", static_cast<int64_t>(idx), static_cast<uint64_t>(c.part_O[idx]),
-               i < static_cast<int64_t>(O.size()) ? static_cast<uint64_t>(O[static_cast<size_t>(i)]) : 0xdeadbeefull);
-      }
+      compare_partitions(sb, c, hq, 0, P, h.value(w_all, vc, T, value_st, value_ends));
     }
   }
 }

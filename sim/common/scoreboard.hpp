@@ -12,6 +12,16 @@
 
 namespace nqkv::sim {
 
+// The comparisons, for any way of running a case (harness, TLM jobs): every value is compared
+// (missing outputs count as mismatches); sb keeps the first few.
+void compare_quant(backend::Mismatches& sb, const QuantCase& c, const std::vector<uint8_t>& codes,
+                   const std::vector<uint16_t>& scales, const std::vector<uint8_t>& status);
+void compare_scores(backend::Mismatches& sb, const AttnCase& c, int q_head, const std::vector<int64_t>& S,
+                    const std::vector<int32_t>& x);
+// O of np partitions of one query head, starting at partition p0, D values each.
+void compare_partitions(backend::Mismatches& sb, const AttnCase& c, int q_head, int64_t p0, int64_t np,
+                        const std::vector<int64_t>& O);
+
 void run_quant(Harness& h, const QuantCase& c, backend::Mismatches& sb, RunStats* st);
 // How an attention case's MAC passes are streamed. Default: one score pass per query head and one
 // value pass per 512-token partition, each started after the previous one drained (the flow of

@@ -182,4 +182,32 @@ QuantCase quant_case_of(const golden::Codebook& cb, ElemType t, int block, int64
   return c;
 }
 
+WorkloadData workload_data(ElemType type, int q_heads, int kv_heads, int head_dim, int64_t context, uint64_t seed,
+                           int sequence) {
+  golden::SplitMix64 rng(seed * 1000003ull + static_cast<uint64_t>(sequence));
+  WorkloadData d;
+  d.k.resize(static_cast<size_t>(context * kv_heads * head_dim));
+  d.v.resize(d.k.size());
+  for (auto& e : d.k) e = to_elem(type, rng.normal());
+  for (auto& e : d.v) e = to_elem(type, rng.normal());
+  d.q.resize(static_cast<size_t>(q_heads * head_dim));
+  for (auto& x : d.q) x = static_cast<float>(rng.normal());
+  return d;
+}
+
+AttnCase workload_attention(const golden::Codebook& cb, ElemType type, int block, int q_heads, int kv_heads, int head_dim,
+                            const WorkloadData& d) {
+  golden::QuantKVCache cache(cb, type, kv_heads, head_dim, block);
+  const size_t row = static_cast<size_t>(kv_heads) * static_cast<size_t>(head_dim);
+  std::vector<float> kf(row), vf(row);
+  for (size_t t = 0; t < d.k.size() / row; ++t) {
+    for (size_t i = 0; i < row; ++i) {
+      kf[i] = golden::elem_to_f32(type, d.k[t * row + i]);
+      vf[i] = golden::elem_to_f32(type, d.v[t * row + i]);
+    }
+    cache.append(kf.data(), vf.data());
+  }
+  return attention_case_from_cache(cache, d.q, q_heads);
+}
+
 }  // namespace nqkv::sim

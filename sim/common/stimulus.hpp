@@ -26,4 +26,17 @@ AttnCase attention_case_from_cache(const golden::QuantKVCache& cache, const std:
 QuantCase quant_case_of(const golden::Codebook& cb, golden::ElemType t, int block, int64_t rows, int64_t cols,
                         std::vector<uint16_t> x);
 
+// The data of one sequence of `nqkv sim`'s decode workload (seeded by seed and the sequence
+// index): K and V of every token as raw element bits [T, Hkv, D] and the fp32 query of every
+// head. Every level of every cycle model runs this same data.
+struct WorkloadData {
+  std::vector<uint16_t> k, v;
+  std::vector<float> q;
+};
+WorkloadData workload_data(golden::ElemType type, int q_heads, int kv_heads, int head_dim, int64_t context,
+                           uint64_t seed, int sequence);
+// The attention case of one sequence (the golden quantized cache of its K and V, and its query).
+AttnCase workload_attention(const golden::Codebook& cb, golden::ElemType type, int block, int q_heads, int kv_heads,
+                            int head_dim, const WorkloadData& d);
+
 }  // namespace nqkv::sim

@@ -212,13 +212,18 @@ TEST(FlashTime, FitRecoversTheModel) {
   EXPECT_FALSE(fit_flash_decode_time({1e6, 2e6}, {launches[0], launches[1]}, {1e-5, 2e-5}, bw).ok);  // < 3 cases
 }
 
-TEST(FlashTime, CliTakesRepeatedSdpaJson) {
+TEST(FlashTime, CliTakesAnInputsFileWithSeveralRuns) {
   const auto dir = temp_dir();
-  const auto a = write_run(dir / "a.json", 3e12, {{1, 32, 8192, 0.10}});
-  const auto b = write_run(dir / "b.json", 3e12, {{1, 32, 8192, 0.30}});
+  std::filesystem::create_directories(dir / "runs");
+  write_run(dir / "runs" / "a.json", 3e12, {{1, 32, 8192, 0.10}});
+  write_run(dir / "runs" / "b.json", 3e12, {{1, 32, 8192, 0.30}});
+  // Paths in the inputs file are relative to its own folder.
+  std::filesystem::create_directories(dir / "claims");
+  const auto inputs = dir / "claims" / "inputs.json";
+  std::ofstream(inputs) << R"({"hardware": "h100-80gb", "sdpa_runs": ["../runs/a.json", "../runs/b.json"]})";
   const auto report = dir / "claims.md";
-  const std::string cmd = std::string(NQKV_EXE_PATH) + " project --claims-report " + report.string() +
-                          " --sdpa-json " + a + " --sdpa-json " + b + " 2>&1";
+  const std::string cmd = std::string(NQKV_EXE_PATH) + " project --claims-report " + report.string() + " --inputs " +
+                          inputs.string() + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   char buf[4096];
   std::string out;
@@ -231,6 +236,26 @@ TEST(FlashTime, CliTakesRepeatedSdpaJson) {
   EXPECT_NE(text.find("2 measurement runs"), std::string::npos);
   // Median of 100 and 300 us = 200 us; spread 100-300.
   EXPECT_NE(text.find("| 200.0 | 100.0-300.0 |"), std::string::npos);
-  EXPECT_NE(text.find("--sdpa-json " + a + " --sdpa-json " + b), std::string::npos);
+  EXPECT_NE(text.find("| `" + (dir / "runs" / "a.json").string() + "` |"), std::string::npos);
+  EXPECT_NE(text.find("--inputs " + inputs.string()), std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST(FlashTime, InputsFileErrorsNameTheField) {
+  const auto dir = temp_dir();
+  const auto bad = dir / "bad.json";
+  std::ofstream(bad) << R"({"sdpa_runs": "a.json"})";
+  EXPECT_THROW(read_claims_inputs(bad.string()), nqkv::InputError);
+  EXPECT_THROW(read_claims_inputs((dir / "missing.json").string()), nqkv::InputError);
+  std::filesystem::remove_all(dir);
+}
+
+// The SM count of the launch geometry comes from the hardware table.
+TEST(FlashTime, HardwareTableHasTheSmCounts) {
+  EXPECT_EQ(find_hardware("h100-80gb").sms, 132);
+  EXPECT_EQ(find_hardware("a100-40gb").sms, 108);
+  const Hardware* h = find_hardware_by_cuda_name("NVIDIA H100 80GB HBM3");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->name, "h100-80gb");
+  EXPECT_EQ(find_hardware_by_cuda_name("Test GPU"), nullptr);
 }

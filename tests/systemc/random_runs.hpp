@@ -124,22 +124,51 @@ inline RandomRun random_run(std::unique_ptr<sim::Dut> dut, uint64_t seed, int ca
 inline uint64_t stream_run(sim::Dut& d, uint64_t seed, const std::function<bool()>& stop = {}) {
   const int L = d.params().lanes, W = (L * d.params().bits_max + 31) / 32;
   golden::SplitMix64 rng(golden::SplitMix64(seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(L) * 7919).next());
+  static const std::vector<uint32_t> kNone;
+  static const double kP[] = {1.0, 0.8, 0.5, 0.2};
   uint64_t cycles = 0;
   bool stopped = false;
-  auto tick = [&] {
+  // the streams: qi runs from the first MAC phase to the end, across register writes
+  std::vector<uint16_t> qi;
+  size_t qbeats = 0, iq = 0, oq = 0;
+  bool qon = false, vq = false;
+  double pq = 1, pqr = 1, pm = 1, pmr = 1;
+  std::vector<uint16_t> side;
+  std::vector<std::vector<uint32_t>> code;
+  std::vector<uint8_t> last;
+  size_t is = 0, ic = 0, om = 0;
+  bool vs = false, vc = false;
+  // One clock period: offer the stream beats (valid held until taken), random ready, sample the
+  // handshakes with clk low, rising edge.
+  auto step = [&] {
+    if (qon && !vq && iq < qbeats && rng.uniform() < pq) vq = true;
+    if (!vs && is < side.size() && rng.uniform() < pm) vs = true;
+    if (!vc && ic < code.size() && rng.uniform() < pm) vc = true;
+    d.set_qi(vq, vq ? &qi[iq * static_cast<size_t>(L)] : nullptr);
+    d.set_ms(vs, vs ? side[is] : 0);
+    d.set_mc(vc, vc ? code[ic] : kNone, vc && last[ic]);
+    const bool rq = rng.uniform() < pqr, rm = rng.uniform() < pmr;
+    d.set_qo_ready(rq);
+    d.set_mo_ready(rm);
     d.set_clk(false);
     d.eval();
+    const bool fq = vq && d.qi_ready(), fs = vs && d.ms_ready(), fc = vc && d.mc_ready();
+    if (d.qo_valid() && rq) ++oq;
+    if (d.mo_valid() && rm) ++om;
     d.set_clk(true);
     d.eval();
     ++cycles;
     if (stop && stop()) stopped = true;
+    if (fq) ++iq, vq = false;
+    if (fs) ++is, vs = false;
+    if (fc) ++ic, vc = false;
   };
+  auto read_any = [&] { d.set_reg(false, static_cast<uint32_t>(rng.below(13)), 0); };  // status and counters
   auto write = [&](uint32_t a, uint32_t v) {
     d.set_reg(true, a, v);
-    tick();
-    d.set_reg(false, static_cast<uint32_t>(rng.below(13)), 0);
+    step();
+    read_any();
   };
-  static const std::vector<uint32_t> kNone;
   // reset
   d.set_reg(false, 0, 0);
   d.set_qi(false, nullptr);
@@ -147,12 +176,14 @@ inline uint64_t stream_run(sim::Dut& d, uint64_t seed, const std::function<bool(
   d.set_ms(false, 0);
   d.set_mc(false, kNone, false);
   d.set_mo_ready(false);
-  d.set_rst_n(false);
+  d.set_rst_n(true);  // a falling edge of rst_n (the RTL's asynchronous reset needs one)
   d.set_clk(false);
   d.eval();
-  for (int i = 0; i < 3; ++i) tick();
+  d.set_rst_n(false);
+  d.eval();
+  for (int i = 0; i < 3; ++i) step();
   d.set_rst_n(true);
-  tick();
+  step();
   // configuration
   const bool bf16 = rng.below(2);
   const golden::ElemType type = bf16 ? golden::ElemType::BF16 : golden::ElemType::F16;
@@ -178,9 +209,9 @@ inline uint64_t stream_run(sim::Dut& d, uint64_t seed, const std::function<bool(
   write(sim::reg::kBlock, static_cast<uint32_t>(block));
   write(sim::reg::kNblk, static_cast<uint32_t>(nblk));
   const uint32_t cfg_base = (bf16 ? 1u : 0u) | (static_cast<uint32_t>(bits) << 2);
-  // quantizer stream: whole blocks, concurrent with both MAC phases
+  // quantizer stream: whole blocks of normal, zero, subnormal and (rarely) non-finite elements
   const int qblocks = 24 + static_cast<int>(rng.below(40));
-  std::vector<uint16_t> qi(static_cast<size_t>(qblocks) * static_cast<size_t>(block));
+  qi.resize(static_cast<size_t>(qblocks) * static_cast<size_t>(block));
   for (int b = 0; b < qblocks; ++b) {
     const int kind = static_cast<int>(rng.below(10));
     const int e = static_cast<int>(rng.below(bf16 ? 60 : 24)) - (bf16 ? 30 : 14);
@@ -188,26 +219,26 @@ inline uint64_t stream_run(sim::Dut& d, uint64_t seed, const std::function<bool(
       uint16_t& x = qi[static_cast<size_t>(b) * static_cast<size_t>(block) + static_cast<size_t>(i)];
       if (kind == 0) x = 0;
       else if (kind == 1) x = static_cast<uint16_t>(rng.next() & (bf16 ? 0x807fu : 0x83ffu));  // subnormal or zero
-      else if (kind == 2 && rng.below(block) == 0) x = static_cast<uint16_t>(rng.next());  // maybe non-finite
+      else if (kind == 2 && rng.below(static_cast<uint64_t>(block)) == 0) x = static_cast<uint16_t>(rng.next());
       else x = static_cast<uint16_t>(golden::f32_to_elem(type, static_cast<float>(rng.normal() * std::ldexp(1.0, e))));
     }
   }
-  const size_t qbeats = qi.size() / static_cast<size_t>(L);
-  static const double kP[] = {1.0, 0.8, 0.5, 0.2};
-  const double pq = kP[rng.below(4)], pqr = kP[rng.below(4)];
-  size_t iq = 0, oq = 0;
-  bool vq = false;
+  qbeats = qi.size() / static_cast<size_t>(L);
+  pq = kP[rng.below(4)];
+  pqr = kP[rng.below(4)];
   const uint64_t limit = 200000;
   for (int mode = 0; mode < 2 && !stopped; ++mode) {
     write(sim::reg::kCfg, cfg_base | (mode ? 2u : 0u));
     if (mode == 0)
       for (int i = 0; i < D; ++i) write(sim::reg::kQ + static_cast<uint32_t>(i), static_cast<uint32_t>(rng.next() & 0xffff));
     write(sim::reg::kCtrl, 1);  // start
-    // tokens in passes of 1..6
+    qon = true;
+    // tokens in back-to-back passes of 1..6
     const int tokens = 6 + static_cast<int>(rng.below(24));
-    std::vector<uint16_t> side;
-    std::vector<std::vector<uint32_t>> code;
-    std::vector<uint8_t> last;
+    side.clear();
+    code.clear();
+    last.clear();
+    is = ic = om = 0;
     size_t expect_mo = 0;
     for (int t = 0, left = 0; t < tokens; ++t) {
       if (left == 0) left = 1 + static_cast<int>(rng.below(6));
@@ -229,52 +260,27 @@ inline uint64_t stream_run(sim::Dut& d, uint64_t seed, const std::function<bool(
       else if (pass_end) expect_mo += static_cast<size_t>(D);
       if (pass_end) left = 0;
     }
-    const double pm = kP[rng.below(4)], pmr = kP[rng.below(4)];
-    size_t is = 0, ic = 0, om = 0;
-    bool vs = false, vc = false;
+    pm = kP[rng.below(4)];
+    pmr = kP[rng.below(4)];
     for (uint64_t c = 0; c < limit && !stopped; ++c) {
       const bool mac_done = is == side.size() && ic == code.size() && om >= expect_mo;
       if (mac_done && (mode == 0 || (iq == qbeats && oq >= qbeats))) break;
-      if (!vq && iq < qbeats && rng.uniform() < pq) vq = true;
-      if (!vs && is < side.size() && rng.uniform() < pm) vs = true;
-      if (!vc && ic < code.size() && rng.uniform() < pm) vc = true;
-      d.set_qi(vq, vq ? &qi[iq * static_cast<size_t>(L)] : nullptr);
-      d.set_ms(vs, vs ? side[is] : 0);
-      d.set_mc(vc, vc ? code[ic] : kNone, vc && last[ic]);
-      const bool rq = rng.uniform() < pqr, rm = rng.uniform() < pmr;
-      d.set_qo_ready(rq);
-      d.set_mo_ready(rm);
-      const bool clear = rng.below(300) == 0;
-      d.set_reg(clear, clear ? sim::reg::kCtrl : static_cast<uint32_t>(rng.below(13)), clear ? 2u : 0u);
-      d.set_clk(false);
-      d.eval();
-      const bool fq = vq && d.qi_ready(), fs = vs && d.ms_ready(), fc = vc && d.mc_ready();
-      if (d.qo_valid() && rq) ++oq;
-      if (d.mo_valid() && rm) ++om;
-      d.set_clk(true);
-      d.eval();
-      ++cycles;
-      if (stop && stop()) stopped = true;
-      if (fq) ++iq, vq = false;
-      if (fs) ++is, vs = false;
-      if (fc) ++ic, vc = false;
+      const bool clear = rng.below(300) == 0;  // clear the counters now and then, mid-stream
+      if (clear) d.set_reg(true, sim::reg::kCtrl, 2u);
+      step();
+      read_any();
     }
-    d.set_qi(false, nullptr);  // (re-offered after the register writes)
-    d.set_ms(false, 0);
-    d.set_mc(false, kNone, false);
-    d.set_reg(false, 0, 0);
   }
-  d.set_qi(false, nullptr);
-  // read every status and counter register, clear, read again
-  for (int k = 0; k < 8 && !stopped; ++k) tick();
+  // idle: read every register below the query window, clear the counters, read them again
+  for (int k = 0; k < 8 && !stopped; ++k) step();
   for (uint32_t a = 0; a < 0x30 && !stopped; ++a) {
     d.set_reg(false, a, 0);
-    tick();
+    step();
   }
   write(sim::reg::kCtrl, 2);
   for (uint32_t a = 8; a < 13 && !stopped; ++a) {
     d.set_reg(false, a, 0);
-    tick();
+    step();
   }
   return cycles;
 }

@@ -13,6 +13,7 @@
 #include "tools/nqkv/commands.hpp"
 #include "workloads/llama/cli_common.hpp"
 #include "workloads/llama/eval.hpp"
+#include "workloads/llama/kv_store.hpp"
 #include "workloads/llama/texts.hpp"
 
 namespace {
@@ -28,14 +29,22 @@ struct EvalOptions {
 void run_eval(const EvalOptions& o) {
   using namespace nqkv;
   using namespace nqkv::llama;
-  for (const auto& [p, f] : {std::pair{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}})
-    if (!p.empty()) check_output_path(p, f);
+  // Inputs, then outputs (writable, distinct, none of them an input), before any work.
+  check_model_inputs(o.checkpoint, o.tokenizer, o.text_file);
+  const std::vector<std::pair<std::string, std::string>> outputs = {{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}};
+  auto check_outputs = [&](const std::vector<std::string>& inputs) {
+    for (const auto& [p, f] : outputs)
+      if (!p.empty()) check_output_path(p, f, inputs);
+  };
+  check_outputs({o.checkpoint, o.tokenizer, o.text_file});
+  io::check_distinct_outputs(outputs);
   const golden::ElemType type = parse_elem_type(o.type);
   if (type == golden::ElemType::F32) throw InputError("--type: quantized KV caches hold f16 or bf16 elements");
   if (o.path != "auto" && o.path != "golden" && o.path != "dequant" && o.path != "both")
     throw InputError("--path must be auto, golden, dequant or both");
   if (o.gen < 1) throw InputError("--gen must be positive");
   LoadedModel lm = load_model(o.checkpoint, o.tokenizer);
+  if (o.tokenizer.empty()) check_outputs({lm.tokenizer_path});  // the default tokenizer beside the checkpoint
   const Config c = lm.checkpoint.config;
   std::vector<KVFormat> formats;
   if (!o.no_baselines) {
@@ -66,6 +75,9 @@ void run_eval(const EvalOptions& o) {
       for (const auto& p : paths) formats.push_back({name, b, p, type, o.tensors});
     }
   }
+  // Every format's KV store is built once before the work: a shape it cannot hold (the golden
+  // cache's block limits per head) fails here, not after the float reference.
+  for (const KVFormat& f : formats) (void)make_kv_store(c, f);
   const std::string text = o.text_file.empty() ? builtin_eval_text() : read_text_file(o.text_file);
   const auto windows = split_windows(text_tokens(lm.tokenizer, text), c.seq_len);
   Model model(std::move(lm.checkpoint));
@@ -140,12 +152,15 @@ NQKV_COMMAND(eval) {
   sub->add_option("--text", o->text_file, "held-out UTF-8 text (default: built-in paragraphs)");
   sub->add_option("--kv", o->kv, "KV formats: codebook names (nf4,nf3,nf2,fp4,int4,int4sym,lloyd4) or f32/f16/bf16")
       ->delimiter(',');
-  sub->add_option("--block", o->blocks, "block sizes (must divide the per-token K/V row, kv_dim)")->delimiter(',');
+  sub->add_option("--block", o->blocks, "block sizes (must divide the per-token K/V row, kv_dim)")
+      ->delimiter(',')
+      ->check(nqkv::cli::int_range(1, 1 << 20));
   sub->add_option("--path", o->path,
                   "auto (golden decode attention; dequant for affine int4), golden, dequant, or both");
   sub->add_option("--type", o->type, "element type of the quantized cache: f16 or bf16");
-  sub->add_option("--tensors", o->tensors, "kv (default), or k / v to quantize one tensor only (dequant path)");
-  sub->add_option("--gen", o->gen, "greedy tokens to generate and compare");
+  sub->add_option("--tensors", o->tensors, "kv (default), or k / v to quantize one tensor only (dequant path)")
+      ->check(CLI::IsMember({"kv", "k", "v"}));
+  sub->add_option("--gen", o->gen, "greedy tokens to generate and compare")->check(nqkv::cli::int_range(1, 1 << 16));
   sub->add_flag("--no-baselines", o->no_baselines, "omit the f32 and f16 float-cache rows");
   sub->add_option("--csv", o->csv, "write the table as CSV");
   sub->add_option("--md", o->md, "write the markdown table to a file as well");

@@ -8,6 +8,7 @@
 #include "golden/backend.hpp"
 #include "golden/golden_dir.hpp"
 #include "golden/vectors.hpp"
+#include "io/atomic_file.hpp"
 #include "io/error.hpp"
 #include "io/safetensors.hpp"
 #include "tools/nqkv/commands.hpp"
@@ -61,7 +62,10 @@ void run_check(const CheckArgs& a) {
   else if (a.lanes) throw InputError("--lanes applies to a backend, not to --results");
   const auto files = golden::open_golden_directory(a.dir).files;
   io::SafeTensors external;
-  if (!a.results.empty()) external = io::SafeTensors::load(a.results);
+  if (!a.results.empty()) {
+    io::check_input_file(a.results, "--results", io::kMaxTensorFileBytes);
+    external = io::SafeTensors::load(a.results);
+  }
   Totals tot;
   backend::CycleStats cycles;
   for (const auto& file : files) {
@@ -124,8 +128,7 @@ NQKV_COMMAND(golden) {
   auto out = std::make_shared<std::string>();
   auto seed = std::make_shared<uint64_t>(20261122);
   gen->add_option("--out", *out, "Output directory")->required();
-  const auto not_negative = [](const std::string& v) { return !v.empty() && v[0] == '-' ? std::string("must not be negative") : std::string(); };
-  gen->add_option("--seed", *seed, "Seed of the random suites")->check(not_negative)->capture_default_str();
+  gen->add_option("--seed", *seed, "Seed of the random suites")->check(nqkv::cli::seed_range())->capture_default_str();
   gen->callback([=] { run_gen(*out, *seed); });
 
   auto* check = golden_cmd->add_subcommand("check", "Check a backend (or an external results file) bit for bit");
@@ -135,8 +138,9 @@ NQKV_COMMAND(golden) {
   check->add_option("--results", a->results,
                     "Safetensors file of an external kernel's outputs, tensors named CASE/OUTPUT (e.g. "
                     "normal_nf4_f16_b64/codes); compares whatever it holds");
-  check->add_option("--lanes", a->lanes, "Cycle models (rtl, systemc): the LANES build to use (default 16; `nqkv backends` lists the built set)");
-  check->add_option("--seed", a->seed, "Cycle models: seed of the random back-pressure")->check(not_negative)->capture_default_str();
+  check->add_option("--lanes", a->lanes, "Cycle models (rtl, systemc): the LANES build to use (default 16; `nqkv backends` lists the built set)")
+      ->check(nqkv::cli::int_range(0, 4096));
+  check->add_option("--seed", a->seed, "Cycle models: seed of the random back-pressure")->check(nqkv::cli::seed_range())->capture_default_str();
   check->add_flag("--no-backpressure", a->no_backpressure, "Cycle models: keep every ready/valid high");
   check->add_flag("-v,--verbose", a->verbose, "Print one line per case");
   check->callback([a] { run_check(*a); });

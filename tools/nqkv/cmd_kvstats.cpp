@@ -28,9 +28,18 @@ struct KvstatsOptions {
 void run_kvstats(const KvstatsOptions& o) {
   using namespace nqkv;
   using namespace nqkv::llama;
-  for (const auto& [p, f] : {std::pair{o.dump, "--dump"}, {o.csv, "--csv"}, {o.md, "--md"}})
-    if (!p.empty()) check_output_path(p, f);
-  if (!o.plot_prefix.empty()) check_output_path(o.plot_prefix + "_normality.png", "--plot-prefix");
+  // Inputs, then outputs (writable, distinct, none of them an input), before any work.
+  check_model_inputs(o.checkpoint, o.tokenizer, o.text_file);
+  std::vector<std::pair<std::string, std::string>> outputs = {{o.dump, "--dump"}, {o.csv, "--csv"}, {o.md, "--md"}};
+  if (!o.plot_prefix.empty())
+    for (const char* suffix : {"_normality.png", "_sqnr_k.png", "_sqnr_v.png"})
+      outputs.emplace_back(o.plot_prefix + suffix, "--plot-prefix");
+  auto check_outputs = [&](const std::vector<std::string>& inputs) {
+    for (const auto& [p, f] : outputs)
+      if (!p.empty()) check_output_path(p, f, inputs);
+  };
+  check_outputs({o.checkpoint, o.tokenizer, o.text_file});
+  io::check_distinct_outputs(outputs);
   const golden::ElemType type = parse_elem_type(o.type);
   std::vector<const golden::Codebook*> cbs;
   if (o.codebooks.empty())
@@ -39,6 +48,7 @@ void run_kvstats(const KvstatsOptions& o) {
     for (const auto& n : o.codebooks) cbs.push_back(&golden::codebook_by_name(n));
 
   LoadedModel lm = load_model(o.checkpoint, o.tokenizer);
+  if (o.tokenizer.empty()) check_outputs({lm.tokenizer_path});  // the default tokenizer beside the checkpoint
   const Config c = lm.checkpoint.config;
   for (int b : o.blocks)
     if (b < 8 || c.kv_dim() % b != 0)
@@ -207,10 +217,12 @@ NQKV_COMMAND(kvstats) {
   sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format)")->required();
   sub->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
   sub->add_option("--text", o->text_file, "UTF-8 text to run (default: a built-in few paragraphs)");
-  sub->add_option("--blocks", o->blocks, "block sizes (elements of the per-token K/V row; >= 8)")->delimiter(',');
+  sub->add_option("--blocks", o->blocks, "block sizes (elements of the per-token K/V row; >= 8)")
+      ->delimiter(',')
+      ->check(nqkv::cli::int_range(8, 1 << 20));
   sub->add_option("--codebooks", o->codebooks, "codebooks (default: all)")->delimiter(',');
   sub->add_option("--type", o->type, "element type the quantizer sees: f16, bf16 or f32");
-  sub->add_option("--seed", o->seed, "seed of the Gaussian/Laplace comparison data");
+  sub->add_option("--seed", o->seed, "seed of the Gaussian/Laplace comparison data")->check(nqkv::cli::seed_range());
   sub->add_option("--dump", o->dump, "write the captured q/k/v as OUT.safetensors");
   sub->add_option("--csv", o->csv, "write every statistic as long-form CSV");
   sub->add_option("--md", o->md, "write the markdown report to a file as well");

@@ -14,8 +14,7 @@
 namespace {
 
 struct ProjectArgs {
-  std::string model, gpu = "a100-40gb", kv = "nf4", hw_file, out, plot_dir, report, rtl_cycles, gpu_bench;
-  std::vector<std::string> sdpa_jsons;
+  std::string model, gpu = "a100-40gb", kv = "nf4", hw_file, out, plot_dir, report, report_inputs;
   int block = 64, kivi_group = 32, kivi_residual = 128;
   int64_t context = 2048, gen = 256, batch = 0, context_batch = 1, page_tokens = 16, prefill_chunk = 2048;
   double mem_util = 0.90, reserve_gib = 0.5, act_mib = -1, workspace_gib = -1, weight_bytes = 0;
@@ -49,6 +48,11 @@ std::string list_known() {
 
 void run(const ProjectArgs& a) {
   using namespace nqkv::perf;
+  // Input files and outputs are checked before any work (the claims report reads its own inputs).
+  if (!a.hw_file.empty()) nqkv::io::check_input_file(a.hw_file, "--hw-file", nqkv::io::kMaxJsonFileBytes);
+  if (!a.model.empty()) nqkv::cli::check_model_file(a.model);
+  if (!a.out.empty()) nqkv::io::check_output_file(a.out, "--out", {a.hw_file, a.model, a.report_inputs});
+  if (!a.plot_dir.empty()) nqkv::io::check_output_dir(a.plot_dir, "--plot");
   if (!a.hw_file.empty()) load_hardware_file(a.hw_file);
   auto emit = [&](const std::string& text) {
     if (a.out.empty())
@@ -58,10 +62,7 @@ void run(const ProjectArgs& a) {
   };
   if (a.list) return emit(list_known());
   if (!a.report.empty()) {
-    ClaimsReportInputs r;
-    r.sdpa_jsons = a.sdpa_jsons;
-    r.rtl_cycles_json = a.rtl_cycles;
-    r.gpu_bench_json = a.gpu_bench;
+    ClaimsReportInputs r = a.report_inputs.empty() ? ClaimsReportInputs{} : read_claims_inputs(a.report_inputs);
     r.plot_dir = a.plot_dir;
     const std::string text = claims_report(r);
     nqkv::io::write_text_atomically(a.report, text);
@@ -122,41 +123,37 @@ NQKV_COMMAND(project) {
       ->capture_default_str();
   c->add_option("--hw-file", a->hw_file, "JSON file with user-defined devices ({\"hardware\": [...]})");
   c->add_option("--kv", a->kv, "KV formats, comma-separated, or 'all' (fp16 is always the baseline)")->capture_default_str();
-  c->add_option("--block", a->block, "NF4/NF3/NF2 block size (elements per fp16 scale)")->capture_default_str();
-  c->add_option("--kivi-group", a->kivi_group, "KIVI group size")->capture_default_str();
-  c->add_option("--kivi-residual", a->kivi_residual, "KIVI fp16 residual window (tokens)")->capture_default_str();
-  c->add_option("--context", a->context, "Tokens per sequence at the end of generation (prompt + output)")->capture_default_str();
-  c->add_option("--gen", a->gen, "Output tokens per sequence (prompt = context - gen)")->capture_default_str();
-  c->add_option("--batch", a->batch, "Batch for the time projection (0: each format at its max batch)")->capture_default_str();
-  c->add_option("--context-batch", a->context_batch, "Batch at which the max context is reported")->capture_default_str();
+  c->add_option("--block", a->block, "NF4/NF3/NF2 block size (elements per fp16 scale)")->check(nqkv::cli::int_range(8, 1 << 16, 8))->capture_default_str();
+  c->add_option("--kivi-group", a->kivi_group, "KIVI group size")->check(nqkv::cli::int_range(1, 1 << 16))->capture_default_str();
+  c->add_option("--kivi-residual", a->kivi_residual, "KIVI fp16 residual window (tokens)")->check(nqkv::cli::int_range(0, 1 << 20))->capture_default_str();
+  c->add_option("--context", a->context, "Tokens per sequence at the end of generation (prompt + output)")->check(nqkv::cli::int_range(1, 1 << 24))->capture_default_str();
+  c->add_option("--gen", a->gen, "Output tokens per sequence (prompt = context - gen)")->check(nqkv::cli::int_range(1, 1 << 24))->capture_default_str();
+  c->add_option("--batch", a->batch, "Batch for the time projection (0: each format at its max batch)")->check(nqkv::cli::int_range(0, 1 << 20))->capture_default_str();
+  c->add_option("--context-batch", a->context_batch, "Batch at which the max context is reported")->check(nqkv::cli::int_range(1, 1 << 20))->capture_default_str();
   c->add_option("--mem-util", a->mem_util, "Fraction of device memory the server may use (vLLM gpu_memory_utilization)")
-      ->capture_default_str();
-  c->add_option("--reserve-gib", a->reserve_gib, "Fixed reserve: CUDA context and non-torch allocations (GiB)")->capture_default_str();
-  c->add_option("--page-tokens", a->page_tokens, "Tokens per KV page (vLLM block_size)")->capture_default_str();
-  c->add_option("--prefill-chunk", a->prefill_chunk, "Tokens of one prefill forward (sizes the fixed workspace)")->capture_default_str();
-  c->add_option("--act-per-seq-mib", a->act_mib, "Override per-sequence activation memory (MiB)");
-  c->add_option("--workspace-gib", a->workspace_gib, "Override the fixed activation workspace (GiB)");
+      ->check(nqkv::cli::real_range(0, 1, true))->capture_default_str();
+  c->add_option("--reserve-gib", a->reserve_gib, "Fixed reserve: CUDA context and non-torch allocations (GiB)")->check(nqkv::cli::real_range(0, 1e6))->capture_default_str();
+  c->add_option("--page-tokens", a->page_tokens, "Tokens per KV page (vLLM block_size)")->check(nqkv::cli::int_range(1, 1 << 16))->capture_default_str();
+  c->add_option("--prefill-chunk", a->prefill_chunk, "Tokens of one prefill forward (sizes the fixed workspace)")->check(nqkv::cli::int_range(1, 1 << 24))->capture_default_str();
+  c->add_option("--act-per-seq-mib", a->act_mib, "Override per-sequence activation memory (MiB)")->check(nqkv::cli::real_range(0, 1e9));
+  c->add_option("--workspace-gib", a->workspace_gib, "Override the fixed activation workspace (GiB)")->check(nqkv::cli::real_range(0, 1e6));
   c->add_flag("--full-prompt-logits", a->full_prompt_logits,
               "Keep fp32 logits for every prompt position (HF generate before transformers 4.45)");
-  c->add_option("--weight-bytes", a->weight_bytes, "Bytes per weight parameter (default: the config's torch_dtype)");
-  c->add_option("--mem-eff", a->mem_eff, "Fraction of peak bandwidth reached")->capture_default_str();
-  c->add_option("--compute-eff", a->compute_eff, "Fraction of peak FLOP/s reached")->capture_default_str();
-  c->add_option("--accel-lanes", a->accel_lanes, "Accelerator lanes (elements/MACs per cycle)");
-  c->add_option("--accel-clock-mhz", a->accel_clock_mhz, "Accelerator clock (MHz)");
-  c->add_option("--accel-bw-gbs", a->accel_bw_gbs, "Accelerator memory bandwidth (GB/s)");
-  c->add_option("--accel-buffer-kib", a->accel_buffer_kib, "Accelerator on-chip KV buffer (KiB)");
+  c->add_option("--weight-bytes", a->weight_bytes, "Bytes per weight parameter (default: the config's torch_dtype)")->check(nqkv::cli::real_range(0, 8, true));
+  c->add_option("--mem-eff", a->mem_eff, "Fraction of peak bandwidth reached")->check(nqkv::cli::real_range(0, 1, true))->capture_default_str();
+  c->add_option("--compute-eff", a->compute_eff, "Fraction of peak FLOP/s reached")->check(nqkv::cli::real_range(0, 1, true))->capture_default_str();
+  c->add_option("--accel-lanes", a->accel_lanes, "Accelerator lanes (elements/MACs per cycle)")->check(nqkv::cli::int_range(1, 4096));
+  c->add_option("--accel-clock-mhz", a->accel_clock_mhz, "Accelerator clock (MHz)")->check(nqkv::cli::real_range(0, 1e5, true));
+  c->add_option("--accel-bw-gbs", a->accel_bw_gbs, "Accelerator memory bandwidth (GB/s)")->check(nqkv::cli::real_range(0, 1e6, true));
+  c->add_option("--accel-buffer-kib", a->accel_buffer_kib, "Accelerator on-chip KV buffer (KiB)")->check(nqkv::cli::real_range(0, 1e9, true));
   c->add_flag("--json", a->json, "Print JSON instead of the table");
   c->add_flag("--csv", a->csv, "Print CSV instead of the table");
   c->add_option("-o,--out", a->out, "Write the table/JSON/CSV to this file (atomically) instead of stdout");
   c->add_option("--plot", a->plot_dir, "Also write PNG curves and their CSV into this directory");
   c->add_flag("--list", a->list, "List zoo models, devices and KV formats");
   c->add_option("--claims-report", a->report, "Write the NQKV claims/validation report (markdown) to this file");
-  c->add_option("--sdpa-json", a->sdpa_jsons,
-                "Measured SDPA decode times (scripts/gpu/sdpa_decode_baseline.py output); repeat for several runs "
-                "(per case the median of the run medians)")
-      ->take_all();
-  c->add_option("--gpu-bench", a->gpu_bench,
-                 "Google Benchmark JSON of bench/cuda (BM_DecodeAttention rows) for the NF kernel validation");
-  c->add_option("--rtl-cycles", a->rtl_cycles, "Measured RTL/SystemC cycle counts (JSON) for the accelerator validation");
+  c->add_option("--inputs", a->report_inputs,
+                 "With --claims-report: the JSON file naming the report's measurements (reports/nqkv-claims/inputs.json: "
+                 "hardware, sdpa_runs, gpu_bench, rtl_cycles; paths relative to the file)");
   c->callback([a] { run(*a); });
 }

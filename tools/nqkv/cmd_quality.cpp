@@ -27,6 +27,10 @@ void run_quality(const QualityArgs& a) {
   for (int b : a.blocks)
     if (b < 8 || b % 8 != 0 || a.elements % b != 0)
       throw InputError(fmt::format("block {} must be a multiple of 8 that divides --elements", b));
+  // Outputs are checked before the (long) table is computed.
+  if (!a.csv.empty() && a.csv != "-") io::check_output_file(a.csv, "--csv");
+  if (!a.plot.empty()) io::check_output_file(a.plot, "--plot");
+  io::check_distinct_outputs({{a.csv == "-" ? "" : a.csv, "--csv"}, {a.plot, "--plot"}});
   const auto rows = golden::quality_table(a.blocks, a.elements, a.seed);
   std::ostringstream csv;
   csv << "distribution,codebook,block,bits_per_element,rel_mse,sqnr_db\n";
@@ -93,8 +97,11 @@ NQKV_COMMAND(quality) {
   auto a = std::make_shared<QualityArgs>();
   cmd->add_option("--csv", a->csv, "Also write the full table as CSV to this file ('-' prints CSV only)");
   cmd->add_option("--plot", a->plot, "Also write a PNG of SQNR against bits per element (normal data)");
-  cmd->add_option("--elements", a->elements, "Samples per distribution")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--blocks", a->blocks, "Block sizes")->capture_default_str();
+  // 2^26 samples: about 0.5 GiB of working memory and a few minutes.
+  cmd->add_option("--elements", a->elements, "Samples per distribution (a multiple of 1024, at most 2^26)")
+      ->check(nqkv::cli::int_range(1024, int64_t{1} << 26, 1024))
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Random seed")->check(nqkv::cli::seed_range())->capture_default_str();
+  cmd->add_option("--blocks", a->blocks, "Block sizes")->check(nqkv::cli::int_range(8, 1 << 20, 8))->capture_default_str();
   cmd->callback([a] { run_quality(*a); });
 }

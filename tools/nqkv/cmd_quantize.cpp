@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "golden/tensor_io.hpp"
+#include "io/atomic_file.hpp"
 #include "io/error.hpp"
 #include "io/safetensors.hpp"
 #include "tools/nqkv/commands.hpp"
@@ -19,6 +20,8 @@ struct QuantizeArgs {
 void run_quantize(const QuantizeArgs& a) {
   const golden::Codebook& cb = golden::codebook_by_name(a.codebook);
   if (a.block < 8 || a.block % 8 != 0) throw InputError(fmt::format("block {} must be a positive multiple of 8", a.block));
+  io::check_input_file(a.input, "--input", io::kMaxTensorFileBytes);
+  io::check_output_file(a.output, "--output", {a.input});
   const io::SafeTensors in = io::SafeTensors::load(a.input);
   const io::Tensor& x = in.get(a.tensor);
   const golden::ElemType type = golden::elem_type_of(x, a.tensor);
@@ -42,6 +45,8 @@ void run_quantize(const QuantizeArgs& a) {
 }
 
 void run_dequantize(const std::string& input, const std::string& output, const std::string& dtype) {
+  io::check_input_file(input, "--input", io::kMaxTensorFileBytes);
+  io::check_output_file(output, "--output", {input});
   const io::SafeTensors in = io::SafeTensors::load(input);
   std::vector<int64_t> shape;
   const golden::QuantizedTensor q = golden::load_quantized(in, &shape);
@@ -67,7 +72,9 @@ NQKV_COMMAND(quantize) {
   cmd->add_option("--input", a->input, "Input .safetensors file")->required();
   cmd->add_option("--output", a->output, "Output .safetensors file (codes, absmax, metadata)")->required();
   cmd->add_option("--codebook", a->codebook, "nf4|nf3|nf2|fp4|e2m1|int4sym|lloyd4|int4")->capture_default_str();
-  cmd->add_option("--block", a->block, "Block size (divides the last dimension)")->capture_default_str();
+  cmd->add_option("--block", a->block, "Block size (divides the last dimension)")
+      ->check(nqkv::cli::int_range(8, 1 << 20, 8))
+      ->capture_default_str();
   cmd->add_option("--tensor", a->tensor, "Name of the tensor to quantize")->capture_default_str();
   cmd->add_flag("--allow-nonfinite", a->allow_nonfinite, "Store NaN/Inf blocks as NaN-scale blocks instead of failing");
   cmd->callback([a] { run_quantize(*a); });

@@ -50,26 +50,49 @@ workloads::KvShape model_shape(const RunArgs& a) {
   return s;
 }
 
-// Fails before a long run, not after it, when an output could not be written.
-void check_output_dir(const std::string& path, const char* flag) {
-  if (path.empty()) return;
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty() && !std::filesystem::is_directory(dir))
-    throw InputError(fmt::format("{} {}: directory {} does not exist", flag, path, dir.string()));
-}
+// Each layer's K and V caches are held in memory several times over (fp32, float64 copies for the
+// references, the quantized cache): about 48 bytes per element of context x kv_heads x head_dim.
+constexpr int64_t kMaxLayerCacheElements = int64_t{1} << 25;  // about 1.6 GiB of working memory
 
 void run_main_job(const RunArgs& a) {
   const auto t_start = Clock::now();
-  check_output_dir(a.report, "--report");
-  check_output_dir(a.json, "--json");
+  // Everything that can fail is checked before the job: outputs (writable, distinct, not the
+  // model's config.json), the model, the shape's size, and the projection (--gpu, fit).
+  cli::check_model_file(a.model);
+  const bool model_is_file = a.model.find('/') != std::string::npos || a.model.size() > 5 && a.model.compare(a.model.size() - 5, 5, ".json") == 0;
+  io::check_output_file(a.report, "--report", {model_is_file ? a.model : ""});
+  if (!a.json.empty()) io::check_output_file(a.json, "--json", {model_is_file ? a.model : ""});
+  io::check_distinct_outputs({{a.report, "--report"}, {a.json, "--json"}});
   const golden::Codebook& cb = golden::codebook_by_name(a.codebook);
   if (cb.affine) throw InputError("decode attention needs an absmax codebook; int4 (affine) is quantize-only");
   const golden::ElemType type = golden::elem_type_from_name(a.dtype);
   if (type == golden::ElemType::F32) throw InputError("KV caches are f16 or bf16");
   if (a.context < 1 || a.context > (1 << 20)) throw InputError("--context must be in [1, 1048576]");
   const workloads::KvShape s = model_shape(a);
-  if (s.head_dim % a.block != 0)
+  if (a.block <= 0 || s.head_dim % a.block != 0)
     throw InputError(fmt::format("--block {} does not divide head_dim {}", a.block, s.head_dim));
+  const int64_t layer_elements = s.context * s.kv_heads * int64_t{s.head_dim};
+  if (layer_elements > kMaxLayerCacheElements)
+    throw InputError(fmt::format("the workload's KV cache (context {} x kv_heads {} x head_dim {} = {} elements per layer) "
+                                 "exceeds the limit of 2^25 = {} elements (about 1.6 GiB of working memory); lower --context",
+                                 s.context, s.kv_heads, s.head_dim, layer_elements, kMaxLayerCacheElements));
+
+  // 4 (computed first: it is cheap and its errors must come before the job). Capacity and
+  // throughput projection for the model on a real GPU, at the run's context (at least 2 tokens:
+  // a prompt and one generated token) with at most half of it generated.
+  std::string projection;
+  nlohmann::json projection_json;
+  {
+    perf::ProjectionInput in;
+    in.model = perf::resolve_model(a.model);
+    in.hw = perf::find_hardware(a.gpu);
+    in.formats = {perf::parse_kv_format(cb.name.substr(0, 2) == "nf" ? cb.name : "nf4", a.block, 32, 128)};
+    in.context = std::max<int64_t>(2, std::min<int64_t>(a.context, in.model.max_positions));
+    in.gen = std::min<int64_t>(in.gen, in.context / 2);
+    const auto p = perf::project(in);
+    projection = perf::render_table(p);
+    projection_json = perf::to_json(p);
+  }
   fmt::print("nqkv run: {} decode step, {} layers x {} q heads / {} kv heads x head_dim {}, context {}, {} {} B={}, seed {}\n",
              a.model, s.layers, s.q_heads, s.kv_heads, s.head_dim, s.context, a.dtype, cb.name, a.block, a.seed);
 
@@ -163,20 +186,6 @@ void run_main_job(const RunArgs& a) {
     cbrows.push_back({c.name, golden::bits_per_element(c, a.block, 16), ke / sample_k.size(), ve / sample_v.size()});
   }
 
-  // 4. Capacity and throughput projection for the model on a real GPU.
-  std::string projection;
-  nlohmann::json projection_json;
-  {
-    perf::ProjectionInput in;
-    in.model = perf::resolve_model(a.model);
-    in.hw = perf::find_hardware(a.gpu);
-    in.formats = {perf::parse_kv_format(cb.name.substr(0, 2) == "nf" ? cb.name : "nf4", a.block, 32, 128)};
-    in.context = std::min<int64_t>(a.context, in.model.max_positions);
-    const auto p = perf::project(in);
-    projection = perf::render_table(p);
-    projection_json = perf::to_json(p);
-  }
-
   const double secs = std::chrono::duration<double>(Clock::now() - t_start).count();
   // Console summary.
   fmt::print("\nBackends (decode attention on layer 0, first {} tokens, every intermediate compared):\n", probe_tokens);
@@ -237,12 +246,16 @@ NQKV_COMMAND(run) {
   auto* cmd = app.add_subcommand("run", "The main job: one decode step of a model's shape through every backend, checked bit for bit");
   auto a = std::make_shared<RunArgs>();
   cmd->add_option("--model", a->model, "Model shape (zoo name or Hugging Face config.json)")->capture_default_str();
-  cmd->add_option("--context", a->context, "Context length in tokens")->capture_default_str();
-  cmd->add_option("--layers", a->layers, "Simulate only the first N layers (0: all)")->capture_default_str();
+  cmd->add_option("--context", a->context, "Context length in tokens (context x kv_heads x head_dim <= 2^25)")
+      ->check(nqkv::cli::int_range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--layers", a->layers, "Simulate only the first N layers (0: all)")->check(nqkv::cli::int_range(0, 4096))->capture_default_str();
   cmd->add_option("--codebook", a->codebook, "nf4|nf3|nf2|fp4|e2m1|int4sym|lloyd4")->capture_default_str();
-  cmd->add_option("--block", a->block, "Block size")->capture_default_str();
+  cmd->add_option("--block", a->block, "Block size (a multiple of 8 dividing head_dim)")
+      ->check(nqkv::cli::int_range(8, 4096, 8))
+      ->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "KV element type: f16|bf16")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "Workload seed")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Workload seed")->check(nqkv::cli::seed_range())->capture_default_str();
   cmd->add_option("--gpu", a->gpu, "GPU for the projection")->capture_default_str();
   cmd->add_option("--report", a->report, "Markdown report path")->capture_default_str();
   cmd->add_option("--json", a->json, "Also write the results as JSON");

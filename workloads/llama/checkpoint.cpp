@@ -158,8 +158,16 @@ int Tokenizer::lookup(const std::string& s) const {
 }
 
 std::vector<int> Tokenizer::encode(const std::string& text, bool bos, bool eos) const {
+  // Every id pushed below must be a token of this vocabulary: BOS/EOS (1, 2) and the byte
+  // fallback ids (byte + 3, up to 258) are llama2.c conventions a small vocabulary may not have.
+  const int n = vocab_size();
+  auto need = [&](int id, const std::string& what) {
+    if (id >= n)
+      throw InputError("tokenizer has " + std::to_string(n) + " tokens, too few for " + what + " (id " + std::to_string(id) + ")");
+    return id;
+  };
   std::vector<int> tokens;
-  if (bos) tokens.push_back(kBos);
+  if (bos) tokens.push_back(need(kBos, "BOS"));
   if (!text.empty()) {
     const int sp = lookup(" ");
     if (sp >= 0) tokens.push_back(sp);
@@ -176,7 +184,7 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool bos, bool eos) 
     if (id >= 0) {
       tokens.push_back(id);
     } else {
-      for (unsigned char b : buf) tokens.push_back(static_cast<int>(b) + 3);
+      for (unsigned char b : buf) tokens.push_back(need(static_cast<int>(b) + 3, "the byte fallback of byte " + std::to_string(b)));
     }
     buf.clear();
   }
@@ -196,7 +204,7 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool bos, bool eos) 
     tokens[best_idx] = best_id;
     tokens.erase(tokens.begin() + best_idx + 1);
   }
-  if (eos) tokens.push_back(kEos);
+  if (eos) tokens.push_back(need(kEos, "EOS"));
   return tokens;
 }
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "io/atomic_file.hpp"
 #include "io/error.hpp"
 
 namespace nqkv::llama {
@@ -25,13 +26,14 @@ golden::ElemType parse_elem_type(const std::string& s) {
   throw InputError("unknown element type '" + s + "' (f16, bf16 or f32)");
 }
 
-void check_output_path(const std::string& path, const std::string& flag) {
-  namespace fs = std::filesystem;
-  const fs::path p(path);
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw InputError(flag + ": output directory does not exist: " + dir.string());
-  if (fs::is_directory(p, ec)) throw InputError(flag + ": " + path + " is a directory");
+void check_output_path(const std::string& path, const std::string& flag, const std::vector<std::string>& inputs) {
+  io::check_output_file(path, flag, inputs);
+}
+
+void check_model_inputs(const std::string& checkpoint, const std::string& tokenizer, const std::string& text) {
+  io::check_input_file(checkpoint, "--checkpoint", io::kMaxTensorFileBytes);
+  if (!tokenizer.empty()) io::check_input_file(tokenizer, "--tokenizer", io::kMaxTextFileBytes);
+  if (!text.empty()) io::check_input_file(text, "--text", io::kMaxTextFileBytes);
 }
 
 std::vector<int> text_tokens(const Tokenizer& tok, const std::string& text) { return tok.encode(text, false, false); }
