@@ -19,23 +19,27 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   if (size >= 8)
     for (int i = 7; i >= 0; --i) hl = (hl << 8) | data[i];
   const bool framed = size >= 8 && hl <= size - 8;
-  if (!framed || rng() % 8 == 0) return LLVMFuzzerMutate(data, size, max_size);
+  if (!framed || rng() % 8 == 0 || max_size < size + 1) return LLVMFuzzerMutate(data, size, max_size);
   const size_t data_len = size - 8 - hl;
-  std::vector<uint8_t> header(data + 8, data + 8 + hl), body(data + 8 + hl, data + size);
-  if (max_size < 8 + data_len + 2) return LLVMFuzzerMutate(data, size, max_size);
-  if (rng() % 4 != 0 || body.empty()) {  // the JSON header, most of the time
-    const size_t room = max_size - 8 - data_len;
-    header.resize(std::max(room, header.size()));
-    header.resize(LLVMFuzzerMutate(header.data(), hl, room));
+  // Mutate one part in a buffer with room to grow (at least one byte, so data() is never null).
+  const bool mutate_header = rng() % 4 != 0 || data_len == 0;
+  const size_t part_len = mutate_header ? hl : data_len, room = max_size - (size - part_len);
+  std::vector<uint8_t> part(std::max<size_t>(room, 1));
+  std::copy(data + (mutate_header ? 8 : 8 + hl), data + (mutate_header ? 8 + hl : size), part.begin());
+  part.resize(LLVMFuzzerMutate(part.data(), part_len, room));
+  std::vector<uint8_t> out;
+  out.reserve(size - part_len + part.size());
+  const uint64_t n = mutate_header ? part.size() : hl;
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
+  if (mutate_header) {
+    out.insert(out.end(), part.begin(), part.end());
+    out.insert(out.end(), data + 8 + hl, data + size);
   } else {
-    const size_t room = max_size - 8 - hl;
-    body.resize(std::max(room, body.size()));
-    body.resize(LLVMFuzzerMutate(body.data(), data_len, room));
+    out.insert(out.end(), data + 8, data + 8 + hl);
+    out.insert(out.end(), part.begin(), part.end());
   }
-  const uint64_t n = header.size();
-  for (int i = 0; i < 8; ++i) data[i] = static_cast<uint8_t>(n >> (8 * i));
-  std::memcpy(data + 8, header.data(), header.size());
-  std::memcpy(data + 8 + header.size(), body.data(), body.size());
-  return 8 + header.size() + body.size();
+  if (out.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
+  std::copy(out.begin(), out.end(), data);
+  return out.size();
 }
 #endif

@@ -64,7 +64,7 @@ struct Options {
   int lanes = 0;               // cycle models: the parameter set (0: the backend's default)
   uint64_t seed = 1;           // stall pattern and random reset
   bool backpressure = true;    // random valid gaps and ready on the streams
-  std::string trace;           // waveform file (FST for rtl, VCD for systemc)
+  std::string trace;           // waveform file (FST of the RTL: rtl and lockstep; systemc refuses it)
   std::string level;           // abstraction level of run_workload (empty: the backend's first)
 };
 

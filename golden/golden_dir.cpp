@@ -119,11 +119,15 @@ GoldenDirectory open_golden_directory(const std::string& dir) {
   try {
     if (m.at("format").get<std::string>() != kGoldenFormat)
       throw InputError(mp.string() + ": unknown format '" + m.at("format").get<std::string>() + "'");
+    if (!m.at("seed").is_number_unsigned()) throw InputError(mp.string() + ": 'seed' must be a non-negative integer");
     gd.seed = m.at("seed").get<uint64_t>();
     for (const auto& c : m.at("cases")) {
       const std::string file = c.at("file").get<std::string>();
       if (file.empty() || file.find('/') != std::string::npos || file[0] == '.')
         throw InputError(mp.string() + ": bad case file name '" + file + "'");
+      if (listed.count(file)) throw InputError(mp.string() + ": case " + file + " is listed twice");
+      if (!c.at("bytes").is_number_unsigned() || !c.at("sha256").is_string())
+        throw InputError(mp.string() + ": case " + file + ": 'bytes' must be a non-negative integer and 'sha256' a string");
       const fs::path p = fs::path(dir) / file;
       if (!fs::is_regular_file(p, ec)) throw InputError(dir + ": case " + file + " listed in the manifest is missing");
       if (static_cast<int64_t>(fs::file_size(p, ec)) != c.at("bytes").get<int64_t>() ||

@@ -331,6 +331,13 @@ std::string hex_of(const io::Tensor& t, size_t i) {
   return fmt::format("0x{:0{}x}", v, 2 * w);
 }
 
+// b - a exactly: the difference of two int64 values needs 65 bits (an int64 subtraction overflows
+// for far-apart values such as a saturated logit and a negative one); its magnitude fits uint64.
+std::string exact_difference(int64_t a, int64_t b) {
+  if (b >= a) return std::to_string(static_cast<uint64_t>(b) - static_cast<uint64_t>(a));
+  return "-" + std::to_string(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+
 // Distance in units in the last place for float dtypes (ordered-integer difference), plain
 // integer difference for integer dtypes.
 std::string distance(const io::Tensor& a, const io::Tensor& b, size_t i) {
@@ -348,7 +355,8 @@ std::string distance(const io::Tensor& a, const io::Tensor& b, size_t i) {
       const uint64_t sign = 1ull << (bits - 1);
       return (static_cast<uint64_t>(u) & sign) ? -static_cast<int64_t>(static_cast<uint64_t>(u) & ~sign) : u;
     };
-    return fmt::format("{} ulp", std::llabs(ordered(x) - ordered(y)));
+    const std::string d = exact_difference(ordered(y), ordered(x));
+    return fmt::format("{} ulp", d[0] == '-' ? d.substr(1) : d);
   }
   if (w < 8) {  // sign-extend
     const int sh = static_cast<int>(64 - 8 * w);
@@ -357,7 +365,7 @@ std::string distance(const io::Tensor& a, const io::Tensor& b, size_t i) {
       y = (y << sh) >> sh;
     }
   }
-  return fmt::format("diff {}", y - x);
+  return "diff " + exact_difference(x, y);
 }
 
 }  // namespace

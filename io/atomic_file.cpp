@@ -1,10 +1,13 @@
 #include "io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -54,10 +57,11 @@ fs::path parent_of(const std::string& path) {
   return p.has_parent_path() ? p.parent_path() : fs::path(".");
 }
 
-// Creates and removes a uniquely named empty file in `dir`; "" when that works, else why not.
-std::string probe_writable(const fs::path& dir) {
+// Creates and removes a uniquely named empty file in `dir`, named like write_file_atomically's
+// temporary file for `filename` (so a name too long fails here too); "" when that works, else why not.
+std::string probe_writable(const fs::path& dir, const std::string& filename = "nqkv-probe") {
   std::random_device rd;
-  const fs::path probe = dir / (".tmp.nqkv-probe." + std::to_string(::getpid()) + "." + std::to_string(rd()));
+  const fs::path probe = dir / (".tmp." + filename + "." + std::to_string(::getpid()) + "." + std::to_string(rd()));
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::strerror(errno);
   ::close(fd);
@@ -76,6 +80,16 @@ void check_input_file(const std::string& path, const std::string& flag, uint64_t
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
     throw InputError(flag + " " + path + ": file of " + std::to_string(st.st_size) + " bytes exceeds the limit of " +
                      std::to_string(max_bytes) + " bytes");
+  // The whole file is read into memory and parsed beside itself: refuse at once what cannot fit
+  // in the address space this process may use (ulimit -v) or in physical memory.
+  uint64_t room = UINT64_MAX;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) room = static_cast<uint64_t>(lim.rlim_cur) / 2;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) room = std::min<uint64_t>(room, static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2);
+  if (static_cast<uint64_t>(st.st_size) > room)
+    throw InputError(flag + " " + path + ": file of " + std::to_string(st.st_size) + " bytes exceeds the limit of " +
+                     std::to_string(room) + " bytes (half the memory available to nqkv)");
   if (::access(path.c_str(), R_OK) != 0) throw InputError(flag + " " + path + ": cannot read file: " + std::strerror(errno));
 }
 
@@ -94,7 +108,7 @@ void check_output_file(const std::string& path, const std::string& flag, const s
         throw InputError(flag + " " + path + ": is an input of this command (" + in + "); writing it would destroy it");
     }
   }
-  const std::string why = probe_writable(dir);
+  const std::string why = probe_writable(dir, fs::path(path).filename().string());
   if (!why.empty()) throw InputError(flag + " " + path + ": cannot create files in " + dir.string() + ": " + why);
 }
 
@@ -117,8 +131,9 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
       const auto& [a, fa] = outputs[i];
       const auto& [b, fb] = outputs[j];
       if (a.empty() || b.empty()) continue;
-      std::error_code ec;
-      const bool same = fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec) || fs::equivalent(a, b, ec);
+      std::error_code ea, eb, ee;
+      const fs::path ca = fs::weakly_canonical(a, ea), cb = fs::weakly_canonical(b, eb);
+      const bool same = (!ea && !eb && ca == cb) || fs::equivalent(a, b, ee);
       if (same) throw InputError(fa + " and " + fb + " name the same file " + a + "; give each output its own path");
     }
 }

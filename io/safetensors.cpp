@@ -54,7 +54,9 @@ void Tensor::check_element_size(size_t bytes) const {
 SafeTensors SafeTensors::load(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(path + (std::filesystem::exists(path, ec) ? ": not a regular file" : ": cannot open file"));
+    throw InputError(path + (std::filesystem::is_directory(path, ec) ? ": is a directory"
+                             : std::filesystem::exists(path, ec)     ? ": not a regular file"
+                                                                     : ": cannot open file"));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open file");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

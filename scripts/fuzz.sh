@@ -40,8 +40,7 @@ if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
     -DCMAKE_DISABLE_FIND_PACKAGE_verilator=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$log" 2>&1 ||
     die "configuring $build failed (see $log)"
 fi
-grep -q '^NQKV_FUZZING:INTERNAL=ON' "$build/CMakeCache.txt" 2>/dev/null ||
-  grep -q 'fuzz_safetensors' "$build/build.ninja" "$build/Makefile" 2>/dev/null ||
+{ grep -q '^NQKV_FUZZ:BOOL=ON' "$build/CMakeCache.txt" && grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang' "$build/CMakeCache.txt"; } 2>/dev/null ||
   die "$build is not a fuzzing build (configure it with CC=clang CXX=clang++ -DNQKV_FUZZ=ON)"
 targets=()
 for h in $harnesses; do targets+=("fuzz_$h"); done

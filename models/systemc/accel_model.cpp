@@ -10,8 +10,10 @@
 #include <stdexcept>
 
 #include "golden/rng.hpp"
+#include "models/accel/regmap.hpp"
 
 NQKV_SYSC_BEGIN
+namespace reg = accel::reg;
 namespace {
 
 constexpr uint32_t mask(int n) { return n >= 32 ? ~0u : ((1u << n) - 1u); }
@@ -337,23 +339,26 @@ bool AccelModel::m_busy() const {
 uint32_t AccelModel::reg_rdata() const {
   const uint32_t a = in.reg_addr & 0xfffu;
   switch (a) {
-    case 0x000: return 0x4e514b56u;
-    case 0x001: return cfg_.params_word();
-    case 0x003: return (t_.cfg_bits << 2) | (t_.cfg_mode ? 2u : 0u) | (t_.cfg_bf16 ? 1u : 0u);
-    case 0x004: return t_.cfg_block;
-    case 0x005: return t_.cfg_nblk;
-    case 0x006: return t_.cfg_cbn;
-    case 0x007: return static_cast<uint32_t>(cfg_.dmax);
-    case 0x008:
-      return (err_cfg_ ? 8u : 0u) | (t_.err_nonfinite ? 4u : 0u) | (m_busy() ? 2u : 0u) | (q_busy() ? 1u : 0u);
-    case 0x009: return t_.cnt_blocks;
-    case 0x00a: return t_.cnt_zero;
-    case 0x00b: return t_.cnt_flushed;
-    case 0x00c: return t_.cnt_nonfinite;
+    case reg::kId: return reg::kIdValue;
+    case reg::kParams: return cfg_.params_word();
+    case reg::kCfg:
+      return (uint32_t(t_.cfg_bits) << reg::kCfgBitsShift) | (uint32_t(t_.cfg_mode) << reg::kCfgModeShift) |
+             (uint32_t(t_.cfg_bf16) << reg::kCfgBf16Shift);
+    case reg::kBlock: return t_.cfg_block;
+    case reg::kNblk: return t_.cfg_nblk;
+    case reg::kCbN: return t_.cfg_cbn;
+    case reg::kDmax: return static_cast<uint32_t>(cfg_.dmax);
+    case reg::kStatus:
+      return (uint32_t(err_cfg_) << reg::kStatusErrCfgShift) | (uint32_t(t_.err_nonfinite) << reg::kStatusErrNonfiniteShift) |
+             (uint32_t(m_busy()) << reg::kStatusMBusyShift) | (uint32_t(q_busy()) << reg::kStatusQBusyShift);
+    case reg::kCntBlocks: return t_.cnt_blocks;
+    case reg::kCntZero: return t_.cnt_zero;
+    case reg::kCntFlushed: return t_.cnt_flushed;
+    case reg::kCntNonfinite: return t_.cnt_nonfinite;
     default: {
       uint32_t r = 0;
-      if ((a >> 4) == 0x01 && static_cast<int>(a & 15u) < nthr_) r = t_.thr[a & mask(cfg_.bits_max)];
-      if ((a >> 4) == 0x02 && static_cast<int>(a & 15u) < nent_)
+      if ((a >> 4) == (reg::kThr >> 4) && static_cast<int>(a & 15u) < nthr_) r = t_.thr[a & mask(cfg_.bits_max)];
+      if ((a >> 4) == (reg::kMac >> 4) && static_cast<int>(a & 15u) < nent_)
         r = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(t_.mac[a & mask(cfg_.bits_max)])));
       return r;
     }
@@ -378,21 +383,21 @@ void AccelModel::clock_top() {
   const uint32_t a = in.reg_addr & 0xfffu, d = in.reg_wdata;
   bool changed = true;
   switch (a) {
-    case 0x003:
-      t_.cfg_bf16 = d & 1u;
-      t_.cfg_mode = (d >> 1) & 1u;
-      t_.cfg_bits = (d >> 2) & 7u;
+    case reg::kCfg:
+      t_.cfg_bf16 = (d >> reg::kCfgBf16Shift) & reg::kCfgBf16Mask;
+      t_.cfg_mode = (d >> reg::kCfgModeShift) & reg::kCfgModeMask;
+      t_.cfg_bits = (d >> reg::kCfgBitsShift) & reg::kCfgBitsMask;
       break;
-    case 0x004: t_.cfg_block = d & 0x1ffu; break;
-    case 0x005: t_.cfg_nblk = d & 0xfu; break;
-    case 0x006: t_.cfg_cbn = d & 0x1fu; break;
+    case reg::kBlock: t_.cfg_block = d & reg::kBlockMask; break;
+    case reg::kNblk: t_.cfg_nblk = d & reg::kNblkMask; break;
+    case reg::kCbN: t_.cfg_cbn = d & reg::kCbNMask; break;
     default: changed = false;
   }
-  if ((a >> 4) == 0x01 && static_cast<int>(a & 15u) < nthr_) {
+  if ((a >> 4) == (reg::kThr >> 4) && static_cast<int>(a & 15u) < nthr_) {
     t_.thr[a & mask(cfg_.bits_max)] = d;
     changed = true;
   }
-  if ((a >> 4) == 0x02 && static_cast<int>(a & 15u) < nent_) t_.mac[a & mask(cfg_.bits_max)] = static_cast<uint8_t>(d);
+  if ((a >> 4) == (reg::kMac >> 4) && static_cast<int>(a & 15u) < nent_) t_.mac[a & mask(cfg_.bits_max)] = static_cast<uint8_t>(d);
   if (changed) derive();
 }
 
@@ -400,7 +405,7 @@ void AccelModel::clock_quantizer(bool count) {
   Quantizer& q = q_;
   if (q_idle_ && !in.qi_valid) {
     // nothing in flight, nothing offered: only a counter clear can change state; no stall counts
-    if (in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u) && !NQKV_MUT(kMutClearIgnored)) {
+    if (in.reg_we && (in.reg_addr & 0xfffu) == reg::kCtrl && ((in.reg_wdata >> reg::kCtrlClearShift) & reg::kCtrlClearMask) && !NQKV_MUT(kMutClearIgnored)) {
       t_.cnt_blocks = t_.cnt_zero = t_.cnt_flushed = t_.cnt_nonfinite = 0;
       t_.err_nonfinite = false;
     }
@@ -421,7 +426,7 @@ void AccelModel::clock_quantizer(bool count) {
       be_scale = q.be_max;
     }
     // nq_accel_top counters (ev_block = be_valid, ev_status = be_status); clear wins
-    const bool clear = in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u) &&
+    const bool clear = in.reg_we && (in.reg_addr & 0xfffu) == reg::kCtrl && ((in.reg_wdata >> reg::kCtrlClearShift) & reg::kCtrlClearMask) &&
                        !NQKV_MUT(kMutClearIgnored);
     if (!clear) {
       ++t_.cnt_blocks;
@@ -433,7 +438,7 @@ void AccelModel::clock_quantizer(bool count) {
       }
     }
   }
-  if (in.reg_we && (in.reg_addr & 0xfffu) == 0x002 && ((in.reg_wdata >> 1) & 1u) && !NQKV_MUT(kMutClearIgnored)) {
+  if (in.reg_we && (in.reg_addr & 0xfffu) == reg::kCtrl && ((in.reg_wdata >> reg::kCtrlClearShift) & reg::kCtrlClearMask) && !NQKV_MUT(kMutClearIgnored)) {
     t_.cnt_blocks = t_.cnt_zero = t_.cnt_flushed = t_.cnt_nonfinite = 0;
     t_.err_nonfinite = false;
   }

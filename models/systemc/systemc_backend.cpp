@@ -8,12 +8,20 @@
 #ifdef NQKV_HAVE_RTL
 #include "sim/rtl/rtl_dut.hpp"
 #endif
-#ifdef NQKV_HAVE_SC_KERNEL
 #include "io/error.hpp"
+#ifdef NQKV_HAVE_SC_KERNEL
 #include "models/systemc/tlm_workload.hpp"
 #endif
 
 namespace {
+
+// The C++ cycle model writes no waveform (the pin-level ScAccelTop does, through sc_trace, in a
+// SystemC simulation; tests/systemc): a trace request is refused before any work.
+void check_no_trace(const nqkv::backend::Options& opt) {
+  if (!opt.trace.empty())
+    throw nqkv::InputError("--trace-fst: the systemc backend writes no waveform here (its pin-level module traces VCD "
+                           "in a SystemC simulation); use --backend rtl or lockstep for an FST of the RTL");
+}
 
 class SystemcBackend final : public nqkv::sim::CycleBackend {
  public:
@@ -26,11 +34,21 @@ class SystemcBackend final : public nqkv::sim::CycleBackend {
   nqkv::backend::WorkloadResult run_workload(const nqkv::backend::Workload& w,
                                              const nqkv::backend::Options& opt) const override {
     const std::string level = nqkv::backend::resolve_level(*this, opt.level);
+    check_no_trace(opt);
     if (level == "cycle") return CycleBackend::run_workload(w, opt);
-    if (!opt.trace.empty()) throw nqkv::InputError("--trace-fst: the TLM levels have no clock to trace");
     return nqkv::sysc::run_tlm_workload(w, nqkv::backend::resolve_lanes(*this, opt.lanes), opt.seed, level == "tlm-timing");
   }
+#else
+  nqkv::backend::WorkloadResult run_workload(const nqkv::backend::Workload& w,
+                                             const nqkv::backend::Options& opt) const override {
+    check_no_trace(opt);
+    return CycleBackend::run_workload(w, opt);
+  }
 #endif
+  nqkv::backend::Result check_case(const nqkv::io::SafeTensors& c, const nqkv::backend::Options& opt) const override {
+    check_no_trace(opt);
+    return CycleBackend::check_case(c, opt);
+  }
 };
 
 #ifdef NQKV_HAVE_RTL

@@ -31,40 +31,11 @@ struct RandomRun {
 };
 
 // inspect (optional) sees the Dut after the runs, before it is destroyed.
-// sim::random_attn_case with a head_dim that any legal block divides in at most NBMAX blocks
-// (that one needs block >= 32): D from {64, 128, 256} with D % B == 0 and D / B <= 8.
+// Attention cases for every legal block, blocks of one or two beats included (sim::random_attn_case
+// picks a head_dim with at most NBMAX blocks).
 inline sim::AttnCase attn_case(golden::SplitMix64& rng, const golden::Codebook& cb, golden::ElemType t, int B,
                                bool long_ctx) {
-  if (B >= 32) return sim::random_attn_case(rng, cb, t, B, long_ctx);
-  int D = 64 << rng.below(3);
-  while (D / B > 8) D /= 2;
-  const int hkv = 1 + static_cast<int>(rng.below(2)), group = 1 + static_cast<int>(rng.below(2));
-  const int64_t T = long_ctx ? 513 + static_cast<int64_t>(rng.below(40)) : 1 + static_cast<int64_t>(rng.below(24));
-  golden::QuantKVCache cache(cb, t, hkv, D, B);
-  const bool bf = t == golden::ElemType::BF16;
-  std::vector<float> k(static_cast<size_t>(hkv * D)), v(k.size());
-  for (int64_t tok = 0; tok < T; ++tok) {
-    for (int is_v = 0; is_v < 2; ++is_v) {
-      auto& dst = is_v ? v : k;
-      for (int blk = 0; blk < hkv * D / B; ++blk) {
-        const int kind = static_cast<int>(rng.below(12));
-        const int e = bf ? static_cast<int>(rng.below(40)) - 20 : static_cast<int>(rng.below(20)) - 12;
-        for (int i = 0; i < B; ++i) {
-          double val = rng.normal() * std::ldexp(1.0, e);
-          if (kind == 0) val = 0.0;
-          if (kind == 1) val = rng.normal() * std::ldexp(1.0, bf ? -130 : -20);
-          if (kind == 2 && !bf) val = (rng.below(2) ? 1 : -1) * 65504.0 * rng.uniform();
-          dst[static_cast<size_t>(blk * B + i)] = golden::elem_to_f32(t, golden::f32_to_elem(t, static_cast<float>(val)));
-        }
-      }
-    }
-    cache.append(k.data(), v.data());
-  }
-  std::vector<float> q(static_cast<size_t>(hkv * group * D));
-  const int qe = static_cast<int>(rng.below(10)) - 5;
-  for (auto& x : q) x = static_cast<float>(rng.normal() * std::ldexp(1.0, qe));
-  if (rng.below(4) == 0) std::fill(q.begin(), q.begin() + D, 0.0f);
-  return sim::attention_case_from_cache(cache, q, hkv * group);
+  return sim::random_attn_case(rng, cb, t, B, long_ctx);
 }
 
 inline RandomRun random_run(std::unique_ptr<sim::Dut> dut, uint64_t seed, int cases = 2, bool allow_long = false,

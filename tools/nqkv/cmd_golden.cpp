@@ -58,6 +58,8 @@ void run_check(const CheckArgs& a) {
   backend::Options opt;
   opt.seed = a.seed;
   opt.backpressure = !a.no_backpressure;
+  if (be && a.lanes && be->lanes().empty())
+    throw InputError("--lanes: backend " + be->name() + " has no LANES builds (only the cycle models do)");
   if (be) opt.lanes = backend::resolve_lanes(*be, a.lanes);
   else if (a.lanes) throw InputError("--lanes applies to a backend, not to --results");
   const auto files = golden::open_golden_directory(a.dir).files;
@@ -140,7 +142,9 @@ NQKV_COMMAND(golden) {
                     "normal_nf4_f16_b64/codes); compares whatever it holds");
   check->add_option("--lanes", a->lanes, "Cycle models (rtl, systemc): the LANES build to use (default 16; `nqkv backends` lists the built set)")
       ->check(nqkv::cli::int_range(0, 4096));
-  check->add_option("--seed", a->seed, "Cycle models: seed of the random back-pressure")->check(nqkv::cli::seed_range())->capture_default_str();
+  check->add_option("--seed", a->seed, "Cycle models: seed of the random back-pressure")
+      ->check(nqkv::cli::seed_range())
+      ->capture_default_str();
   check->add_flag("--no-backpressure", a->no_backpressure, "Cycle models: keep every ready/valid high");
   check->add_flag("-v,--verbose", a->verbose, "Print one line per case");
   check->callback([a] { run_check(*a); });

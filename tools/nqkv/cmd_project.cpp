@@ -123,29 +123,60 @@ NQKV_COMMAND(project) {
       ->capture_default_str();
   c->add_option("--hw-file", a->hw_file, "JSON file with user-defined devices ({\"hardware\": [...]})");
   c->add_option("--kv", a->kv, "KV formats, comma-separated, or 'all' (fp16 is always the baseline)")->capture_default_str();
-  c->add_option("--block", a->block, "NF4/NF3/NF2 block size (elements per fp16 scale)")->check(nqkv::cli::int_range(8, 1 << 16, 8))->capture_default_str();
-  c->add_option("--kivi-group", a->kivi_group, "KIVI group size")->check(nqkv::cli::int_range(1, 1 << 16))->capture_default_str();
-  c->add_option("--kivi-residual", a->kivi_residual, "KIVI fp16 residual window (tokens)")->check(nqkv::cli::int_range(0, 1 << 20))->capture_default_str();
-  c->add_option("--context", a->context, "Tokens per sequence at the end of generation (prompt + output)")->check(nqkv::cli::int_range(1, 1 << 24))->capture_default_str();
-  c->add_option("--gen", a->gen, "Output tokens per sequence (prompt = context - gen)")->check(nqkv::cli::int_range(1, 1 << 24))->capture_default_str();
-  c->add_option("--batch", a->batch, "Batch for the time projection (0: each format at its max batch)")->check(nqkv::cli::int_range(0, 1 << 20))->capture_default_str();
-  c->add_option("--context-batch", a->context_batch, "Batch at which the max context is reported")->check(nqkv::cli::int_range(1, 1 << 20))->capture_default_str();
+  c->add_option("--block", a->block, "NF4/NF3/NF2 block size (elements per fp16 scale)")
+      ->check(nqkv::cli::int_range(8, 1 << 16, 8))
+      ->capture_default_str();
+  c->add_option("--kivi-group", a->kivi_group, "KIVI group size")
+      ->check(nqkv::cli::int_range(1, 1 << 16))
+      ->capture_default_str();
+  c->add_option("--kivi-residual", a->kivi_residual, "KIVI fp16 residual window (tokens)")
+      ->check(nqkv::cli::int_range(0, 1 << 20))
+      ->capture_default_str();
+  c->add_option("--context", a->context, "Tokens per sequence at the end of generation (prompt + output)")
+      ->check(nqkv::cli::int_range(1, 1 << 24))
+      ->capture_default_str();
+  c->add_option("--gen", a->gen, "Output tokens per sequence (prompt = context - gen)")
+      ->check(nqkv::cli::int_range(1, 1 << 24))
+      ->capture_default_str();
+  c->add_option("--batch", a->batch, "Batch for the time projection (0: each format at its max batch)")
+      ->check(nqkv::cli::int_range(0, 1 << 20))
+      ->capture_default_str();
+  c->add_option("--context-batch", a->context_batch, "Batch at which the max context is reported")
+      ->check(nqkv::cli::int_range(1, 1 << 20))
+      ->capture_default_str();
   c->add_option("--mem-util", a->mem_util, "Fraction of device memory the server may use (vLLM gpu_memory_utilization)")
-      ->check(nqkv::cli::real_range(0, 1, true))->capture_default_str();
-  c->add_option("--reserve-gib", a->reserve_gib, "Fixed reserve: CUDA context and non-torch allocations (GiB)")->check(nqkv::cli::real_range(0, 1e6))->capture_default_str();
-  c->add_option("--page-tokens", a->page_tokens, "Tokens per KV page (vLLM block_size)")->check(nqkv::cli::int_range(1, 1 << 16))->capture_default_str();
-  c->add_option("--prefill-chunk", a->prefill_chunk, "Tokens of one prefill forward (sizes the fixed workspace)")->check(nqkv::cli::int_range(1, 1 << 24))->capture_default_str();
-  c->add_option("--act-per-seq-mib", a->act_mib, "Override per-sequence activation memory (MiB)")->check(nqkv::cli::real_range(0, 1e9));
-  c->add_option("--workspace-gib", a->workspace_gib, "Override the fixed activation workspace (GiB)")->check(nqkv::cli::real_range(0, 1e6));
+      ->check(nqkv::cli::real_range(0.01, 1))->capture_default_str();
+  c->add_option("--reserve-gib", a->reserve_gib, "Fixed reserve: CUDA context and non-torch allocations (GiB)")
+      ->check(nqkv::cli::real_range(0, 1e6))
+      ->capture_default_str();
+  c->add_option("--page-tokens", a->page_tokens, "Tokens per KV page (vLLM block_size)")
+      ->check(nqkv::cli::int_range(1, 1 << 16))
+      ->capture_default_str();
+  c->add_option("--prefill-chunk", a->prefill_chunk, "Tokens of one prefill forward (sizes the fixed workspace)")
+      ->check(nqkv::cli::int_range(1, 1 << 24))
+      ->capture_default_str();
+  c->add_option("--act-per-seq-mib", a->act_mib, "Override per-sequence activation memory (MiB)")
+      ->check(nqkv::cli::real_range(0, 1e9));
+  c->add_option("--workspace-gib", a->workspace_gib, "Override the fixed activation workspace (GiB)")
+      ->check(nqkv::cli::real_range(0, 1e6));
   c->add_flag("--full-prompt-logits", a->full_prompt_logits,
               "Keep fp32 logits for every prompt position (HF generate before transformers 4.45)");
-  c->add_option("--weight-bytes", a->weight_bytes, "Bytes per weight parameter (default: the config's torch_dtype)")->check(nqkv::cli::real_range(0, 8, true));
-  c->add_option("--mem-eff", a->mem_eff, "Fraction of peak bandwidth reached")->check(nqkv::cli::real_range(0, 1, true))->capture_default_str();
-  c->add_option("--compute-eff", a->compute_eff, "Fraction of peak FLOP/s reached")->check(nqkv::cli::real_range(0, 1, true))->capture_default_str();
-  c->add_option("--accel-lanes", a->accel_lanes, "Accelerator lanes (elements/MACs per cycle)")->check(nqkv::cli::int_range(1, 4096));
-  c->add_option("--accel-clock-mhz", a->accel_clock_mhz, "Accelerator clock (MHz)")->check(nqkv::cli::real_range(0, 1e5, true));
-  c->add_option("--accel-bw-gbs", a->accel_bw_gbs, "Accelerator memory bandwidth (GB/s)")->check(nqkv::cli::real_range(0, 1e6, true));
-  c->add_option("--accel-buffer-kib", a->accel_buffer_kib, "Accelerator on-chip KV buffer (KiB)")->check(nqkv::cli::real_range(0, 1e9, true));
+  c->add_option("--weight-bytes", a->weight_bytes, "Bytes per weight parameter (default: the config's torch_dtype)")
+      ->check(nqkv::cli::real_range(0.125, 8));
+  c->add_option("--mem-eff", a->mem_eff, "Fraction of peak bandwidth reached")
+      ->check(nqkv::cli::real_range(0.01, 1))
+      ->capture_default_str();
+  c->add_option("--compute-eff", a->compute_eff, "Fraction of peak FLOP/s reached")
+      ->check(nqkv::cli::real_range(0.01, 1))
+      ->capture_default_str();
+  c->add_option("--accel-lanes", a->accel_lanes, "Accelerator lanes (elements/MACs per cycle)")
+      ->check(nqkv::cli::int_range(1, 4096));
+  c->add_option("--accel-clock-mhz", a->accel_clock_mhz, "Accelerator clock (MHz)")
+      ->check(nqkv::cli::real_range(0, 1e5, true));
+  c->add_option("--accel-bw-gbs", a->accel_bw_gbs, "Accelerator memory bandwidth (GB/s)")
+      ->check(nqkv::cli::real_range(0, 1e6, true));
+  c->add_option("--accel-buffer-kib", a->accel_buffer_kib, "Accelerator on-chip KV buffer (KiB)")
+      ->check(nqkv::cli::real_range(0, 1e9, true));
   c->add_flag("--json", a->json, "Print JSON instead of the table");
   c->add_flag("--csv", a->csv, "Print CSV instead of the table");
   c->add_option("-o,--out", a->out, "Write the table/JSON/CSV to this file (atomically) instead of stdout");

@@ -102,6 +102,8 @@ NQKV_COMMAND(quality) {
       ->check(nqkv::cli::int_range(1024, int64_t{1} << 26, 1024))
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed")->check(nqkv::cli::seed_range())->capture_default_str();
-  cmd->add_option("--blocks", a->blocks, "Block sizes")->check(nqkv::cli::int_range(8, 1 << 20, 8))->capture_default_str();
+  cmd->add_option("--blocks", a->blocks, "Block sizes")
+      ->check(nqkv::cli::int_range(8, 1 << 20, 8))
+      ->capture_default_str();
   cmd->callback([a] { run_quality(*a); });
 }

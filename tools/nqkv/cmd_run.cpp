@@ -59,9 +59,9 @@ void run_main_job(const RunArgs& a) {
   // Everything that can fail is checked before the job: outputs (writable, distinct, not the
   // model's config.json), the model, the shape's size, and the projection (--gpu, fit).
   cli::check_model_file(a.model);
-  const bool model_is_file = a.model.find('/') != std::string::npos || a.model.size() > 5 && a.model.compare(a.model.size() - 5, 5, ".json") == 0;
-  io::check_output_file(a.report, "--report", {model_is_file ? a.model : ""});
-  if (!a.json.empty()) io::check_output_file(a.json, "--json", {model_is_file ? a.model : ""});
+  const std::string model_file = cli::is_model_file(a.model) ? a.model : "";
+  io::check_output_file(a.report, "--report", {model_file});
+  if (!a.json.empty()) io::check_output_file(a.json, "--json", {model_file});
   io::check_distinct_outputs({{a.report, "--report"}, {a.json, "--json"}});
   const golden::Codebook& cb = golden::codebook_by_name(a.codebook);
   if (cb.affine) throw InputError("decode attention needs an absmax codebook; int4 (affine) is quantize-only");
@@ -249,7 +249,9 @@ NQKV_COMMAND(run) {
   cmd->add_option("--context", a->context, "Context length in tokens (context x kv_heads x head_dim <= 2^25)")
       ->check(nqkv::cli::int_range(1, 1 << 20))
       ->capture_default_str();
-  cmd->add_option("--layers", a->layers, "Simulate only the first N layers (0: all)")->check(nqkv::cli::int_range(0, 4096))->capture_default_str();
+  cmd->add_option("--layers", a->layers, "Simulate only the first N layers (0: all)")
+      ->check(nqkv::cli::int_range(0, 4096))
+      ->capture_default_str();
   cmd->add_option("--codebook", a->codebook, "nf4|nf3|nf2|fp4|e2m1|int4sym|lloyd4")->capture_default_str();
   cmd->add_option("--block", a->block, "Block size (a multiple of 8 dividing head_dim)")
       ->check(nqkv::cli::int_range(8, 4096, 8))

@@ -70,13 +70,15 @@ void run_sim(SimArgs a) {
   w.codebook = a.codebook;
   w.dtype = a.dtype;
   w.block = a.block;
+  namespace fs = std::filesystem;
   std::error_code ec;
-  const auto trace_before = a.trace.empty() ? std::filesystem::file_time_type{} : std::filesystem::last_write_time(a.trace, ec);
+  const auto trace_before = a.trace.empty() ? fs::file_time_type{} : fs::last_write_time(a.trace, ec);
   const auto r = be.run_workload(w, opt);
   // A backend that cannot trace must not leave the user believing it did (the registry does not
   // say which can: checked after the run; rtl and lockstep write FST).
-  if (!a.trace.empty() && (!std::filesystem::exists(a.trace, ec) || std::filesystem::last_write_time(a.trace, ec) == trace_before))
-    throw nqkv::InputError("--trace-fst " + a.trace + ": the " + be.name() + " backend wrote no waveform (rtl and lockstep do)");
+  if (!a.trace.empty() && (!fs::exists(a.trace, ec) || fs::last_write_time(a.trace, ec) == trace_before))
+    throw nqkv::InputError("--trace-fst " + a.trace + ": the " + be.name() +
+                           " backend wrote no waveform (rtl and lockstep do)");
   const uint64_t mac_cycles = r.score_cycles + r.value_cycles;
   const bool tlm = opt.level.rfind("tlm", 0) == 0, timing_only = opt.level == "tlm-timing";
   fmt::print("nqkv sim --backend {}{}: LANES {}, {} {} B={}, Hq {} Hkv {} D {}, context {}, batch {}, back-pressure {}\n",
@@ -117,11 +119,15 @@ NQKV_COMMAND(sim) {
   c->add_option("--model", a->model, "Attention shape of a zoo model (as nqkv project; an unknown name lists them), a config.json, or tiny");
   c->add_option("--q-heads", a->q_heads, "Query heads")->check(nqkv::cli::int_range(1, 1024))->capture_default_str();
   c->add_option("--kv-heads", a->kv_heads, "KV heads")->check(nqkv::cli::int_range(1, 1024))->capture_default_str();
-  c->add_option("--head-dim", a->head_dim, "Head dimension (<= 256)")->check(nqkv::cli::int_range(1, 256))->capture_default_str();
+  c->add_option("--head-dim", a->head_dim, "Head dimension (<= 256)")
+      ->check(nqkv::cli::int_range(1, 256))
+      ->capture_default_str();
   c->add_option("--context", a->context, "Context length (tokens in the cache; context x kv_heads x head_dim <= 2^24)")
       ->check(nqkv::cli::int_range(1, 1 << 20))
       ->capture_default_str();
-  c->add_option("--batch", a->batch, "Sequences (each its own cache)")->check(nqkv::cli::int_range(1, 4096))->capture_default_str();
+  c->add_option("--batch", a->batch, "Sequences (each its own cache)")
+      ->check(nqkv::cli::int_range(1, 4096))
+      ->capture_default_str();
   c->add_option("--codebook", a->codebook, "nf4|nf3|nf2|fp4|e2m1|int4sym|lloyd4")->capture_default_str();
   c->add_option("--dtype", a->dtype, "KV element type: f16|bf16")->capture_default_str();
   c->add_option("--block", a->block, "Block size (32..256, a multiple of the lanes)")
@@ -129,7 +135,9 @@ NQKV_COMMAND(sim) {
       ->capture_default_str();
   c->add_option("--lanes", a->lanes, "LANES build of the model (default 16; `nqkv backends` lists the built set)")
       ->check(nqkv::cli::int_range(0, 4096));
-  c->add_option("--seed", a->seed, "Seed of the data and of the stall pattern")->check(nqkv::cli::seed_range())->capture_default_str();
+  c->add_option("--seed", a->seed, "Seed of the data and of the stall pattern")
+      ->check(nqkv::cli::seed_range())
+      ->capture_default_str();
   c->add_flag("--no-backpressure", a->no_backpressure, "Streams always valid/ready (throughput measurement)");
   c->add_option("--trace-fst", a->trace, "Write a waveform to this file (FST for rtl)");
   c->add_option("--level", a->level,

@@ -41,7 +41,7 @@ inline CLI::Validator int_range(int64_t lo, int64_t hi, int64_t multiple = 1) {
           return "must be an integer in " + range + ", got '" + s + "'";
         return std::string();
       },
-      "INT in " + range);
+      "in " + range);
 }
 
 // A finite number in [lo, hi], or in (lo, hi] when lo_open: NaN, inf and 1e400 are refused.
@@ -61,29 +61,33 @@ inline CLI::Validator real_range(double lo, double hi, bool lo_open = false) {
           return "must be a finite number in " + range + ", got '" + s + "'";
         return std::string();
       },
-      "NUMBER in " + range);
+      "in " + range);
 }
 
 // A seed: an integer in 0..2^64-1 (a negative or larger number is refused, not wrapped).
 inline CLI::Validator seed_range() {
   return CLI::Validator(
       [](std::string& s) -> std::string {
-        char* end = nullptr;
         errno = 0;
-        const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+        // Decimal digits only: CLI11 would read 010 as octal 8 and 0x10 as 16.
+        const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos &&
+                            (s.size() == 1 || s[0] != '0');
         if (!s.empty() && s[0] == '-') return "must not be negative, got '" + s + "'";
-        if (digits) std::strtoull(s.c_str(), &end, 10);
-        if (!digits || errno == ERANGE) return "must be an integer in 0..18446744073709551615, got '" + s + "'";
+        if (digits) std::strtoull(s.c_str(), nullptr, 10);
+        if (!digits || errno == ERANGE) return "must be a decimal integer in 0..18446744073709551615, got '" + s + "'";
         return std::string();
       },
-      "SEED in 0..2^64-1");
+      "in 0..2^64-1");
 }
 
 // --model as a path (it holds a '/' or ends in .json; zoo names do neither): a regular file within
 // the JSON size cap, checked before it is read.
-inline void check_model_file(const std::string& model) {
+inline bool is_model_file(const std::string& model) {
   const bool json_suffix = model.size() > 5 && model.compare(model.size() - 5, 5, ".json") == 0;
-  if (model.find('/') != std::string::npos || json_suffix) io::check_input_file(model, "--model", io::kMaxJsonFileBytes);
+  return model.find('/') != std::string::npos || json_suffix;
+}
+inline void check_model_file(const std::string& model) {
+  if (is_model_file(model)) io::check_input_file(model, "--model", io::kMaxJsonFileBytes);
 }
 
 }  // namespace nqkv::cli

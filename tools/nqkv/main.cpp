@@ -3,14 +3,18 @@
 // the libraries nqkv reads with (JSON, filesystem, streams, allocation) are the input's too: one
 // line and status 2; any other exception is a bug ("internal error", status 1).
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <ios>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "io/error.hpp"
 #include "tools/nqkv/commands.hpp"
@@ -29,6 +33,16 @@ int main(int argc, char** argv) {
   auto& commands = nqkv::cli::registry();
   std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [name, reg] : commands) reg(app);
+  // No option of any command means anything with an empty value (`--csv ''` would otherwise be
+  // taken as "not given" and silently write nothing).
+  const CLI::Validator non_empty([](std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); },
+                                 "");
+  std::function<void(CLI::App*)> refuse_empty = [&](CLI::App* a) {
+    for (CLI::Option* o : a->get_options())
+      if (o->get_type_size_max() > 0) o->check(non_empty);
+    for (CLI::App* s : a->get_subcommands([](CLI::App*) { return true; })) refuse_empty(s);
+  };
+  refuse_empty(&app);
   // One line whatever the message holds.
   auto fail = [](const char* prefix, std::string msg, const char* suffix, int status) {
     std::replace(msg.begin(), msg.end(), '\n', ' ');
@@ -51,6 +65,9 @@ int main(int argc, char** argv) {
       level = subs.front();
     }
     app.parse(argc, argv);
+    // Output lost to a full disk or a closed pipe is an error, not a success.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout))
+      return fail("error: ", std::string("cannot write to standard output: ") + std::strerror(errno), "", nqkv::kExitBadInput);
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help and friends
   } catch (const CLI::ParseError& e) {
@@ -64,6 +81,8 @@ int main(int argc, char** argv) {
     return fail("error: ", e.what(), "", nqkv::kExitBadInput);
   } catch (const std::ios_base::failure& e) {
     return fail("error: I/O error: ", e.what(), "", nqkv::kExitBadInput);
+  } catch (const std::system_error& e) {  // fmt::print on a full disk or closed pipe, among others
+    return fail("error: ", e.what(), "", nqkv::kExitBadInput);
   } catch (const std::bad_alloc&) {
     return fail("error: ", "out of memory: the input or the requested sizes need more memory than is available", "",
                 nqkv::kExitBadInput);
