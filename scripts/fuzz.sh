@@ -37,7 +37,7 @@ mkdir -p "$build" || die "cannot create $build"
 if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
   CC=clang CXX=clang++ cmake -S . -B "$build" "${generator[@]}" -DNQKV_FUZZ=ON -DNQKV_ENABLE_CUDA=OFF \
-    -DCMAKE_DISABLE_FIND_PACKAGE_verilator=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$log" 2>&1 ||
+    -DCMAKE_DISABLE_FIND_PACKAGE_verilator=ON -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" >"$log" 2>&1 ||
     die "configuring $build failed (see $log)"
 fi
 { grep -q '^NQKV_FUZZ:BOOL=ON' "$build/CMakeCache.txt" && grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang' "$build/CMakeCache.txt"; } 2>/dev/null ||
