@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libcli11-dev nlohmann-json3-dev libfmt-dev libeigen3-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libeigen3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   verilator libsystemc-dev yosys
   gnuplot-nox python3 libssl-dev
