@@ -44,7 +44,8 @@ struct EnergyConstant {
   int access_bits = 0;         // sram_read: bits per access
   std::string technology;      // dram: ddr4, lpddr5, hbm2, ... (lower case)
   int node_nm = 0;             // process node of the figure (0: not stated by the source)
-  std::string note;            // where in the source (figure/table) and any derivation
+  std::string note;            // where in the source (figure/table) and any derivation or assumption
+  std::string checked;         // how the value was checked in this repository (where it was re-read)
 };
 
 struct EnergySource {
@@ -70,6 +71,10 @@ class EnergyTable {
   const EnergySource& source(const std::string& id) const;      // throws InputError when unknown
   // Memory technologies with at least one dram entry, sorted.
   std::vector<std::string> technologies() const;
+  // Adds a constant (e.g. a pJ/bit given in a DSE spec, with the spec file as its source);
+  // validated like a parsed entry (InputError on a duplicate id, unknown source, bad value).
+  void add_source(const EnergySource& s);
+  void add_constant(const EnergyConstant& c);
 
  private:
   std::vector<EnergyConstant> constants_;
@@ -90,7 +95,8 @@ struct EnergyInputs {
   double dram_write_bits = 0;  // the new token's quantized K and V
   double sram_write_bits = 0;  // KV bits written into the on-chip tile buffer (= KV bits read from DRAM)
   double sram_read_bits = 0;   // bits the lanes read from the buffer (codes once per query head, + scales)
-  double macs = 0;             // dequant-MAC products (score + value form): look-up + 16x8 multiply + add each
+  double score_macs = 0;       // score form products Q_i x C[code]: look-up + 16x8 multiply + 32-bit adder-tree add
+  double value_macs = 0;       // value form products W x C[code]: look-up + 16x8 multiply + 48-bit accumulate
   double mac_blocks = 0;       // score form: per (query head, token, block) the m_b x P_b combine
   double quant_elements = 0;   // elements quantized (the new token's K and V)
   double quant_blocks = 0;     // blocks quantized (one reciprocal each)
@@ -101,7 +107,7 @@ struct EnergyInputs {
 // Weights are read once per step and shared by the batch: weight_bits / batch go to dram_read_bits
 // when include_weights (the accelerator itself runs attention only; the DSE reports both).
 // The derivation of every count is in energy.cpp next to the formula.
-EnergyInputs decode_energy_inputs(const ModelConfig& model, const perf::KvFormat& f, int64_t context, int64_t batch,
+EnergyInputs decode_energy_inputs(const workloads::ModelConfig& model, const perf::KvFormat& f, int64_t context, int64_t batch,
                                   bool include_weights);
 
 // pJ per generated token; total is defined as ((dram + sram) + mac_lut) + quant in double, so the
@@ -139,7 +145,8 @@ class EnergyModel {
   const std::vector<std::string>& constant_ids() const { return ids_; }
   // Per-operation energies of each logic source (pJ), for reports and tests.
   struct LogicCosts {
-    double mac = 0;          // look-up + int16 x int8 multiply + 32-bit add
+    double score_mac = 0;    // look-up + int16 x int8 multiply + 32-bit add
+    double value_mac = 0;    // look-up + uint16 x int8 multiply + 48-bit add (two 32-bit adds)
     double mac_block = 0;    // 11 x 30-bit multiply + 64-bit shift-add (two 32-bit adds)
     double quant_elem = 0;   // 16-bit compare + 24 x 24 multiply + nthr 32-bit compares
     double quant_block = 0;  // 24 steps of a 25-bit subtract (32-bit add each)
