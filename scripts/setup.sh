@@ -11,6 +11,7 @@ PACKAGES=(
   verilator libsystemc-dev yosys
   gnuplot-nox python3 libssl-dev
   clang libclang-rt-14-dev
+  libopenmpi-dev openmpi-bin
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
