@@ -130,11 +130,15 @@ struct EnergyResult {
 
 class EnergyModel {
  public:
-  // Resolves the constants for `cfg`: DRAM entries of cfg.memory_technology (InputError naming the
-  // known technologies when there is none); SRAM per-bit energy from each source's entries by
-  // capacity (the smallest listed capacity >= sram_bytes; InputError when sram_bytes exceeds every
-  // capacity of every source); logic from each source that has int_add and int_mult at 8 and 32
-  // bits. A source with no entry for a term does not take part in that term.
+  // Resolves the constants for `cfg` into per-term alternatives:
+  //  - dram: every entry of cfg.memory_technology (a source's stated range is two entries);
+  //    InputError naming the known technologies when there is none;
+  //  - sram: per source, the entry of that capacity when listed, else both listed capacities
+  //    around sram_bytes (the source does not say where in between the array lies), or the
+  //    smallest listed one below it; a source whose largest entry is smaller takes no part
+  //    (no extrapolation); InputError when no source covers sram_bytes;
+  //  - mac_lut and quant: per source with int_add and int_mult at 8 and 32 bits (the widths in
+  //    between are interpolated: int_add_pj, int_mult_pj).
   EnergyModel(const EnergyTable& table, const EnergyConfig& cfg);
 
   EnergyResult evaluate(const EnergyInputs& in) const;  // no allocation, no exceptions
