@@ -28,6 +28,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench/systemc/measure.hpp"
 #include "bench/systemc/speed_stim.hpp"
 #include "golden/codebook.hpp"
 #include "models/systemc/model_dut.hpp"
@@ -36,6 +37,10 @@
 #include "bench_rtl_models.hpp"  // generated: includes Vnq_l<N>.h, NQKV_BENCH_RTL(X) lists the LANES
 #include "sim/rtl/rtl_dut.hpp"
 #include "verilated.h"
+#endif
+// after verilated.h: with <systemc> included first, Verilator's headers assume a SystemC build
+#ifdef NQKV_HAVE_SC_KERNEL
+#include "models/systemc/tlm_accel.hpp"
 #endif
 
 namespace nqkv::bench {
@@ -55,16 +60,6 @@ const Stim& stim(int lanes, Pass pass) {
   return it->second;
 }
 
-// rates of the rtl rows (for x_rtl) and reference checksums, keyed by driver/pass/lanes
-std::map<std::string, double>& rtl_rates() {
-  static std::map<std::string, double> m;
-  return m;
-}
-std::map<std::string, uint64_t>& checksums() {
-  static std::map<std::string, uint64_t> m;
-  return m;
-}
-
 bool rtl_built(int lanes) {
 #ifdef NQKV_HAVE_RTL
   for (int l : accel::sim_lanes())
@@ -73,39 +68,6 @@ bool rtl_built(int lanes) {
   (void)lanes;
   return false;
 }
-
-// Runs `once` (returns {cycles, checksum}, times itself in seconds) per iteration; reports.
-// role: 1 the rtl row (its rate is kept), 0 a model row (gets x_rtl), 2 neither.
-template <class F>
-void measure(benchmark::State& state, const std::string& key, const std::string& sum_key, int role, F&& once) {
-  uint64_t cycles = 0, per_run = 0;
-  double secs = 0;
-  for (auto _ : state) {
-    uint64_t c = 0, sum = 0;
-    double t = 0;
-    std::tie(c, sum, t) = once(state);
-    cycles += c;
-    per_run = c;
-    secs += t;
-    auto ref = checksums().emplace(sum_key, sum).first;
-    if (ref->second != sum) {
-      state.SkipWithError("output checksum differs from the first run of this pass and LANES");
-      return;
-    }
-  }
-  const double rate = secs > 0 ? static_cast<double>(cycles) / secs : 0.0;
-  state.counters["cycles_per_s"] = benchmark::Counter(static_cast<double>(cycles), benchmark::Counter::kIsRate);
-  state.counters["cycles"] = static_cast<double>(per_run);
-  if (role == 1) {
-    rtl_rates()[key] = rate;
-  } else if (role == 0) {
-    auto it = rtl_rates().find(key);
-    if (it != rtl_rates().end() && it->second > 0) state.counters["x_rtl"] = rate / it->second;
-  }
-}
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // ------------------------------------------------------------------ raw pin adapters
 class ModelRaw {
@@ -473,18 +435,109 @@ void BM_Harness(benchmark::State& state, int lanes, Pass pass, int kind) {
           });
 }
 
+
+// ------------------------------------------------------------------ TLM job level (issue 16 item 4, row 3)
+// tlm/<pass>/L<lanes>/{rtl,data,timing}: the same pass without back-pressure (every valid and ready
+// high) on the Verilated C++ RTL driven on its ports (the raw driver: the fastest way to run the RTL
+// here), then as one job on the TLM-2.0 target with data (TlmAccel::run_job: the core clocked with
+// every valid and ready high) and timing-only (closed form). Rate = the pass's cycles / time; the
+// job rows' cycles must equal the RTL row's (else the row errors out). Quantize and score passes
+// (the value stimulus is several back-to-back passes, one TLM job each would not be the same run).
+#ifdef NQKV_HAVE_SC_KERNEL
+const Pattern& no_backpressure() {
+  static const Pattern p = make_pattern(kPatternSeed, 1.0, 1.0, 1);
+  return p;
+}
+std::map<std::string, uint64_t>& rtl_pass_cycles() {
+  static std::map<std::string, uint64_t> m;
+  return m;
+}
+sysc::JobExtension job_of(const Stim& s, bool timing_only) {
+  sysc::JobExtension e;
+  e.timing_only = timing_only;
+  if (s.pass == Pass::kQuantize) {
+    e.kind = sysc::JobKind::Quantize;
+    e.cols = 1024;
+    e.rows = static_cast<int64_t>(s.qi.size()) / e.cols;
+    if (!timing_only) e.x = s.qi;
+  } else {
+    e.kind = sysc::JobKind::Score;
+    e.tokens = static_cast<int64_t>(s.ms.size()) / 2;
+    if (!timing_only) {
+      e.side = s.ms;
+      const size_t beat_bytes = static_cast<size_t>(s.lanes) * 4 / 8;
+      for (const auto& w : s.mc)
+        for (size_t b = 0; b < beat_bytes; ++b) e.codes.push_back(static_cast<uint8_t>(w[b / 4] >> (8 * (b % 4))));
+    }
+  }
+  return e;
+}
+
+// kind: 0 rtl, 1 job with data, 2 timing-only job
+void BM_Tlm(benchmark::State& state, int lanes, Pass pass, int kind) {
+  if (kind == 0 && !rtl_built(lanes)) return state.SkipWithError("no verilated model with this LANES (NQKV_SIM_LANES)");
+  const Stim& s = stim(lanes, pass);
+  const std::string key = std::string("tlm/") + pass_name(pass) + "/" + std::to_string(lanes);
+  std::unique_ptr<sysc::TlmAccel> t;
+  if (kind != 0) t = sysc::make_tlm_accel(("tlm_" + std::to_string(lanes) + "_" + pass_name(pass) + std::to_string(kind)).c_str(), lanes);
+  uint64_t job_cycles = 0;
+  measure(state, key, key + "/" + std::to_string(kind), kind == 0 ? 1 : 0, [&](benchmark::State& st) {
+    Outcome o;
+    double secs = 0;
+    if (kind == 0) {
+#ifdef NQKV_HAVE_RTL
+#define NQKV_BENCH_TLM_RTL(L)            \
+  if (lanes == L) {                      \
+    st.PauseTiming();                    \
+    RtlRaw<Vnq_l##L> d(L, s);            \
+    setup(d, s);                         \
+    st.ResumeTiming();                   \
+    const auto t0 = Clock::now();        \
+    o = drive(d, s, no_backpressure());  \
+    secs = since(t0);                    \
+  }
+      NQKV_BENCH_RTL(NQKV_BENCH_TLM_RTL)
+#undef NQKV_BENCH_TLM_RTL
+#endif
+      rtl_pass_cycles()[key] = o.cycles;
+      return std::make_tuple(o.cycles, o.checksum, secs);
+    }
+    st.PauseTiming();
+    program([&t](uint32_t a, uint32_t v) { t->write_register(a, v); }, s);
+    sysc::JobExtension e = job_of(s, kind == 2);
+    st.ResumeTiming();
+    const auto t0 = Clock::now();
+    const bool ok = t->run_job(e);
+    secs = since(t0);
+    if (!ok) st.SkipWithError(("job failed: " + e.error).c_str());
+    job_cycles = e.cycles;
+    return std::make_tuple(e.cycles, static_cast<uint64_t>(e.cycles), secs);
+  });
+  auto it = rtl_pass_cycles().find(key);
+  if (kind != 0 && it != rtl_pass_cycles().end() && it->second != job_cycles)
+    state.SkipWithError(("job cycles " + std::to_string(job_cycles) + " differ from the RTL's " + std::to_string(it->second)).c_str());
+}
+#endif
+
 void register_all() {
   for (int lanes : {4, 16, 64})
     for (Pass pass : {Pass::kQuantize, Pass::kScore, Pass::kValue}) {
       const std::string tail = std::string(pass_name(pass)) + "/L" + std::to_string(lanes);
       // rtl first: the model row's x_rtl uses the rtl row measured just before
-      benchmark::RegisterBenchmark(("pins/" + tail + "/rtl").c_str(), BM_Pins, lanes, pass, true)->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("pins/" + tail + "/model").c_str(), BM_Pins, lanes, pass, false)->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("raw/" + tail + "/rtl").c_str(), BM_Raw, lanes, pass, true)->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("raw/" + tail + "/model").c_str(), BM_Raw, lanes, pass, false)->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("harness/" + tail + "/rtl").c_str(), BM_Harness, lanes, pass, 1)->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("harness/" + tail + "/model").c_str(), BM_Harness, lanes, pass, 0)->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("harness/" + tail + "/replay").c_str(), BM_Harness, lanes, pass, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("pins/" + tail + "/rtl").c_str(), BM_Pins, lanes, pass, true)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("pins/" + tail + "/model").c_str(), BM_Pins, lanes, pass, false)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("raw/" + tail + "/rtl").c_str(), BM_Raw, lanes, pass, true)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("raw/" + tail + "/model").c_str(), BM_Raw, lanes, pass, false)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("harness/" + tail + "/rtl").c_str(), BM_Harness, lanes, pass, 1)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("harness/" + tail + "/model").c_str(), BM_Harness, lanes, pass, 0)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("harness/" + tail + "/replay").c_str(), BM_Harness, lanes, pass, 2)->UseManualTime()->Unit(benchmark::kMillisecond);
+#ifdef NQKV_HAVE_SC_KERNEL
+      if (pass != Pass::kValue) {
+        benchmark::RegisterBenchmark(("tlm/" + tail + "/rtl").c_str(), BM_Tlm, lanes, pass, 0)->UseManualTime()->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("tlm/" + tail + "/data").c_str(), BM_Tlm, lanes, pass, 1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("tlm/" + tail + "/timing").c_str(), BM_Tlm, lanes, pass, 2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+      }
+#endif
     }
 }
 

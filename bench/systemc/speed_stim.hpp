@@ -113,7 +113,25 @@ inline void write_reg(sim::Dut& d, uint32_t a, uint32_t v) {
   tick(d);
   d.set_reg(false, 0, 0);
 }
-// Reset, nf4, fp16, 4 bits, block 64, 2 blocks; the score pass's query; start.
+// The configuration of every pass: nf4, fp16, 4 bits, block 64, 2 blocks; the score pass's query;
+// start. write(addr, value) writes one register (pins: one cycle each; TLM: the register socket).
+template <class W>
+void program(W&& write, const Stim& s) {
+  const auto& cb = golden::codebook_by_name("nf4");
+  write(accel::reg::kCbN, 16u);
+  for (int k = 0; k < 15; ++k) write(accel::reg::kThr + static_cast<uint32_t>(k), golden::f32_bits(cb.thresholds[static_cast<size_t>(k)]));
+  for (int k = 0; k < 16; ++k)
+    write(accel::reg::kMac + static_cast<uint32_t>(k), static_cast<uint32_t>(static_cast<uint8_t>(cb.mac[static_cast<size_t>(k)])));
+  const uint32_t mode = s.pass == Pass::kValue ? 1u : 0u;
+  write(accel::reg::kCfg, (mode << 1) | (4u << 2));
+  write(accel::reg::kBlock, 64u);
+  write(accel::reg::kNblk, 2u);
+  for (size_t i = 0; i < s.q.size(); ++i)
+    write(accel::reg::kQ + static_cast<uint32_t>(i), static_cast<uint32_t>(static_cast<uint16_t>(s.q[i])));
+  write(accel::reg::kCtrl, 1u);
+}
+
+// Reset, then program() through the register pins.
 inline void setup(sim::Dut& d, const Stim& s) {
   static const std::vector<uint32_t> none;
   d.set_reg(false, 0, 0);
@@ -130,17 +148,7 @@ inline void setup(sim::Dut& d, const Stim& s) {
   for (int i = 0; i < 4; ++i) tick(d);
   d.set_rst_n(true);
   tick(d);
-  const auto& cb = golden::codebook_by_name("nf4");
-  write_reg(d, accel::reg::kCbN, 16);
-  for (int k = 0; k < 15; ++k) write_reg(d, accel::reg::kThr + static_cast<uint32_t>(k), golden::f32_bits(cb.thresholds[static_cast<size_t>(k)]));
-  for (int k = 0; k < 16; ++k)
-    write_reg(d, accel::reg::kMac + static_cast<uint32_t>(k), static_cast<uint8_t>(cb.mac[static_cast<size_t>(k)]));
-  const uint32_t mode = s.pass == Pass::kValue ? 1u : 0u;
-  write_reg(d, accel::reg::kCfg, (mode << 1) | (4u << 2));
-  write_reg(d, accel::reg::kBlock, 64);
-  write_reg(d, accel::reg::kNblk, 2);
-  for (size_t i = 0; i < s.q.size(); ++i) write_reg(d, accel::reg::kQ + static_cast<uint32_t>(i), static_cast<uint16_t>(s.q[i]));
-  write_reg(d, accel::reg::kCtrl, 1);
+  program([&d](uint32_t a, uint32_t v) { write_reg(d, a, v); }, s);
 }
 
 struct Outcome {
@@ -155,37 +163,63 @@ inline void mix(uint64_t& h, uint64_t v) { h = (h ^ v) * 1099511628211ull; }
 //   set(qv, beat, sv, side, cv, cbeat, clast, qo_ready, mo_ready)  (beat indices into the Stim)
 //   low(); high();  qi_ready() ms_ready() mc_ready() qo_valid() mo_valid();
 //   qo_hash(h) mo_hash(h)  (fold the output beat into h)
-template <class A>
-Outcome drive(A& a, const Stim& s, const Pattern& p) {
-  size_t iq = 0, is = 0, ic = 0, oq = 0, om = 0;
-  bool pq = false, ps = false, pc = false;
-  Outcome o;
-  const size_t nq = s.qi_beats, ns = s.ms.size(), nc = s.mc_last.size();
-  while (iq < nq || is < ns || ic < nc || oq < s.expect_qo || om < s.expect_mo) {
-    const uint8_t b = p.at(o.cycles);
-    pq |= iq < nq && (b & 1u);
-    ps |= is < ns && (b & 2u);
-    pc |= ic < nc && (b & 4u);
-    const bool rq = b & 8u, rm = b & 16u;
-    a.set(pq, iq, ps, ps ? s.ms[is] : 0, pc, ic, pc && s.mc_last[ic], rq, rm);
+// Driver is the same loop cut at the clock edges, for a driver that cannot block between them (a
+// SystemC method): begin() sets the inputs and lowers the clock (a.low()); after the low phase has
+// settled, end() samples the handshakes and outputs and raises the clock (a.high()).
+class Driver {
+ public:
+  Driver(const Stim& s, const Pattern& p) : s_(s), p_(p) {}
+  bool done() const {
+    return !(iq_ < s_.qi_beats || is_ < s_.ms.size() || ic_ < s_.mc_last.size() || oq_ < s_.expect_qo ||
+             om_ < s_.expect_mo) ||
+           o_.cycles > 50000000ull;
+  }
+  template <class A>
+  void begin(A& a) {
+    const uint8_t b = p_.at(o_.cycles);
+    pq_ |= iq_ < s_.qi_beats && (b & 1u);
+    ps_ |= is_ < s_.ms.size() && (b & 2u);
+    pc_ |= ic_ < s_.mc_last.size() && (b & 4u);
+    rq_ = b & 8u;
+    rm_ = b & 16u;
+    a.set(pq_, iq_, ps_, ps_ ? s_.ms[is_] : 0, pc_, ic_, pc_ && s_.mc_last[ic_], rq_, rm_);
     a.low();
-    const bool fq = pq && a.qi_ready(), fs = ps && a.ms_ready(), fc = pc && a.mc_ready();
-    if (rq && a.qo_valid()) {
-      a.qo_hash(o.checksum);
-      ++oq;
+  }
+  template <class A>
+  void end(A& a) {
+    const bool fq = pq_ && a.qi_ready(), fs = ps_ && a.ms_ready(), fc = pc_ && a.mc_ready();
+    if (rq_ && a.qo_valid()) {
+      a.qo_hash(o_.checksum);
+      ++oq_;
     }
-    if (rm && a.mo_valid()) {
-      a.mo_hash(o.checksum);
-      ++om;
+    if (rm_ && a.mo_valid()) {
+      a.mo_hash(o_.checksum);
+      ++om_;
     }
     a.high();
-    ++o.cycles;
-    if (fq) ++iq, pq = false;
-    if (fs) ++is, ps = false;
-    if (fc) ++ic, pc = false;
-    if (o.cycles > 50000000ull) break;
+    ++o_.cycles;
+    if (fq) ++iq_, pq_ = false;
+    if (fs) ++is_, ps_ = false;
+    if (fc) ++ic_, pc_ = false;
   }
-  return o;
+  const Outcome& outcome() const { return o_; }
+
+ private:
+  const Stim& s_;
+  const Pattern& p_;
+  size_t iq_ = 0, is_ = 0, ic_ = 0, oq_ = 0, om_ = 0;
+  bool pq_ = false, ps_ = false, pc_ = false, rq_ = false, rm_ = false;
+  Outcome o_;
+};
+
+template <class A>
+Outcome drive(A& a, const Stim& s, const Pattern& p) {
+  Driver d(s, p);
+  while (!d.done()) {
+    d.begin(a);
+    d.end(a);
+  }
+  return d.outcome();
 }
 
 // A pin adapter over sim::Dut (what the harness and the lock-step use).

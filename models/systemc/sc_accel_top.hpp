@@ -132,9 +132,24 @@ class ScAccelTop final : public ScAccelTopBase {
   void eval();
   void write_registered();
 
+  // Writes an output only when its value differs from the one last written (or on the first
+  // activation): an sc_signal ignores a write of its current value anyway, so this changes no event,
+  // it only saves the kernel call. This process is each output's only writer and writes it at most
+  // once per activation, so the shadow equals the signal's current value when an activation starts.
+  template <class P, class T>
+  void put(P& port, T& shadow, const T& v) {
+    if (!init_ || !(shadow == v)) {
+      shadow = v;
+      port.write(v);
+    }
+  }
   std::array<uint64_t, 4> codes_cache_{};  // qo_codes as last written (sc_bv ports only)
   codes_t codes_val_{};
   bool init_ = false;
+  bool qi_ready_s_ = false, ms_ready_s_ = false, mc_ready_s_ = false, qo_valid_s_ = false, qo_last_s_ = false,
+       mo_valid_s_ = false, mo_last_s_ = false;
+  uint32_t reg_rdata_s_ = 0, qo_scale_s_ = 0, qo_status_s_ = 0, mo_x_s_ = 0, codes32_s_ = 0;
+  uint64_t mo_data_s_ = 0, codes64_s_ = 0;
 };
 
 // ------------------------------------------------------------------------------ implementation
@@ -215,21 +230,21 @@ void ScAccelTop<LANES, BITS_MAX>::eval() {
     in.rst_n = rst_n.read();
   }
   if (regs || !init_) write_registered();  // first activation: the initial values
+  put(qi_ready, qi_ready_s_, m_.qi_ready());
+  put(ms_ready, ms_ready_s_, m_.ms_ready());
+  put(mc_ready, mc_ready_s_, m_.mc_ready());
+  put(reg_rdata, reg_rdata_s_, m_.reg_rdata());
   init_ = true;
-  qi_ready.write(m_.qi_ready());
-  ms_ready.write(m_.ms_ready());
-  mc_ready.write(m_.mc_ready());
-  reg_rdata.write(m_.reg_rdata());
 }
 
 template <int LANES, int BITS_MAX>
 void ScAccelTop<LANES, BITS_MAX>::write_registered() {
-  qo_valid.write(m_.qo_valid());
+  put(qo_valid, qo_valid_s_, m_.qo_valid());
   const auto& oc = m_.qo_codes();
   if constexpr (std::is_same_v<codes_t, uint32_t>) {
-    qo_codes.write(static_cast<uint32_t>(oc[0]));
+    put(qo_codes, codes32_s_, static_cast<uint32_t>(oc[0]));
   } else if constexpr (std::is_same_v<codes_t, uint64_t>) {
-    qo_codes.write(oc[0]);
+    put(qo_codes, codes64_s_, oc[0]);
   } else {
     if (oc != codes_cache_ || !init_) {  // build the sc_bv only when it changed
       codes_cache_ = oc;
@@ -237,13 +252,13 @@ void ScAccelTop<LANES, BITS_MAX>::write_registered() {
       qo_codes.write(codes_val_);
     }
   }
-  qo_scale.write(m_.qo_scale());
-  qo_status.write(static_cast<uint32_t>(m_.qo_status()));
-  qo_last.write(m_.qo_last());
-  mo_valid.write(m_.mo_valid());
-  mo_data.write(m_.mo_data());
-  mo_x.write(static_cast<uint32_t>(m_.mo_x()) & 0x3ffu);
-  mo_last.write(m_.mo_last());
+  put(qo_scale, qo_scale_s_, static_cast<uint32_t>(m_.qo_scale()));
+  put(qo_status, qo_status_s_, static_cast<uint32_t>(m_.qo_status()));
+  put(qo_last, qo_last_s_, static_cast<bool>(m_.qo_last()));
+  put(mo_valid, mo_valid_s_, static_cast<bool>(m_.mo_valid()));
+  put(mo_data, mo_data_s_, static_cast<uint64_t>(m_.mo_data()));
+  put(mo_x, mo_x_s_, static_cast<uint32_t>(m_.mo_x()) & 0x3ffu);
+  put(mo_last, mo_last_s_, static_cast<bool>(m_.mo_last()));
 }
 
 template <int LANES, int BITS_MAX>

@@ -20,7 +20,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -422,10 +421,10 @@ TEST(TlmClosedForm, EqualsTheCycleModelOnEveryConfiguration) {
   EXPECT_GT(n_pass, 500);
 }
 
-// Timing-only jobs against the verilated RTL running the same pass (no back-pressure): the
-// speed ratio (the targets: >= 100x at LANES 4, >= 1000x at LANES 64).
+// Timing-only and data jobs against the verilated RTL running the same pass (no back-pressure):
+// the same cycle count. (Their speed is measured in bench/systemc, bench_systemc's tlm/ rows.)
 #ifdef NQKV_HAVE_RTL
-TEST(TlmSpeed, TimingOnlyAgainstVerilatedRtl) {
+TEST(TlmTiming, JobCyclesEqualTheVerilatedRtl) {
   for (int L : accel::sim_lanes()) {
     // A quantize pass of 64 rows x 1024 elements, block 64.
     const int64_t rows = 64, cols = 1024;
@@ -439,35 +438,21 @@ TEST(TlmSpeed, TimingOnlyAgainstVerilatedRtl) {
     h.load_codebook(golden::codebook_by_name("nf4"));
     h.configure(golden::ElemType::F16, 4, B, 1, 0);
     sim::RunStats st;
-    const auto t0 = std::chrono::steady_clock::now();
     h.quantize(x, rows, cols, &st);
-    const double rtl_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    sysc::TlmAccel t(("speed" + std::to_string(L)).c_str(), accel::AccelConfig::sim(L));
+    sysc::TlmAccel t(("timing" + std::to_string(L)).c_str(), accel::AccelConfig::sim(L));
     t.write_register(reg::kBlock, B);
     JobExtension e;
     e.kind = JobKind::Quantize;
     e.timing_only = true;
     e.rows = rows;
     e.cols = cols;
-    const int reps = 100000;
-    const auto t1 = std::chrono::steady_clock::now();
-    for (int i = 0; i < reps; ++i) ASSERT_TRUE(t.run_job(e));
-    const double tlm_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() / reps;
-    EXPECT_EQ(e.cycles, st.cycles);
-    // the same pass with data (the core clocked with every valid and ready high)
+    ASSERT_TRUE(t.run_job(e)) << e.error;
+    EXPECT_EQ(e.cycles, st.cycles) << "lanes " << L << ", timing-only";
     JobExtension d = e;
     d.timing_only = false;
     d.x = x;
-    const auto t2 = std::chrono::steady_clock::now();
     ASSERT_TRUE(t.run_job(d)) << d.error;
-    const double data_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
-    EXPECT_EQ(d.cycles, st.cycles);
-    const double ratio = rtl_s / tlm_s;
-    std::printf("[tlm] lanes %d: %llu-cycle quantize pass: verilated RTL (through the harness) %.3g s; job with data %.3g s "
-                "(%.3gx); timing-only job %.3g s (%.3gx)\n",
-                L, static_cast<unsigned long long>(st.cycles), rtl_s, data_s, rtl_s / data_s, tlm_s, ratio);
-    if (L == 4) EXPECT_GE(ratio, 100.0);
-    if (L == 64) EXPECT_GE(ratio, 1000.0);
+    EXPECT_EQ(d.cycles, st.cycles) << "lanes " << L << ", with data";
   }
 }
 #endif
