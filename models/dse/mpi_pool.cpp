@@ -24,6 +24,12 @@ namespace {
 
 bool g_active = false;  // an MpiSession called MPI_Init
 int g_rank = 0, g_size = 1;
+enum class PoolState { NotStarted, Running, Done };
+PoolState g_pool_state = PoolState::NotStarted;
+
+#ifdef NQKV_HAVE_MPI
+void stop_workers(int size);  // rank 0: tells every worker that there is no work (defined below)
+#endif
 
 // One task's outcome: the record and whether evaluate returned it (false: on_error's record).
 struct Outcome {
@@ -65,13 +71,19 @@ bool mpi_compiled() {
 #endif
 }
 
+int mpi_rank() { return g_active ? g_rank : 0; }
+int mpi_size() { return g_active ? g_size : 1; }
+
 bool launched_by_mpirun() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
     if (std::getenv(v)) return true;
   return false;
 }
 
-MpiSession::MpiSession(int& argc, char**& argv) {
+MpiSession::MpiSession() { init(nullptr, nullptr); }
+MpiSession::MpiSession(int& argc, char**& argv) { init(&argc, &argv); }
+
+void MpiSession::init(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
   if (!launched_by_mpirun()) return;
@@ -79,13 +91,14 @@ MpiSession::MpiSession(int& argc, char**& argv) {
   int inited = 0;
   MPI_Initialized(&inited);
   if (inited) throw std::logic_error("MpiSession: MPI is already initialised (one session per process)");
-  MPI_Init(&argc, &argv);
+  MPI_Init(argc, argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   active_ = true;
   g_active = true;
   g_rank = rank_;
   g_size = size_;
+  g_pool_state = PoolState::NotStarted;
   uncaught_ = std::uncaught_exceptions();
 #else
   throw InputError(
@@ -94,15 +107,26 @@ MpiSession::MpiSession(int& argc, char**& argv) {
 #endif
 }
 
+void MpiSession::finalize() {
+#ifdef NQKV_HAVE_MPI
+  if (!active_) return;
+  active_ = false;
+  g_active = false;
+  MPI_Finalize();
+#endif
+}
+
 MpiSession::~MpiSession() {
 #ifdef NQKV_HAVE_MPI
   if (!active_) return;
-  g_active = false;
-  if (std::uncaught_exceptions() > uncaught_ && size_ > 1) {
-    // Another rank may be waiting for this one: end the job rather than hang in MPI_Finalize.
-    MPI_Abort(MPI_COMM_WORLD, 1);
+  if (std::uncaught_exceptions() > uncaught_ && size_ > 1 && rank_ == 0) {
+    if (g_pool_state == PoolState::Running) {
+      std::cerr.flush();
+      MPI_Abort(MPI_COMM_WORLD, 1);  // workers may be waiting on a send to this rank
+    }
+    if (g_pool_state == PoolState::NotStarted) stop_workers(size_);
   }
-  MPI_Finalize();
+  finalize();
 #endif
 }
 
@@ -145,6 +169,10 @@ void wait_request(MPI_Request& req, Backoff& backoff) {
 void send_work(int worker, int64_t begin, int64_t end) {
   int64_t msg[2] = {begin, end};
   MPI_Send(msg, 2, MPI_INT64_T, worker, kTagWork, MPI_COMM_WORLD);  // 16 bytes: sent eagerly
+}
+
+void stop_workers(int size) {
+  for (int w = 1; w < size; ++w) send_work(w, -1, -1);
 }
 
 PoolStats run_master(int64_t n, const PoolSink& sink, const PoolOptions& opt, int size) {
@@ -261,7 +289,11 @@ PoolStats run_pool(int64_t n, const PoolEvaluate& evaluate, const PoolSink& sink
   if (n < 0) throw std::invalid_argument("run_pool: negative task count");
 #ifdef NQKV_HAVE_MPI
   if (g_active && g_size > 1) {
-    return g_rank == 0 ? run_master(n, sink, options, g_size) : run_worker(evaluate, on_error, options, g_size);
+    g_pool_state = PoolState::Running;
+    PoolStats st =
+        g_rank == 0 ? run_master(n, sink, options, g_size) : run_worker(evaluate, on_error, options, g_size);
+    g_pool_state = PoolState::Done;
+    return st;
   }
 #endif
   (void)options;

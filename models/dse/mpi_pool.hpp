@@ -35,16 +35,29 @@ namespace nqkv::dse {
 
 // True when nqkv was built with MPI (NQKV_HAVE_MPI).
 bool mpi_compiled();
+// The active session's rank and size (0 and 1 without one).
+int mpi_rank();
+int mpi_size();
+
 // True when this process was started by mpirun/mpiexec (OpenMPI's OMPI_COMM_WORLD_SIZE or a PMI
 // variable is set), whether or not MPI is compiled in.
 bool launched_by_mpirun();
 
 // MPI_Init / MPI_Finalize around a scope. Constructed when launched_by_mpirun() (and MPI is
 // compiled in); otherwise a no-op session of size 1, rank 0. Only one per process.
+//
+// Failures around the pool end the job cleanly (the destructor, while an exception unwinds):
+//  - on rank 0 before run_pool (bad spec, OUT exists): the workers are told to stop (their
+//    run_pool returns with no tasks), then MPI_Finalize; main prints the one-line error, exit 2;
+//  - on rank 0 during run_pool (the sink threw): MPI_Abort(1), since workers may be mid-send;
+//  - on a worker: MPI_Finalize; mpirun ends the job when a rank exits with a non-zero status.
 class MpiSession {
  public:
+  MpiSession();  // MPI_Init(nullptr, nullptr) when launched by mpirun
   MpiSession(int& argc, char**& argv);
-  ~MpiSession();  // MPI_Finalize (or MPI_Abort(1) while an exception is unwinding on a rank, so the job does not hang)
+  ~MpiSession();
+  // MPI_Finalize now (idempotent); for a rank that leaves with std::exit.
+  void finalize();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
   bool active() const { return active_; }  // MPI_Init was called
@@ -54,6 +67,7 @@ class MpiSession {
   [[noreturn]] void abort(int code) const;
 
  private:
+  void init(int* argc, char*** argv);
   bool active_ = false;
   int rank_ = 0, size_ = 1;
   int uncaught_ = 0;

@@ -13,6 +13,8 @@
 //       result. Every rank prints the CPU time it used over both phases; a rank using more than
 //       10% of one core fails (a spinning wait uses ~100%). --blocking makes the workers wait in a
 //       blocking MPI_Recv instead of the pool (the fault the pool avoids): it must fail.
+//   mpi_pool_test early-error N
+//       Rank 0 throws before the pool while the workers wait in it: every rank must end (exit 2).
 // Exit status 0 = pass, 1 = fail.
 #include <sys/resource.h>
 
@@ -161,10 +163,10 @@ int idle_test(const MpiSession& mpi, double seconds, bool blocking) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   MpiSession mpi(argc, argv);
   if (argc < 3) {
-    std::fprintf(stderr, "usage: mpi_pool_test order N [--chunk C] [--plant-fault] | idle SECONDS [--blocking]\n");
+    std::fprintf(stderr, "usage: mpi_pool_test order N [--chunk C] [--plant-fault] | idle SECONDS [--blocking] | early-error N\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -183,6 +185,24 @@ int main(int argc, char** argv) {
     }
     return idle_test(mpi, std::atof(argv[2]), blocking);
   }
+  if (mode == "early-error") {
+    // Rank 0 fails before the pool (as `nqkv dse run` does when OUT exists) while the workers
+    // wait in run_pool: the session must release them (no hang) and the job must fail.
+    if (mpi.rank() == 0) throw std::runtime_error("planted error on rank 0 before the pool");
+    const PoolStats st = run_pool(std::atoll(argv[2]), evaluate, [](int64_t, const std::string&, bool) {}, on_error);
+    std::printf("mpi_pool_test early-error: rank %d released after %lld tasks\n", mpi.rank(),
+                static_cast<long long>(st.tasks));
+    return 0;
+  }
   std::fprintf(stderr, "mpi_pool_test: unknown mode %s\n", mode.c_str());
   return 2;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);  // the MpiSession ends inside, also while an exception unwinds
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpi_pool_test: %s\n", e.what());
+    return 2;
+  }
 }
