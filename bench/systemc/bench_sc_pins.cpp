@@ -31,7 +31,7 @@
 #include "bench/systemc/measure.hpp"
 #include "bench/systemc/speed_stim.hpp"
 #include "models/systemc/sc_accel_top.hpp"
-#include "sc_rtl_models.hpp"  // generated: includes Vnq_sc_l<N>.h, NQKV_SC_RTL_MODELS(X) lists the LANES
+#include "sc_rtl_models.hpp"  // generated: Vnq_sc_l<N>.h, NQKV_SC_RTL_MODELS(X) lists the LANES, sysc::ScRtlOf
 
 namespace nqkv::bench {
 namespace {
@@ -44,17 +44,6 @@ const Pattern& pattern() {
   static const Pattern p = make_pattern(kPatternSeed, kPValid, kPReady);
   return p;
 }
-
-// The verilated SystemC top of each LANES.
-template <int L>
-struct RtlOf;
-#define NQKV_RTL_OF(l)        \
-  template <>                 \
-  struct RtlOf<l> {           \
-    using type = Vnq_sc_l##l; \
-  };
-NQKV_SC_RTL_MODELS(NQKV_RTL_OF)
-#undef NQKV_RTL_OF
 
 inline int sext10(uint32_t v) { return static_cast<int>(v << 22) >> 22; }
 
@@ -240,11 +229,11 @@ template <int L>
 struct Pair {
   using Model = sysc::ScAccelTop<L>;
   Rig<L, Model> model;
-  Rig<L, typename RtlOf<L>::type> rtl;
+  Rig<L, typename sysc::ScRtlOf<L>::type> rtl;
   Pair()
       : model(("model_l" + std::to_string(L)).c_str(),
               [] { return std::make_unique<Model>("top", Model::sim_config()); }),
-        rtl(("rtl_l" + std::to_string(L)).c_str(), [] { return std::make_unique<typename RtlOf<L>::type>("top"); }) {}
+        rtl(("rtl_l" + std::to_string(L)).c_str(), [] { return std::make_unique<typename sysc::ScRtlOf<L>::type>("top"); }) {}
 };
 
 template <int L, class R>

@@ -26,6 +26,7 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "bench/systemc/measure.hpp"
@@ -303,6 +304,29 @@ class ReplayDut final : public sim::Dut {
   const Snap* cur_ = nullptr;
 };
 
+// One drive of the Verilated C++ top of `lanes` on its ports (set-up untimed): {outcome, seconds}.
+std::pair<Outcome, double> drive_rtl_raw(benchmark::State& st, int lanes, const Stim& s, const Pattern& p) {
+  Outcome o;
+  double t = 0;
+#ifdef NQKV_HAVE_RTL
+#define NQKV_BENCH_RAW(L)         \
+  if (lanes == L) {               \
+    st.PauseTiming();             \
+    RtlRaw<Vnq_l##L> d(L, s);     \
+    setup(d, s);                  \
+    st.ResumeTiming();            \
+    const auto t0 = Clock::now(); \
+    o = drive(d, s, p);           \
+    t = since(t0);                \
+  }
+  NQKV_BENCH_RTL(NQKV_BENCH_RAW)
+#undef NQKV_BENCH_RAW
+#else
+  (void)st, (void)lanes, (void)s, (void)p;
+#endif
+  return {o, t};
+}
+
 // ------------------------------------------------------------------ the rows
 std::unique_ptr<sim::Dut> make_dut(bool rtl, int lanes) {
 #ifdef NQKV_HAVE_RTL
@@ -345,20 +369,7 @@ void BM_Raw(benchmark::State& state, int lanes, Pass pass, bool rtl) {
       o = drive(a, s, pattern());
       t = since(t0);
     }
-#ifdef NQKV_HAVE_RTL
-#define NQKV_BENCH_RAW(L)                 \
-  if (rtl && lanes == L) {                \
-    st.PauseTiming();                     \
-    RtlRaw<Vnq_l##L> d(L, s);             \
-    setup(d, s);                          \
-    st.ResumeTiming();                    \
-    const auto t0 = Clock::now();         \
-    o = drive(d, s, pattern());           \
-    t = since(t0);                        \
-  }
-    NQKV_BENCH_RTL(NQKV_BENCH_RAW)
-#undef NQKV_BENCH_RAW
-#endif
+    if (rtl) std::tie(o, t) = drive_rtl_raw(st, lanes, s, pattern());
     return std::make_tuple(o.cycles, o.checksum, t);
   });
 }
@@ -485,20 +496,7 @@ void BM_Tlm(benchmark::State& state, int lanes, Pass pass, int kind) {
     Outcome o;
     double secs = 0;
     if (kind == 0) {
-#ifdef NQKV_HAVE_RTL
-#define NQKV_BENCH_TLM_RTL(L)            \
-  if (lanes == L) {                      \
-    st.PauseTiming();                    \
-    RtlRaw<Vnq_l##L> d(L, s);            \
-    setup(d, s);                         \
-    st.ResumeTiming();                   \
-    const auto t0 = Clock::now();        \
-    o = drive(d, s, no_backpressure());  \
-    secs = since(t0);                    \
-  }
-      NQKV_BENCH_RTL(NQKV_BENCH_TLM_RTL)
-#undef NQKV_BENCH_TLM_RTL
-#endif
+      std::tie(o, secs) = drive_rtl_raw(st, lanes, s, no_backpressure());
       rtl_pass_cycles()[key] = o.cycles;
       return std::make_tuple(o.cycles, o.checksum, secs);
     }

@@ -43,14 +43,7 @@ namespace {
 using sysc::ScAccelTop;
 
 template <int L>
-struct RtlOf;
-#define NQKV_RTL_OF(l)                   \
-  template <>                            \
-  struct RtlOf<l> {                      \
-    using type = Vnq_sc_l##l;            \
-  };
-NQKV_SC_RTL_MODELS(NQKV_RTL_OF)
-#undef NQKV_RTL_OF
+using RtlOf = sysc::ScRtlOf<L>;  // generated in sc_rtl_models.hpp
 
 // ---- port types: exactly the verilated module's (compile time)
 template <class R, class M>
