@@ -10,7 +10,7 @@ the RTL sources and includes, so an unchanged design is never re-synthesized. Wr
 (one row per parameter set and module) and reports/area/area.json for the design-space
 exploration.
 
-usage: tools/area/nqkv_area.py [--set LANES,BLOCK_MAX,BITS_MAX[,DMAX[,ACC_W[,DIV_SPS]]]]... [--jobs N]
+usage: tools/area/nqkv_area.py [--set LANES,BLOCK_MAX,BITS_MAX[,DMAX[,ACC_W[,DIV_SPS]]]]... [--jobs N] [--print-json]
 With no --set, the default sweep below runs.
 """
 import argparse, hashlib, json, os, re, subprocess, sys, tempfile
@@ -132,10 +132,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", action="append", default=[], help="LANES,BLOCK_MAX,BITS_MAX[,DMAX[,ACC_W[,DIV_SPS]]]")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--print-json", action="store_true",
+                    help="print the results as JSON on stdout and write no report (nqkv dse's area stage)")
     a = ap.parse_args()
     sets = [params_of(s.split(",")) for s in a.set] if a.set else [params_of(s) for s in DEFAULT_SWEEP]
     with ThreadPoolExecutor(max_workers=a.jobs) as ex:
         results = list(ex.map(synth, sets))
+    if a.print_json:
+        json.dump([res for res, _ in results], sys.stdout)
+        sys.stdout.write("\n")
+        return 0
     rows, js = [], []
     for res, cached in results:
         js.append(res)

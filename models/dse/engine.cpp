@@ -1,0 +1,1245 @@
+#include "models/dse/engine.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "golden/codebook.hpp"
+#include "golden/float_formats.hpp"
+#include "golden/quality.hpp"
+#include "golden/rng.hpp"
+#include "io/atomic_file.hpp"
+#include "io/error.hpp"
+#include "io/sha256.hpp"
+#include "models/accel/accel_config.hpp"
+#include "models/dse/child.hpp"
+#include "models/perf/hardware.hpp"
+#include "models/perf/memory_model.hpp"
+#include "models/perf/time_model.hpp"
+#include "workloads/synthetic_kv.hpp"
+
+#ifndef NQKV_SOURCE_DIR
+#define NQKV_SOURCE_DIR "."
+#endif
+
+namespace nqkv::dse {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kToolVersion = "nqkv-dse 1";
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path + ": cannot read");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+int codebook_bits(const std::string& name) { return golden::codebook_by_name(name).bits; }
+
+golden::ElemType elem_type(const std::string& s) { return s == "bf16" ? golden::ElemType::BF16 : golden::ElemType::F16; }
+
+// One line out of a child's error tail: its last non-empty lines joined, at most 300 characters.
+std::string one_line(const std::string& s) {
+  std::vector<std::string> lines;
+  std::istringstream is(s);
+  std::string l;
+  while (std::getline(is, l))
+    if (l.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(l);
+  std::string out;
+  for (size_t i = lines.size() > 3 ? lines.size() - 3 : 0; i < lines.size(); ++i) out += (out.empty() ? "" : " | ") + lines[i];
+  for (char& c : out)
+    if (c == '\n' || c == '\r' || c == '"' || c == ',') c = c == ',' ? ';' : ' ';
+  return out.size() > 300 ? out.substr(out.size() - 300) : out;
+}
+
+struct MemoKey {
+  uint32_t study, model, bits, block, mem;
+  int64_t value;
+  bool context;  // true: max_context at batch `value`; false: max_batch at context `value`
+  bool operator==(const MemoKey& o) const {
+    return study == o.study && model == o.model && bits == o.bits && block == o.block && mem == o.mem &&
+           value == o.value && context == o.context;
+  }
+};
+struct MemoHash {
+  size_t operator()(const MemoKey& k) const {
+    uint64_t h = k.study;
+    for (uint64_t v : {uint64_t(k.model), uint64_t(k.bits), uint64_t(k.block), uint64_t(k.mem),
+                       static_cast<uint64_t>(k.value), uint64_t(k.context)})
+      h = (h ^ v) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+std::atomic<uint32_t> g_study_serial{0};
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+bool compare(double a, Clause::Op op, double b) {
+  switch (op) {
+    case Clause::LE: return a <= b;
+    case Clause::LT: return a < b;
+    case Clause::GE: return a >= b;
+    case Clause::GT: return a > b;
+    case Clause::EQ: return a == b;
+    case Clause::NE: return a != b;
+  }
+  return false;
+}
+
+int quantity_index(const std::string& name) {
+  const auto& v = quantity_names();
+  return static_cast<int>(std::find(v.begin(), v.end(), name) - v.begin());
+}
+
+// Progress on stderr: a live bar on a terminal, a line every 10 s otherwise.
+class Progress {
+ public:
+  Progress(bool on, std::string label, int64_t total) : on_(on && total > 0), label_(std::move(label)), total_(total) {
+    if (!on_) return;
+    tty_ = isatty(2) != 0;
+    t0_ = std::chrono::steady_clock::now();
+    th_ = std::thread([this] { loop(); });
+  }
+  ~Progress() { finish(); }
+  void add(int64_t n) { done_.fetch_add(n, std::memory_order_relaxed); }
+  void finish() {
+    if (!on_ || stopped_) return;
+    stopped_ = true;
+    stop_.store(true);
+    th_.join();
+    print(true);
+  }
+
+ private:
+  void loop() {
+    auto last = std::chrono::steady_clock::now();
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto now = std::chrono::steady_clock::now();
+      if (tty_ || now - last >= std::chrono::seconds(10)) {
+        print(false);
+        last = now;
+      }
+    }
+  }
+  void print(bool final) {
+    const int64_t d = done_.load();
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    const double rate = el > 0 ? d / el : 0;
+    const double eta = rate > 0 ? (total_ - d) / rate : 0;
+    const int w = 30, fill = static_cast<int>(w * static_cast<double>(d) / static_cast<double>(total_));
+    const std::string bar = std::string(static_cast<size_t>(fill), '#') + std::string(static_cast<size_t>(w - fill), '.');
+    const std::string line = fmt::format("nqkv dse: {:<8} [{}] {}/{} {:.0f}/s {} {:.1f} s", label_, bar, d, total_, rate,
+                                         final ? "took" : "ETA", final ? el : eta);
+    if (tty_)
+      std::fprintf(stderr, "\r%s%s", line.c_str(), final ? "\n" : "");
+    else
+      std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
+  bool on_, tty_ = false, stopped_ = false;
+  std::string label_;
+  int64_t total_;
+  std::atomic<int64_t> done_{0};
+  std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::time_point t0_;
+  std::thread th_;
+};
+
+// Runs f(i) for i in [0, n) on `jobs` threads, chunks of `chunk` handed out in order.
+void parallel_for(int64_t n, int jobs, int64_t chunk, const std::function<void(int64_t, int64_t)>& f) {
+  if (n <= 0) return;
+  jobs = std::max(1, std::min<int>(jobs, static_cast<int>((n + chunk - 1) / chunk)));
+  std::atomic<int64_t> next{0};
+  std::exception_ptr err;
+  std::mutex err_mu;
+  auto work = [&] {
+    try {
+      for (;;) {
+        const int64_t b = next.fetch_add(chunk);
+        if (b >= n) break;
+        f(b, std::min(n, b + chunk));
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(err_mu);
+      if (!err) err = std::current_exception();
+      next.store(n);
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int j = 1; j < jobs; ++j) ts.emplace_back(work);
+  work();
+  for (auto& t : ts) t.join();
+  if (err) std::rethrow_exception(err);
+}
+
+// CSV field quoting (RFC 4180) for strings that need it.
+void csv_str(std::string& out, const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+void json_str(std::string& out, const std::string& s) {
+  out += '"';
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+    else if (c == '\n') out += "\\n";
+    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+    else out += static_cast<char>(c);
+  }
+  out += '"';
+}
+void num(std::string& out, double v) {
+  if (std::isfinite(v)) fmt::format_to(std::back_inserter(out), "{}", v);
+}
+void jnum(std::string& out, double v) {
+  if (std::isfinite(v)) fmt::format_to(std::back_inserter(out), "{}", v);
+  else out += "null";
+}
+
+}  // namespace
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::Ok: return "ok";
+    case Status::Pruned: return "pruned";
+    case Status::Invalid: return "invalid";
+    case Status::Infeasible: return "infeasible";
+    case Status::Failed: return "failed";
+  }
+  return "?";
+}
+
+const char* AreaAssumptions::logic_source() {
+  return "logic density 91.2 MTr/mm2: TSMC N7 (7 nm FinFET, HD cells), WikiChip 'TSMC 7 nm' page, "
+         "from TSMC's disclosed 3.3x density over 16FF; applied to Yosys' generic-CMOS transistor count";
+}
+const char* AreaAssumptions::sram_source() {
+  return "SRAM 0.027 um2/bit: TSMC N7 high-density 6T bit cell (Chang et al., 'A 7nm 256Mb SRAM in high-k "
+         "metal-gate FinFET technology', ISSCC 2017); x2.0 array-to-macro overhead is an assumption";
+}
+
+const std::vector<EvaluatorInfo>& evaluators() {
+  static const std::vector<EvaluatorInfo> v = {
+      {"area", "yosys synth + stat -tech cmos (transistors); mm2 from a density table",
+       "hardware.{lanes,block_max,bits_max,div_sps}, system.buffer_kib", "transistors, area_mm2",
+       "one synthesis per distinct hardware set (minutes), cached"},
+      {"quality", "golden library, bit-exact encode/decode on a seeded synthetic KV sample",
+       "format.{codebook,block,elem}", "rel_mse, sqnr_db, bits_per_element", "milliseconds per distinct format"},
+      {"analytic", "accelerator cycle formulas of models/perf (equal to the RTL's cycles) + serving projection",
+       "every axis", "cycles_per_layer, mac_cycles, tpot_s, tokens_per_s, batch, max_batch, max_context",
+       "microseconds per point"},
+      {"energy", "models/dse/energy (sourced constant table), when built", "system.memory, buffer, format, workload",
+       "energy_pj_per_token and its DRAM/SRAM/MAC-LUT/quantizer split", "microseconds per point"},
+  };
+  return v;
+}
+
+struct Study::EnergyState {};
+
+struct CompiledClause {
+  int l = -1, r = -1;
+  double ln = 0, rn = 0;
+  Clause::Op op = Clause::LE;
+};
+struct CompiledConstraint {
+  int stage = 0;
+  std::string text;
+  std::vector<CompiledClause> clauses;
+};
+struct Study::Compiled {
+  std::vector<CompiledConstraint> cons;
+  uint32_t serial = 0;
+};
+
+Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_dir_(std::move(cache_dir)) {
+  const std::string& file = spec_.path;
+  const auto& A = spec_.axes;
+  for (size_t i = 0; i < A[kModel].str.size(); ++i) {
+    try {
+      models_.push_back(workloads::resolve_model(A[kModel].str[i]));
+    } catch (const InputError& e) {
+      throw InputError(file + ": workload.model" + (A[kModel].str.size() > 1 ? "[" + std::to_string(i) + "]" : "") +
+                       ": " + e.what());
+    }
+  }
+  for (size_t i = 0; i < spec_.constraints.size(); ++i) {
+    const int st = spec_.constraints[i].stage;
+    const std::string where = file + ": constraints[" + std::to_string(i) + "]: ";
+    if (st == kStageArea && !spec_.area)
+      throw InputError(where + "'" + spec_.constraints[i].text + "' names an area quantity but evaluators.area is off");
+    if (st == kStageQuality && !spec_.quality)
+      throw InputError(where + "'" + spec_.constraints[i].text + "' names a quality quantity but evaluators.quality is off");
+    if (st == kStageEnergy)
+      throw InputError(where + "'" + spec_.constraints[i].text + "' names energy, which this build does not evaluate yet");
+  }
+  if (spec_.area) {
+    area_script_ = fs::path(spec_.area_script).is_absolute() ? spec_.area_script
+                                                             : std::string(NQKV_SOURCE_DIR) + "/" + spec_.area_script;
+    if (!fs::is_regular_file(area_script_))
+      throw InputError(file + ": evaluators.area.script: not found: " + area_script_);
+    // The key of every area entry: the script, the RTL file list, every listed source and include.
+    std::string h = read_file(area_script_);
+    const std::string rtl = std::string(NQKV_SOURCE_DIR) + "/rtl";
+    if (fs::is_regular_file(rtl + "/nqkv_rtl.f")) {
+      const std::string list = read_file(rtl + "/nqkv_rtl.f");
+      h += list;
+      std::istringstream is(list);
+      std::string l;
+      while (std::getline(is, l)) {
+        l.erase(0, l.find_first_not_of(" \t"));
+        l.erase(l.find_last_not_of(" \t\r") + 1);
+        if (l.empty() || l[0] == '#' || l.rfind("//", 0) == 0) continue;
+        if (fs::is_regular_file(rtl + "/" + l)) h += read_file(rtl + "/" + l);
+      }
+      std::vector<std::string> inc;
+      for (const auto& e : fs::directory_iterator(rtl))
+        if (e.path().extension() == ".svh") inc.push_back(e.path().string());
+      std::sort(inc.begin(), inc.end());
+      for (const auto& p : inc) h += read_file(p);
+    }
+    rtl_hash_ = io::sha256_hex(h);
+  }
+  stride_[kAxisCount - 1] = 1;
+  for (int a = kAxisCount - 2; a >= 0; --a) stride_[a] = stride_[a + 1] * A[a + 1].size();
+  area_.resize(hw_count());
+  area_once_.reset(new std::once_flag[hw_count()]);
+  const size_t nfmt = A[kCodebook].size() * A[kBlock].size() * A[kElem].size();
+  quality_.resize(nfmt);
+  quality_once_.reset(new std::once_flag[nfmt]);
+
+  auto c = std::make_shared<Study::Compiled>();
+  c->serial = ++g_study_serial;
+  for (const auto& con : spec_.constraints) {
+    CompiledConstraint cc{con.stage, con.text, {}};
+    for (const auto& cl : con.clauses)
+      cc.clauses.push_back({cl.lhs.empty() ? -1 : quantity_index(cl.lhs), cl.rhs.empty() ? -1 : quantity_index(cl.rhs),
+                            cl.lhs_num, cl.rhs_num, cl.op});
+    c->cons.push_back(std::move(cc));
+  }
+  compiled_ = c;
+}
+
+std::string Study::tool_version() const { return kToolVersion; }
+
+uint64_t Study::grid_index(uint64_t id) const {
+  if (!spec_.random) return id;
+  return splitmix(spec_.seed * 0x2545f4914f6cdd1dull + splitmix(id)) % spec_.grid_size();
+}
+
+void Study::decode(uint64_t grid, std::array<uint32_t, kAxisCount>& idx) const {
+  for (int a = 0; a < kAxisCount; ++a) {
+    idx[a] = static_cast<uint32_t>(grid / stride_[a]);
+    grid %= stride_[a];
+  }
+}
+
+size_t Study::hw_count() const {
+  const auto& A = spec_.axes;
+  return A[kLanes].size() * A[kBlockMax].size() * A[kBitsMax].size() * A[kDivSps].size();
+}
+
+size_t Study::hw_index(const std::array<uint32_t, kAxisCount>& idx) const {
+  const auto& A = spec_.axes;
+  return ((idx[kLanes] * A[kBlockMax].size() + idx[kBlockMax]) * A[kBitsMax].size() + idx[kBitsMax]) * A[kDivSps].size() +
+         idx[kDivSps];
+}
+
+namespace {
+accel::AccelConfig hw_config(const Spec& s, size_t hw) {
+  const auto& A = s.axes;
+  accel::AccelConfig c;
+  c.div_sps = static_cast<int>(A[kDivSps].num[hw % A[kDivSps].size()]);
+  hw /= A[kDivSps].size();
+  c.bits_max = static_cast<int>(A[kBitsMax].num[hw % A[kBitsMax].size()]);
+  hw /= A[kBitsMax].size();
+  c.block_max = static_cast<int>(A[kBlockMax].num[hw % A[kBlockMax].size()]);
+  hw /= A[kBlockMax].size();
+  c.lanes = static_cast<int>(A[kLanes].num[hw]);
+  return c;
+}
+}  // namespace
+
+std::string Study::hw_label(size_t hw) const {
+  const auto c = hw_config(spec_, hw);
+  return fmt::format("{},{},{},{},{},{}", c.lanes, c.block_max, c.bits_max, c.dmax, c.acc_w, c.div_sps);
+}
+
+std::string Study::area_key(size_t hw) const {
+  if (!spec_.area) return "";
+  return io::sha256_hex(std::string(kToolVersion) + "\narea\n" + rtl_hash_ + "\n" + hw_label(hw)).substr(0, 32);
+}
+
+bool Study::area_is_cached(size_t hw) const {
+  return spec_.area && fs::is_regular_file(cache_dir_ + "/area/" + area_key(hw) + ".json");
+}
+
+double Study::mean_cached_area_seconds() const {
+  double sum = 0;
+  int n = 0;
+  std::error_code ec;
+  if (!fs::is_directory(cache_dir_ + "/area", ec)) return 0;
+  for (const auto& e : fs::directory_iterator(cache_dir_ + "/area", ec)) {
+    try {
+      const auto j = nlohmann::json::parse(read_file(e.path().string()));
+      if (j.value("status", "") == "ok") sum += j.value("elapsed_s", 0.0), ++n;
+    } catch (...) {
+    }
+  }
+  return n ? sum / n : 0;
+}
+
+const AreaResult& Study::area(size_t hw) const {
+  std::call_once(area_once_[hw], [&] {
+    AreaResult& r = area_[hw];
+    const accel::AccelConfig cfg = hw_config(spec_, hw);
+    if (const std::string v = cfg.validate(); !v.empty()) {
+      r.status = "invalid";
+      r.error = v;
+      return;
+    }
+    const std::string key = area_key(hw);
+    const std::string path = cache_dir_ + "/area/" + key + ".json";
+    if (fs::is_regular_file(path)) {
+      try {
+        const auto j = nlohmann::json::parse(read_file(path));
+        r.status = j.at("status").get<std::string>();
+        r.transistors = j.at("transistors").get<double>();
+        r.elapsed_s = j.at("elapsed_s").get<double>();
+        r.error = j.at("error").get<std::string>();
+        r.cached = true;
+        ++counters_.area_cached;
+        return;
+      } catch (...) {
+        // A damaged entry is recomputed (and replaced).
+      }
+    }
+    const ChildResult c = run_child({"python3", area_script_, "--set", hw_label(hw), "--print-json"}, spec_.area_timeout_s,
+                                    spec_.area_memory_mib);
+    r.elapsed_s = c.elapsed_s;
+    ++counters_.area_computed;
+    if (c.status == "ok") {
+      try {
+        const auto j = nlohmann::json::parse(c.out);
+        const auto& e = j.is_array() ? j.at(0) : j;
+        r.transistors = e.at("total").at("transistors").get<double>();
+        r.status = "ok";
+      } catch (const std::exception& e) {
+        r.status = "failed";
+        r.error = std::string("area script output is not the expected JSON: ") + e.what();
+      }
+    } else {
+      r.status = c.status;
+      r.error = fmt::format("area script {} (exit {}): {}", c.status, c.exit_code, one_line(c.err_tail));
+    }
+    if (r.status != "ok") ++counters_.area_failed;
+    if (r.status == "timeout") return;  // transient: not cached
+    nlohmann::json j = {{"status", r.status},   {"transistors", r.transistors}, {"elapsed_s", r.elapsed_s},
+                        {"error", r.error},     {"params", hw_label(hw)},       {"tool", kToolVersion},
+                        {"script", area_script_}};
+    fs::create_directories(cache_dir_ + "/area");
+    io::write_text_atomically(path, j.dump(1) + "\n");
+  });
+  return area_[hw];
+}
+
+const Study::QualityResult& Study::quality(size_t fmt) const {
+  std::call_once(quality_once_[fmt], [&] {
+    const auto& A = spec_.axes;
+    const size_t ne = A[kElem].size(), nb = A[kBlock].size();
+    const std::string& elem = A[kElem].str[fmt % ne];
+    const int block = static_cast<int>(A[kBlock].num[(fmt / ne) % nb]);
+    const std::string& cbn = A[kCodebook].str[fmt / ne / nb];
+    workloads::KvShape s;
+    s.layers = 1, s.q_heads = 8, s.kv_heads = 8, s.head_dim = 256;
+    s.context = std::max<int64_t>(1, spec_.quality_elements / (2 * 8 * 256));
+    const auto kv = workloads::synthetic_layer(s, 0, elem_type(elem), spec_.seed);
+    std::vector<float> x(kv.k);
+    x.insert(x.end(), kv.v.begin(), kv.v.end());
+    x.resize(x.size() / static_cast<size_t>(block) * static_cast<size_t>(block));
+    QualityResult& r = quality_[fmt];
+    r.rel_mse = x.empty() ? kNaN : golden::codebook_rel_mse(golden::codebook_by_name(cbn), block, x);
+    r.sqnr_db = -10.0 * std::log10(r.rel_mse);
+    ++counters_.quality_computed;
+  });
+  return quality_[fmt];
+}
+
+bool Study::axes_pass(uint64_t id, Record& r) const {
+  const auto& A = spec_.axes;
+  r.id = id;
+  r.grid = grid_index(id);
+  decode(r.grid, r.idx);
+  r.q.fill(kNaN);
+  auto& q = r.q;
+  q[qLanes] = A[kLanes].num[r.idx[kLanes]];
+  q[qBlockMax] = A[kBlockMax].num[r.idx[kBlockMax]];
+  q[qBitsMax] = A[kBitsMax].num[r.idx[kBitsMax]];
+  q[qDivSps] = A[kDivSps].num[r.idx[kDivSps]];
+  q[qClockGhz] = A[kClockGhz].num[r.idx[kClockGhz]];
+  q[qBufferKib] = A[kBufferKib].num[r.idx[kBufferKib]];
+  const Memory& m = A[kMemory].mem[r.idx[kMemory]];
+  q[qBandwidthGbs] = m.bandwidth_gbs;
+  q[qCapacityGib] = m.capacity_gib;
+  q[qPjPerBit] = m.pj_per_bit;
+  q[qBits] = codebook_bits(A[kCodebook].str[r.idx[kCodebook]]);
+  q[qBlock] = A[kBlock].num[r.idx[kBlock]];
+  q[qElemBits] = 16;
+  q[qContext] = A[kContext].num[r.idx[kContext]];
+  q[qGen] = A[kGen].num[r.idx[kGen]];
+  const auto& mc = models_[r.idx[kModel]];
+  q[qLayers] = static_cast<double>(mc.layers);
+  q[qHeads] = static_cast<double>(mc.heads);
+  q[qKvHeads] = static_cast<double>(mc.kv_heads);
+  q[qHeadDim] = static_cast<double>(mc.head_dim);
+  r.reached = kStageAxes;
+  std::string failed;
+  return check(r, kStageAxes, failed);
+}
+
+bool Study::check(const Record& r, int stage, std::string& failed) const {
+  for (const auto& c : compiled_->cons) {
+    if (c.stage != stage) continue;
+    for (const auto& cl : c.clauses) {
+      const double a = cl.l >= 0 ? r.q[cl.l] : cl.ln, b = cl.r >= 0 ? r.q[cl.r] : cl.rn;
+      if (!compare(a, cl.op, b)) {
+        failed = c.text;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void Study::analytic(Record& r) const {
+  using namespace perf;
+  static thread_local std::unordered_map<MemoKey, int64_t, MemoHash> memo;
+  const uint32_t serial = compiled_->serial;
+  if (memo.size() > 4'000'000) memo.clear();
+  const auto& A = spec_.axes;
+  auto& q = r.q;
+  const auto& m = models_[r.idx[kModel]];
+  KvFormat f;
+  const int bits = static_cast<int>(q[qBits]);
+  f.kind = bits == 4 ? KvKind::NF4 : bits == 3 ? KvKind::NF3 : KvKind::NF2;
+  f.block = static_cast<int>(q[qBlock]);
+  AcceleratorParams p = AcceleratorParams::from_config(hw_config(spec_, hw_index(r.idx)));
+  p.clock_hz = q[qClockGhz] * 1e9;
+  p.mem_bw = q[qBandwidthGbs] * 1e9;
+  p.buffer_bytes = q[qBufferKib] * 1024.0;
+  p.mem_bytes = q[qCapacityGib] * 1073741824.0;
+  const Hardware hw = make_accelerator("nqkv-dse", p);
+  const MemoryParams mp;
+  const TimeParams tp;
+  const int64_t context = static_cast<int64_t>(q[qContext]), gen = static_cast<int64_t>(q[qGen]);
+  const int64_t prompt = context - gen;
+  if (prompt < 1) {
+    r.status = Status::Invalid;
+    r.error = fmt::format("context {} must exceed gen {} (the prompt needs a token)", context, gen);
+    return;
+  }
+  const MemoKey kb{serial, r.idx[kModel], static_cast<uint32_t>(bits), r.idx[kBlock], r.idx[kMemory], context, false};
+  auto it = memo.find(kb);
+  const int64_t mb = it != memo.end() ? it->second : (memo[kb] = max_batch(m, hw, f, mp, context));
+  const double bax = A[kBatch].num[r.idx[kBatch]];
+  const int64_t batch = bax < 0 ? mb : static_cast<int64_t>(bax);
+  q[qMaxBatch] = static_cast<double>(mb);
+  if (batch < 1 || batch > mb) {
+    r.status = Status::Infeasible;
+    r.error = mb == 0 ? fmt::format("no sequence of {} tokens fits in {} GiB (weights + KV + reserve)", context, q[qCapacityGib])
+                      : fmt::format("batch {} exceeds the max batch {} at context {}", batch, mb, context);
+    return;
+  }
+  const MemoKey kc{serial, r.idx[kModel], static_cast<uint32_t>(bits), r.idx[kBlock], r.idx[kMemory], batch, true};
+  it = memo.find(kc);
+  const int64_t mc = it != memo.end() ? it->second : (memo[kc] = max_context(m, hw, f, mp, batch));
+  q[qBatch] = static_cast<double>(batch);
+  q[qMaxContext] = static_cast<double>(mc);
+  // Decode time over the generation: the trapezoid of the first and the last decode step (the
+  // step time is affine in the cached tokens up to the formulas' ceil terms; docs/dse.md).
+  const PhaseCost pre = prefill(m, hw, f, batch, prompt, tp);
+  const PhaseCost first = decode_step(m, hw, f, batch, prompt, tp);
+  const double last = gen > 1 ? decode_step(m, hw, f, batch, prompt + gen - 2, tp).time : first.time;
+  const double decode = gen > 1 ? static_cast<double>(gen - 1) * 0.5 * (first.time + last) : 0.0;
+  q[qTpotS] = gen > 1 ? decode / static_cast<double>(gen - 1) : first.time;
+  q[qTokensPerS] = static_cast<double>(batch) * static_cast<double>(gen) / (pre.time + decode);
+  q[qCyclesPerLayer] = accel_layer_cycles(hw.accel, m.heads, m.kv_heads, m.head_dim, context - 1, f).total;
+  q[qMacCycles] = accel_mac_cycles(hw.accel, m.heads, m.kv_heads, m.head_dim, context, f).dequant_mac;
+}
+
+Record Study::evaluate(uint64_t id) const {
+  Record r;
+  if (!axes_pass(id, r)) {
+    r.status = Status::Pruned;
+    r.reached = -1;  // pruned by the axes: not in the outputs
+    return r;
+  }
+  const auto& A = spec_.axes;
+  auto& q = r.q;
+  const size_t hw = hw_index(r.idx);
+  const accel::AccelConfig cfg = hw_config(spec_, hw);
+  std::string why = cfg.validate();
+  const int block = static_cast<int>(q[qBlock]);
+  if (why.empty() && q[qBits] > cfg.bits_max) why = fmt::format("{}-bit codes exceed BITS_MAX {}", q[qBits], cfg.bits_max);
+  if (why.empty() && (block < 32 || block > cfg.block_max || block % cfg.lanes != 0 || (block & (block - 1)) != 0))
+    why = fmt::format("block {} must be a power of two in 32..BLOCK_MAX {} and a multiple of LANES {}", block,
+                      cfg.block_max, cfg.lanes);
+  if (why.empty() && q[qHeadDim] > cfg.dmax)
+    why = fmt::format("head_dim {} exceeds DMAX {}", q[qHeadDim], cfg.dmax);
+  if (!why.empty()) {
+    r.status = Status::Invalid;
+    r.error = why;
+    return r;
+  }
+  std::string failed;
+  if (spec_.area) {
+    const AreaResult& a = area(hw);
+    if (a.status != "ok") {
+      r.status = Status::Failed;
+      r.error = "area: " + a.error;
+      return r;
+    }
+    q[qTransistors] = a.transistors;
+    r.area_logic_mm2 = a.transistors / (area_assumptions_.logic_mtr_per_mm2 * 1e6);
+    r.area_sram_mm2 = q[qBufferKib] * 8192.0 * area_assumptions_.sram_um2_per_bit * area_assumptions_.sram_array_overhead / 1e6;
+    q[qAreaMm2] = r.area_logic_mm2 + r.area_sram_mm2;
+  }
+  r.reached = kStageArea;
+  if (!check(r, kStageArea, failed)) {
+    r.status = Status::Pruned;
+    r.error = "constraint: " + failed;
+    return r;
+  }
+  q[qBitsPerElement] = golden::bits_per_element(golden::codebook_by_name(A[kCodebook].str[r.idx[kCodebook]]), block, 16);
+  if (spec_.quality) {
+    const size_t fmt = (r.idx[kCodebook] * A[kBlock].size() + r.idx[kBlock]) * A[kElem].size() + r.idx[kElem];
+    const QualityResult& qr = quality(fmt);
+    q[qRelMse] = qr.rel_mse;
+    q[qSqnrDb] = qr.sqnr_db;
+  }
+  r.reached = kStageQuality;
+  if (!check(r, kStageQuality, failed)) {
+    r.status = Status::Pruned;
+    r.error = "constraint: " + failed;
+    return r;
+  }
+  try {
+    analytic(r);
+  } catch (const std::exception& e) {
+    r.status = Status::Failed;
+    r.error = std::string("analytic: ") + e.what();
+  }
+  if (r.status != Status::Ok) return r;
+  r.reached = kStageAnalytic;
+  if (!check(r, kStageAnalytic, failed)) {
+    r.status = Status::Pruned;
+    r.error = "constraint: " + failed;
+    return r;
+  }
+  return r;
+}
+
+// ---- rendering
+
+std::string csv_header() {
+  return "point_id,grid_index,lanes,block_max,bits_max,div_sps,clock_ghz,buffer_kib,memory,bandwidth_gbs,capacity_gib,"
+         "pj_per_bit,codebook,block,elem,model,context,batch_axis,gen,status,batch,max_batch,max_context,"
+         "cycles_per_layer,mac_cycles,tpot_s,tokens_per_s,transistors,area_logic_mm2,area_sram_mm2,area_mm2,"
+         "energy_pj_per_token,energy_dram_pj,energy_sram_pj,energy_mac_lut_pj,energy_quant_pj,energy_high_pj,"
+         "bits_per_element,rel_mse,sqnr_db,fidelity_perf,fidelity_area,fidelity_energy,fidelity_quality,"
+         "rtl_cycle_diff,bit_exact,error\n";
+}
+
+namespace {
+const char* fidelity_perf(const Record& r) { return r.reached >= kStageAnalytic ? "analytic" : ""; }
+const char* fidelity_area(const Study& s, const Record& r) {
+  return s.spec().area && r.reached >= kStageArea ? "yosys-cmos" : "";
+}
+const char* fidelity_quality(const Study& s, const Record& r) {
+  return s.spec().quality && r.reached >= kStageQuality ? "golden-synthetic" : "";
+}
+}  // namespace
+
+void append_csv(std::string& out, const Study& s, const Record& r) {
+  const auto& A = s.spec().axes;
+  const auto& q = r.q;
+  const Memory& m = A[kMemory].mem[r.idx[kMemory]];
+  const double bax = A[kBatch].num[r.idx[kBatch]];
+  fmt::format_to(std::back_inserter(out), "{},{},{},{},{},{},{},{},", r.id, r.grid, q[qLanes], q[qBlockMax], q[qBitsMax],
+                 q[qDivSps], q[qClockGhz], q[qBufferKib]);
+  csv_str(out, m.name);
+  fmt::format_to(std::back_inserter(out), ",{},{},{},{},{},{},", m.bandwidth_gbs, m.capacity_gib, m.pj_per_bit,
+                 A[kCodebook].str[r.idx[kCodebook]], q[qBlock], A[kElem].str[r.idx[kElem]]);
+  csv_str(out, A[kModel].str[r.idx[kModel]]);
+  out += ',';
+  num(out, q[qContext]);
+  out += ',';
+  if (bax < 0) out += "max";
+  else num(out, bax);
+  out += ',';
+  num(out, q[qGen]);
+  out += ',';
+  out += status_name(r.status);
+  for (int k : {qBatch, qMaxBatch, qMaxContext, qCyclesPerLayer, qMacCycles, qTpotS, qTokensPerS, qTransistors}) {
+    out += ',';
+    num(out, q[k]);
+  }
+  out += ',';
+  if (r.reached >= kStageArea && s.spec().area) num(out, r.area_logic_mm2);
+  out += ',';
+  if (r.reached >= kStageArea && s.spec().area) num(out, r.area_sram_mm2);
+  out += ',';
+  num(out, q[qAreaMm2]);
+  out += ',';
+  num(out, q[qEnergy]);
+  for (double e : {r.e_dram, r.e_sram, r.e_mac, r.e_quant, r.e_high}) {
+    out += ',';
+    if (r.has_energy) num(out, e);
+  }
+  for (int k : {qBitsPerElement, qRelMse, qSqnrDb}) {
+    out += ',';
+    num(out, q[k]);
+  }
+  fmt::format_to(std::back_inserter(out), ",{},{},{},{},,,", fidelity_perf(r), fidelity_area(s, r),
+                 r.has_energy ? "table-low" : "", fidelity_quality(s, r));
+  csv_str(out, r.error);
+  out += '\n';
+}
+
+void append_jsonl(std::string& out, const Study& s, const Record& r) {
+  const auto& A = s.spec().axes;
+  const auto& q = r.q;
+  const Memory& m = A[kMemory].mem[r.idx[kMemory]];
+  const double bax = A[kBatch].num[r.idx[kBatch]];
+  fmt::format_to(std::back_inserter(out),
+                 "{{\"point_id\":{},\"grid_index\":{},\"lanes\":{},\"block_max\":{},\"bits_max\":{},\"div_sps\":{},"
+                 "\"clock_ghz\":{},\"buffer_kib\":{},\"memory\":",
+                 r.id, r.grid, q[qLanes], q[qBlockMax], q[qBitsMax], q[qDivSps], q[qClockGhz], q[qBufferKib]);
+  json_str(out, m.name);
+  fmt::format_to(std::back_inserter(out), ",\"bandwidth_gbs\":{},\"capacity_gib\":{},\"pj_per_bit\":{},\"codebook\":\"{}\","
+                 "\"block\":{},\"elem\":\"{}\",\"model\":", m.bandwidth_gbs, m.capacity_gib, m.pj_per_bit,
+                 A[kCodebook].str[r.idx[kCodebook]], q[qBlock], A[kElem].str[r.idx[kElem]]);
+  json_str(out, A[kModel].str[r.idx[kModel]]);
+  fmt::format_to(std::back_inserter(out), ",\"context\":{},\"batch_axis\":", q[qContext]);
+  if (bax < 0) out += "\"max\"";
+  else jnum(out, bax);
+  fmt::format_to(std::back_inserter(out), ",\"gen\":{},\"status\":\"{}\"", q[qGen], status_name(r.status));
+  static const char* names[] = {"batch", "max_batch", "max_context", "cycles_per_layer", "mac_cycles", "tpot_s",
+                                "tokens_per_s", "transistors"};
+  const int ks[] = {qBatch, qMaxBatch, qMaxContext, qCyclesPerLayer, qMacCycles, qTpotS, qTokensPerS, qTransistors};
+  for (int i = 0; i < 8; ++i) {
+    fmt::format_to(std::back_inserter(out), ",\"{}\":", names[i]);
+    jnum(out, q[ks[i]]);
+  }
+  const bool area = r.reached >= kStageArea && s.spec().area;
+  out += ",\"area_logic_mm2\":";
+  jnum(out, area ? r.area_logic_mm2 : kNaN);
+  out += ",\"area_sram_mm2\":";
+  jnum(out, area ? r.area_sram_mm2 : kNaN);
+  out += ",\"area_mm2\":";
+  jnum(out, q[qAreaMm2]);
+  out += ",\"energy_pj_per_token\":";
+  jnum(out, q[qEnergy]);
+  static const char* en[] = {"energy_dram_pj", "energy_sram_pj", "energy_mac_lut_pj", "energy_quant_pj", "energy_high_pj"};
+  const double ev[] = {r.e_dram, r.e_sram, r.e_mac, r.e_quant, r.e_high};
+  for (int i = 0; i < 5; ++i) {
+    fmt::format_to(std::back_inserter(out), ",\"{}\":", en[i]);
+    jnum(out, r.has_energy ? ev[i] : kNaN);
+  }
+  out += ",\"bits_per_element\":";
+  jnum(out, q[qBitsPerElement]);
+  out += ",\"rel_mse\":";
+  jnum(out, q[qRelMse]);
+  out += ",\"sqnr_db\":";
+  jnum(out, q[qSqnrDb]);
+  fmt::format_to(std::back_inserter(out),
+                 ",\"fidelity\":{{\"perf\":\"{}\",\"area\":\"{}\",\"energy\":\"{}\",\"quality\":\"{}\"}},"
+                 "\"rtl_cycle_diff\":null,\"bit_exact\":null,\"error\":",
+                 fidelity_perf(r), fidelity_area(s, r), r.has_energy ? "table-low" : "", fidelity_quality(s, r));
+  json_str(out, r.error);
+  out += "}\n";
+}
+
+// ---- Pareto
+
+std::vector<uint64_t> pareto_front(const std::vector<std::vector<double>>& values, const std::vector<bool>& maximize) {
+  // Minimisation form; sort by the first objective (ties by the rest), then a point is on the
+  // front when no point already on the front dominates it (the front stays small in practice).
+  const size_t n = values.size(), k = maximize.size();
+  std::vector<std::vector<double>> v(n, std::vector<double>(k));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < k; ++j) v[i][j] = maximize[j] ? -values[i][j] : values[i][j];
+  std::vector<uint64_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) {
+    if (v[a] != v[b]) return v[a] < v[b];
+    return a < b;
+  });
+  std::vector<uint64_t> front;
+  for (uint64_t i : order) {
+    bool dominated = false;
+    for (uint64_t f : front) {
+      bool all_le = true;
+      for (size_t j = 0; j < k && all_le; ++j) all_le = v[f][j] <= v[i][j];
+      if (all_le) {  // equal vectors count as dominated: one representative (the lowest index)
+        dominated = true;
+        break;
+      }
+    }
+    if (!dominated) front.push_back(i);
+  }
+  std::sort(front.begin(), front.end());
+  return front;
+}
+
+namespace {
+
+struct Objectives {
+  std::vector<Objective> used;
+  std::vector<std::string> dropped;  // objectives without values in this run
+};
+
+// Pareto rows (indices into `lines`/`records`) from parsed JSONL records.
+std::vector<size_t> pareto_of(const std::vector<nlohmann::json>& recs, const std::vector<Objective>& objs,
+                              Objectives& info) {
+  info = {};
+  for (const auto& o : objs) {
+    bool any = false;
+    for (const auto& r : recs)
+      if (r.value("status", "") == "ok" && r.contains(o.metric) && r[o.metric].is_number()) {
+        any = true;
+        break;
+      }
+    if (any) info.used.push_back(o);
+    else info.dropped.push_back((o.maximize ? "max " : "min ") + o.metric);
+  }
+  std::vector<std::vector<double>> vals;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < recs.size(); ++i) {
+    const auto& r = recs[i];
+    if (r.value("status", "") != "ok") continue;
+    std::vector<double> v;
+    bool ok = true;
+    for (const auto& o : info.used) {
+      if (!r[o.metric].is_number()) {
+        ok = false;
+        break;
+      }
+      v.push_back(r[o.metric].get<double>());
+    }
+    if (!ok) continue;
+    vals.push_back(std::move(v));
+    which.push_back(i);
+  }
+  std::vector<bool> mx;
+  for (const auto& o : info.used) mx.push_back(o.maximize);
+  std::vector<size_t> out;
+  if (info.used.empty()) return out;
+  for (uint64_t f : pareto_front(vals, mx)) out.push_back(which[f]);
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> v;
+  size_t p = 0;
+  while (p < text.size()) {
+    size_t e = text.find('\n', p);
+    if (e == std::string::npos) e = text.size();
+    v.push_back(text.substr(p, e - p));
+    p = e + 1;
+  }
+  return v;
+}
+
+void write_outputs(const std::string& dir, const std::string& csv_body, const std::string& jsonl,
+                   const std::vector<Objective>& objectives, const nlohmann::json& summary_in) {
+  io::write_text_atomically(dir + "/points.csv", csv_header() + csv_body);
+  io::write_text_atomically(dir + "/points.jsonl", jsonl);
+  const auto jl = split_lines(jsonl);
+  const auto cl = split_lines(csv_body);
+  std::vector<nlohmann::json> recs;
+  recs.reserve(jl.size());
+  for (const auto& l : jl) recs.push_back(nlohmann::json::parse(l));
+  Objectives info;
+  const auto front = pareto_of(recs, objectives, info);
+  std::string pc = csv_header();
+  for (size_t i : front) pc += cl[i] + "\n";
+  io::write_text_atomically(dir + "/pareto.csv", pc);
+  nlohmann::json summary = summary_in;
+  summary["pareto"] = {{"points", front.size()}, {"objectives", nlohmann::json::array()}, {"dropped", info.dropped}};
+  for (const auto& o : info.used) summary["pareto"]["objectives"].push_back((o.maximize ? "max " : "min ") + o.metric);
+  io::write_text_atomically(dir + "/summary.json", summary.dump(2) + "\n");
+}
+
+}  // namespace
+
+RunSummary run(const Study& study, const RunOptions& opt) {
+  const Spec& spec = study.spec();
+  const auto t_start = std::chrono::steady_clock::now();
+  if (fs::exists(opt.out)) throw InputError("-o " + opt.out + ": exists (pick another directory or remove it)");
+  const std::string partial = opt.out + ".partial";
+  if (fs::exists(partial) && !opt.resume)
+    throw InputError("-o " + opt.out + ": " + partial + " was left by an unfinished run; pass --resume (finished stages come from the cache) or remove it");
+  io::check_output_dir(opt.out, "-o");
+  std::error_code ec;
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial);
+
+  RunSummary sum;
+  const uint64_t total = study.point_count();
+  std::vector<uint64_t> ids;
+  for (uint64_t id = static_cast<uint64_t>(opt.shard_index); id < total; id += static_cast<uint64_t>(opt.shard_count))
+    ids.push_back(id);
+  const int64_t n = static_cast<int64_t>(ids.size());
+
+  // Stage 1: axes and constraints on them; the hardware sets and formats the survivors need.
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<char> need_hw(study.hw_count(), 0);
+  int64_t pruned = 0;
+  {
+    Record r;
+    for (uint64_t id : ids) {
+      if (!study.axes_pass(id, r)) {
+        ++pruned;
+        continue;
+      }
+      need_hw[study.hw_index(r.idx)] = 1;
+    }
+  }
+  const double t_axes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // Stage 2: area per needed hardware set, in child processes, `jobs` at a time.
+  t0 = std::chrono::steady_clock::now();
+  std::vector<size_t> hws;
+  for (size_t h = 0; h < need_hw.size(); ++h)
+    if (need_hw[h]) hws.push_back(h);
+  if (spec.area && !hws.empty()) {
+    Progress pg(opt.progress, "area", static_cast<int64_t>(hws.size()));
+    parallel_for(static_cast<int64_t>(hws.size()), opt.jobs, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        study.area(hws[static_cast<size_t>(i)]);
+        pg.add(1);
+      }
+    });
+  }
+  const double t_area = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // Stage 3: every point (quality per format is computed on first use and shared).
+  t0 = std::chrono::steady_clock::now();
+  const int64_t chunk = 2048;
+  const int64_t nchunks = (n + chunk - 1) / chunk;
+  std::vector<std::string> csv(static_cast<size_t>(nchunks)), jsonl(static_cast<size_t>(nchunks));
+  std::vector<std::array<int64_t, 5>> counts(static_cast<size_t>(nchunks));
+  {
+    Progress pg(opt.progress, "points", n);
+    parallel_for(n, opt.jobs, chunk, [&](int64_t b, int64_t e) {
+      const size_t c = static_cast<size_t>(b / chunk);
+      auto& cnt = counts[c];
+      cnt.fill(0);
+      std::string& cs = csv[c];
+      std::string& js = jsonl[c];
+      cs.reserve(static_cast<size_t>(e - b) * 400);
+      js.reserve(static_cast<size_t>(e - b) * 1000);
+      for (int64_t i = b; i < e; ++i) {
+        const Record r = study.evaluate(ids[static_cast<size_t>(i)]);
+        if (r.reached < 0) continue;
+        ++cnt[static_cast<int>(r.status)];
+        append_csv(cs, study, r);
+        append_jsonl(js, study, r);
+      }
+      pg.add(e - b);
+    });
+  }
+  const double t_points = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& c : counts) {
+    sum.ok += c[0];
+    sum.pruned += c[1];
+    sum.invalid += c[2];
+    sum.infeasible += c[3];
+    sum.failed += c[4];
+  }
+  sum.points = n;
+  const int64_t pruned_axes = pruned;
+  sum.pruned += pruned;
+
+  t0 = std::chrono::steady_clock::now();
+  std::string csv_all, jsonl_all;
+  size_t cs = 0, js = 0;
+  for (size_t c = 0; c < csv.size(); ++c) cs += csv[c].size(), js += jsonl[c].size();
+  csv_all.reserve(cs);
+  jsonl_all.reserve(js);
+  for (size_t c = 0; c < csv.size(); ++c) {
+    csv_all += csv[c];
+    jsonl_all += jsonl[c];
+    std::string().swap(csv[c]);
+    std::string().swap(jsonl[c]);
+  }
+  auto& C = study.counters();
+  nlohmann::json summary = {
+      {"tool", study.tool_version()},
+      {"spec", {{"file", spec.path}, {"name", spec.name}, {"sha256", spec.sha256}}},
+      {"command", opt.command},
+      {"strategy", spec.random ? "random:" + std::to_string(spec.random_points) : "grid"},
+      {"seed", spec.seed},
+      {"shard", {{"index", opt.shard_index}, {"count", opt.shard_count}}},
+      {"jobs", opt.jobs},
+      {"counts",
+       {{"points", n},
+        {"pruned_by_axes", pruned_axes},
+        {"pruned_by_metrics", sum.pruned - pruned_axes},
+        {"ok", sum.ok},
+        {"invalid", sum.invalid},
+        {"infeasible", sum.infeasible},
+        {"failed", sum.failed}}},
+      {"stages",
+       {{"area",
+         {{"enabled", spec.area},
+          {"hardware_sets", spec.area ? hws.size() : 0},
+          {"syntheses", C.area_computed.load()},
+          {"cache_hits", C.area_cached.load()},
+          {"failed", C.area_failed.load()},
+          {"seconds", t_area}}},
+        {"quality", {{"enabled", spec.quality}, {"formats_computed", C.quality_computed.load()}}},
+        {"analytic", {{"points", n - pruned_axes}}},
+        {"energy", {{"enabled", false}, {"note", "models/dse/energy not integrated yet: energy columns are empty"}}},
+        {"simulations", 0},
+        {"seconds", {{"axes", t_axes}, {"area", t_area}, {"points", t_points}}}}},
+      {"cache_dir", study.cache_dir()},
+      {"evaluators", nlohmann::json::array()},
+      {"assumptions",
+       {{"area_logic", AreaAssumptions::logic_source()},
+        {"area_sram", AreaAssumptions::sram_source()},
+        {"memory", "vLLM-style paged memory model of models/perf (0.90 utilization, 512 MiB reserve, 16-token pages); "
+                   "weights live in the accelerator's memory"},
+        {"not_in_rtl", "DMA (tile_cycles per KV tile), softmax and memory traffic are model terms the RTL does not have; "
+                       "mac_cycles is the part the RTL implements and validates"},
+        {"generation", "decode time over the generation = trapezoid of the first and last decode step"}}},
+  };
+  for (const auto& e : evaluators())
+    summary["evaluators"].push_back(
+        {{"name", e.name}, {"fidelity", e.fidelity}, {"inputs", e.inputs}, {"outputs", e.outputs}, {"cost", e.cost}});
+  io::write_text_atomically(partial + "/spec.yaml", spec.text);
+  write_outputs(partial, csv_all, jsonl_all, spec.objectives, summary);
+  {
+    const auto j = nlohmann::json::parse(read_file(partial + "/summary.json"));
+    sum.pareto = j["pareto"]["points"].get<int64_t>();
+  }
+  const double t_write = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  {
+    auto j = nlohmann::json::parse(read_file(partial + "/summary.json"));
+    j["stages"]["seconds"]["write"] = t_write;
+    j["seconds"] = sum.seconds;
+    io::write_text_atomically(partial + "/summary.json", j.dump(2) + "\n");
+  }
+  fs::rename(partial, opt.out);
+  return sum;
+}
+
+std::string plan(const Study& study) {
+  const Spec& spec = study.spec();
+  const uint64_t total = study.point_count();
+  std::vector<char> need_hw(study.hw_count(), 0);
+  int64_t pruned = 0;
+  std::vector<char> need_fmt(spec.axes[kCodebook].size() * spec.axes[kBlock].size() * spec.axes[kElem].size(), 0);
+  Record r;
+  for (uint64_t id = 0; id < total; ++id) {
+    if (!study.axes_pass(id, r)) {
+      ++pruned;
+      continue;
+    }
+    need_hw[study.hw_index(r.idx)] = 1;
+    need_fmt[(r.idx[kCodebook] * spec.axes[kBlock].size() + r.idx[kBlock]) * spec.axes[kElem].size() + r.idx[kElem]] = 1;
+  }
+  int64_t sets = 0, cached = 0, invalid = 0;
+  for (size_t h = 0; h < need_hw.size(); ++h) {
+    if (!need_hw[h]) continue;
+    ++sets;
+    accel::AccelConfig c;
+    const auto lab = study.hw_label(h);
+    if (study.area_is_cached(h)) ++cached;
+  }
+  (void)invalid;
+  const int64_t formats = std::count(need_fmt.begin(), need_fmt.end(), 1);
+  const int64_t survivors = static_cast<int64_t>(total) - pruned;
+  const double mean_area = study.mean_cached_area_seconds();
+  const double area_s = spec.area ? static_cast<double>(sets - cached) * (mean_area > 0 ? mean_area : 600.0) : 0;
+  // Measured on the 2-core development machine (bench/dse): ~5 us per point (evaluation and
+  // both renderings), ~10 ms per format for the quality sample of 65536 elements.
+  const double quality_s = spec.quality ? formats * 0.010 * (static_cast<double>(spec.quality_elements) / 65536.0) : 0;
+  const double points_s = static_cast<double>(survivors) * 5e-6;
+  std::string s;
+  s += fmt::format("spec {} ({}), strategy {}, seed {}\n", spec.path, spec.sha256.substr(0, 16),
+                   spec.random ? "random:" + std::to_string(spec.random_points) : "grid", spec.seed);
+  s += fmt::format("points: {} ({} in the grid); pruned by axis constraints: {}; to evaluate: {}\n", total,
+                   spec.grid_size(), pruned, survivors);
+  if (spec.area)
+    s += fmt::format("area: {} hardware sets, {} cached, {} to synthesize (about {:.0f} s each{})\n", sets, cached,
+                     sets - cached, mean_area > 0 ? mean_area : 600.0, mean_area > 0 ? ", the mean of the cache" : ", a guess");
+  else
+    s += "area: off\n";
+  s += fmt::format("quality: {}\n", spec.quality ? fmt::format("{} formats", formats) : std::string("off"));
+  s += fmt::format("analytic: {} points\n", survivors);
+  s += fmt::format("CPU time estimate: {:.1f} s (area {:.1f} s, quality {:.2f} s, points {:.2f} s)\n",
+                   area_s + quality_s + points_s, area_s, quality_s, points_s);
+  return s;
+}
+
+namespace {
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> v;
+  for (const auto& l : split_lines(read_file(path))) {
+    if (l.empty()) continue;
+    try {
+      v.push_back(nlohmann::json::parse(l));
+    } catch (const std::exception&) {
+      throw InputError(path + ": not a points.jsonl written by nqkv dse");
+    }
+  }
+  return v;
+}
+void check_out_dir(const std::string& d) {
+  for (const char* f : {"points.csv", "points.jsonl", "summary.json", "spec.yaml"})
+    if (!fs::is_regular_file(d + "/" + f))
+      throw InputError(d + ": not a finished nqkv dse output directory (no " + std::string(f) + ")");
+}
+}  // namespace
+
+void merge(const std::vector<std::string>& inputs, const std::string& out, const std::string&) {
+  if (inputs.empty()) throw InputError("merge: give the shard directories");
+  if (fs::exists(out)) throw InputError("-o " + out + ": exists (pick another directory or remove it)");
+  io::check_output_dir(out, "-o");
+  std::string sha;
+  std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> rows;
+  nlohmann::json first;
+  int64_t count = -1;
+  std::vector<char> seen;
+  for (const auto& d : inputs) {
+    check_out_dir(d);
+    const auto s = nlohmann::json::parse(read_file(d + "/summary.json"));
+    const std::string h = s["spec"]["sha256"].get<std::string>();
+    if (sha.empty()) sha = h, first = s;
+    else if (h != sha) throw InputError(d + ": a shard of another spec (spec sha256 differs from " + inputs[0] + ")");
+    const int64_t c = s["shard"]["count"].get<int64_t>(), i = s["shard"]["index"].get<int64_t>();
+    if (count < 0) count = c, seen.assign(static_cast<size_t>(c), 0);
+    if (c != count) throw InputError(d + ": shard count " + std::to_string(c) + " differs from " + std::to_string(count));
+    if (seen[static_cast<size_t>(i)]) throw InputError(d + ": shard " + std::to_string(i) + " given twice");
+    seen[static_cast<size_t>(i)] = 1;
+    const auto cl = split_lines(read_file(d + "/points.csv"));
+    const auto jl = split_lines(read_file(d + "/points.jsonl"));
+    if (cl.empty() || cl[0] + "\n" != csv_header()) throw InputError(d + "/points.csv: unexpected header");
+    if (cl.size() - 1 != jl.size()) throw InputError(d + ": points.csv and points.jsonl disagree");
+    for (size_t k = 1; k < cl.size(); ++k)
+      rows.push_back({std::stoull(cl[k].substr(0, cl[k].find(','))), {cl[k], jl[k - 1]}});
+  }
+  for (int64_t i = 0; i < count; ++i)
+    if (!seen[static_cast<size_t>(i)]) throw InputError("merge: shard " + std::to_string(i) + " of " + std::to_string(count) + " is missing");
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string csv, jsonl;
+  for (const auto& r : rows) csv += r.second.first + "\n", jsonl += r.second.second + "\n";
+  const std::string partial = out + ".partial";
+  std::error_code ec;
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial);
+  const Spec spec = load_spec(inputs[0] + "/spec.yaml");
+  nlohmann::json summary = first;
+  summary["merged_from"] = inputs;
+  summary["shard"] = {{"index", 0}, {"count", 1}};
+  io::write_text_atomically(partial + "/spec.yaml", read_file(inputs[0] + "/spec.yaml"));
+  write_outputs(partial, csv, jsonl, spec.objectives, summary);
+  fs::rename(partial, out);
+}
+
+std::string pareto_command(const std::string& out, const std::vector<std::string>& objectives, const std::string& plot_dir,
+                           const std::string&) {
+  check_out_dir(out);
+  std::vector<Objective> objs;
+  for (const auto& o : objectives) objs.push_back(parse_objective(o, "--objectives: "));
+  if (objs.empty()) objs = load_spec(out + "/spec.yaml").objectives;
+  const auto recs = read_jsonl(out + "/points.jsonl");
+  const auto cl = split_lines(read_file(out + "/points.csv"));
+  Objectives info;
+  const auto front = pareto_of(recs, objs, info);
+  std::string pc = csv_header();
+  for (size_t i : front) pc += cl[i + 1] + "\n";
+  if (!plot_dir.empty()) {
+    (void)plot_dir;  // plots: see write_plots below
+  }
+  return pc;
+}
+
+std::string report_markdown(const std::string& out, const std::string& command) {
+  check_out_dir(out);
+  const auto s = nlohmann::json::parse(read_file(out + "/summary.json"));
+  std::string md = "# Design-space exploration: " + s["spec"]["name"].get<std::string>() + "\n\n";
+  md += "Generated by `" + command + "` from `" + out + "` (spec `" + s["spec"]["file"].get<std::string>() +
+        "`, sha256 " + s["spec"]["sha256"].get<std::string>().substr(0, 16) + ", " + s["tool"].get<std::string>() + ").\n\n";
+  const auto& c = s["counts"];
+  md += fmt::format("Points: {} evaluated ({} pruned by axis constraints, {} by metric constraints), {} ok, {} invalid "
+                    "for the hardware, {} infeasible (memory), {} failed.\n\n",
+                    c["points"].get<int64_t>(), c["pruned_by_axes"].get<int64_t>(), c["pruned_by_metrics"].get<int64_t>(),
+                    c["ok"].get<int64_t>(), c["invalid"].get<int64_t>(), c["infeasible"].get<int64_t>(),
+                    c["failed"].get<int64_t>());
+  const auto& a = s["stages"]["area"];
+  md += fmt::format("Area: {} hardware sets, {} syntheses, {} cache hits, {} failed.\n\n",
+                    a["hardware_sets"].get<int64_t>(), a["syntheses"].get<int64_t>(), a["cache_hits"].get<int64_t>(),
+                    a["failed"].get<int64_t>());
+  md += "## Pareto front (" + s["pareto"]["objectives"].dump() + ")\n\n";
+  const auto pl = split_lines(read_file(out + "/pareto.csv"));
+  std::vector<nlohmann::json> recs;
+  const auto all = read_jsonl(out + "/points.jsonl");
+  std::unordered_map<uint64_t, size_t> by_id;
+  for (size_t i = 0; i < all.size(); ++i) by_id[all[i]["point_id"].get<uint64_t>()] = i;
+  md += "| point | lanes | block_max | bits_max | clock GHz | buffer KiB | memory | codebook | block | model | context | "
+        "batch | tokens/s | TPOT ms | area mm2 | rel MSE | SQNR dB |\n";
+  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  auto f = [](const nlohmann::json& v, const char* spec) {
+    return v.is_number() ? fmt::format(fmt::runtime(spec), v.get<double>()) : std::string("");
+  };
+  for (size_t i = 1; i < pl.size(); ++i) {
+    const uint64_t id = std::stoull(pl[i].substr(0, pl[i].find(',')));
+    const auto& r = all[by_id.at(id)];
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", id,
+                      r["lanes"].dump(), r["block_max"].dump(), r["bits_max"].dump(), r["clock_ghz"].dump(),
+                      r["buffer_kib"].dump(), r["memory"].get<std::string>(), r["codebook"].get<std::string>(),
+                      r["block"].dump(), r["model"].get<std::string>(), r["context"].dump(), r["batch"].dump(),
+                      f(r["tokens_per_s"], "{:.1f}"), f(r["tpot_s"].is_number() ? nlohmann::json(r["tpot_s"].get<double>() * 1e3) : r["tpot_s"], "{:.3f}"),
+                      f(r["area_mm2"], "{:.4f}"), f(r["rel_mse"], "{:.5f}"), f(r["sqnr_db"], "{:.2f}"));
+  }
+  md += "\n## Assumptions\n\n";
+  for (const auto& [k, v] : s["assumptions"].items()) md += "- " + k + ": " + v.get<std::string>() + "\n";
+  md += "\n## Evaluators\n\n| name | fidelity | inputs | outputs | cost |\n|---|---|---|---|---|\n";
+  for (const auto& e : s["evaluators"])
+    md += "| " + e["name"].get<std::string>() + " | " + e["fidelity"].get<std::string>() + " | " +
+          e["inputs"].get<std::string>() + " | " + e["outputs"].get<std::string>() + " | " + e["cost"].get<std::string>() + " |\n";
+  return md;
+}
+
+}  // namespace nqkv::dse

@@ -1,0 +1,373 @@
+// nqkv dse: spec parsing (good and bad), enumeration, constraints, the analytic evaluator against
+// models/perf called directly, Pareto fronts by hand, and the CLI end to end (jobs 1 vs 2, shard +
+// merge, a failing point, cache re-use, SIGKILL + --resume). Syntheses go through
+// tests/dse/fake_area.py (same interface as tools/area/nqkv_area.py, a known transistor count, no
+// Yosys), which logs every call so the tests count them.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "golden/codebook.hpp"
+#include "io/error.hpp"
+#include "models/dse/engine.hpp"
+#include "models/perf/hardware.hpp"
+#include "models/perf/memory_model.hpp"
+#include "models/perf/time_model.hpp"
+
+namespace fs = std::filesystem;
+using namespace nqkv::dse;
+
+namespace {
+
+std::string tmpdir(const std::string& tag) {
+  static int n = 0;
+  const fs::path p = fs::temp_directory_path() / ("nqkv-dse-test-" + std::to_string(getpid()) + "-" + tag + "-" + std::to_string(n++));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+void write(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+int count_lines(const std::string& path) {
+  if (!fs::exists(path)) return 0;
+  const std::string s = slurp(path);
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+struct Cmd {
+  int status = -1;
+  std::string err, out;
+};
+Cmd run(const std::string& args, const std::string& env = "") {
+  const std::string e = tmpdir("err");
+  const std::string cmd = env + " " + NQKV_EXE_PATH + " " + args + " >" + e + "/out 2>" + e + "/err";
+  const int st = std::system(cmd.c_str());
+  Cmd c;
+  c.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  c.err = slurp(e + "/err");
+  c.out = slurp(e + "/out");
+  fs::remove_all(e);
+  return c;
+}
+
+// A small spec with the fake area script: 2 LANES x 2 BITS_MAX = 4 hardware sets.
+std::string small_spec(const std::string& extra_hw = "lanes: [4, 16]") {
+  return std::string("version: 1\nname: t\nhardware:\n  ") + extra_hw +
+         "\n  bits_max: [3, 4]\nsystem:\n  clock_ghz: [0.5, 1.0]\n  memory: {name: hbm3, bandwidth_gbs: 819, "
+         "capacity_gib: 24, pj_per_bit: 3.9}\nformat:\n  codebook: [nf4, nf3]\n  block: [32, 64]\nworkload:\n  model: "
+         "llama-3-8b\n  context: [1024, 4096]\n  batch: [1, max]\n  gen: 64\nconstraints: ['bits <= bits_max']\n"
+         "objectives: [max tokens_per_s, min area_mm2, min rel_mse]\nevaluators:\n  quality: {elements: 4096}\n  area: "
+         "{script: " FAKE_AREA_PATH ", timeout_s: 60}\n";
+}
+
+}  // namespace
+
+TEST(DseSpec, ParsesAxesRangesAndDefaults) {
+  const Spec s = parse_spec(
+      "version: 1\nhardware: {lanes: {from: 4, to: 64, scale: log, step: 2}}\nsystem: {clock_ghz: {from: 0.5, to: 2, count: 4}}\n"
+      "workload: {batch: [1, 8, max]}\nstrategy: random:10\nseed: 7\n",
+      "t.yaml");
+  EXPECT_EQ(s.axes[kLanes].num, (std::vector<double>{4, 8, 16, 32, 64}));
+  EXPECT_EQ(s.axes[kClockGhz].num, (std::vector<double>{0.5, 1.0, 1.5, 2.0}));
+  EXPECT_EQ(s.axes[kBatch].num, (std::vector<double>{1, 8, -1}));
+  EXPECT_EQ(s.axes[kBlockMax].num, (std::vector<double>{256}));  // default
+  EXPECT_EQ(s.grid_size(), 5u * 4u * 3u);
+  EXPECT_TRUE(s.random);
+  EXPECT_EQ(s.point_count(), 10u);
+  EXPECT_EQ(s.seed, 7u);
+  // JSON is accepted (YAML's flow style is a superset).
+  const Spec j = parse_spec(R"({"version": 1, "format": {"codebook": ["nf4", "nf2"], "block": 32}})", "t.json");
+  EXPECT_EQ(j.axes[kCodebook].str, (std::vector<std::string>{"nf4", "nf2"}));
+  EXPECT_EQ(j.grid_size(), 2u);
+}
+
+TEST(DseSpec, EditDistanceAndSuggestion) {
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(did_you_mean("lanse", {"lanes", "block_max"}), "lanes");
+  EXPECT_EQ(did_you_mean("zzzzzzzz", {"lanes", "block_max"}), "");
+}
+
+TEST(DseSpec, BadSpecsNameFileKeyAndProblem) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"version: 1\nhardwre: {lanes: 4}\n", "b.yaml: hardwre: unknown key; did you mean 'hardware'?"},
+      {"version: 1\nhardware: {lanse: 4}\n", "b.yaml: hardware.lanse: unknown key; did you mean 'lanes'?"},
+      {"version: 1\nhardware: {lanes: four}\n", "b.yaml: hardware.lanes: expected an integer, got 'four'"},
+      {"version: 1\nhardware: {lanes: 4.5}\n", "b.yaml: hardware.lanes: expected an integer, got '4.5'"},
+      {"version: 1\nhardware: {lanes: []}\n", "b.yaml: hardware.lanes: empty axis (give at least one value)"},
+      {"version: 1\nhardware: {lanes: {from: 64, to: 4, step: 2}}\n", "b.yaml: hardware.lanes: empty axis ('to' is below 'from')"},
+      {"version: 1\nconstraints: ['blok <= block_max']\n",
+       "b.yaml: constraints[0]: unknown quantity 'blok' in 'blok <= block_max'; did you mean 'block'?"},
+      {"version: 1\nconstraints: ['block <<= 3']\n", "b.yaml: constraints[0]: expected a quantity name or a number"},
+      {"version: 1\nobjectives: [max speed]\n", "b.yaml: objectives[0]: unknown metric 'speed'"},
+      {"version: 2\n", "b.yaml: version: unsupported version '2'"},
+      {"hardware: {lanes: 4}\n", "b.yaml: version: missing"},
+      {"version: 1\nformat: {codebook: nf5}\n", "b.yaml: format.codebook: unknown value 'nf5'; did you mean 'nf4'?"},
+      {"version: 1\nstrategy: random:0\n", "b.yaml: strategy: random:N needs N in 1..1000000000"},
+      {"version: 1\nsystem: {memory: [{name: x, bandwidth_gbs: 1, capacity_gib: 1}]}\n",
+       "b.yaml: system.memory[0]: missing 'pj_per_bit'"},
+      {"version: 1\n  bad: [\n", "b.yaml: line "},
+  };
+  for (const auto& [text, expect] : cases) {
+    try {
+      parse_spec(text, "b.yaml");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const nqkv::InputError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(expect, 0), 0u) << "got: " << e.what() << "\nexpected prefix: " << expect;
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+  // An unknown model is found when the study resolves the models.
+  try {
+    Study st(parse_spec("version: 1\nworkload: {model: [llama-3-8b, lama-9]}\nevaluators: {area: {enabled: 0}}\n", "m.yaml"), "");
+    ADD_FAILURE() << "unknown model accepted";
+  } catch (const nqkv::InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("m.yaml: workload.model[1]: ", 0), 0u) << e.what();
+  }
+}
+
+TEST(DseSpec, ConstraintsParseAndPrune) {
+  const Constraint c = parse_constraint("block <= block_max and 3 < bits", "");
+  ASSERT_EQ(c.clauses.size(), 2u);
+  EXPECT_EQ(c.clauses[0].lhs, "block");
+  EXPECT_EQ(c.clauses[0].rhs, "block_max");
+  EXPECT_EQ(c.clauses[1].lhs, "");
+  EXPECT_EQ(c.clauses[1].lhs_num, 3);
+  EXPECT_EQ(c.stage, kStageAxes);
+  EXPECT_EQ(parse_constraint("area_mm2 <= 3", "").stage, kStageArea);
+  EXPECT_EQ(parse_constraint("tokens_per_s > 10", "").stage, kStageAnalytic);
+  // block in {32, 64, 128, 256} x block_max in {64, 256}: block <= block_max keeps 2 + 4 = 6 of 8.
+  const Study st(parse_spec("version: 1\nhardware: {block_max: [64, 256]}\nformat: {block: [32, 64, 128, 256]}\n"
+                            "constraints: ['block <= block_max']\nevaluators: {area: {enabled: 0}, quality: {enabled: 0}}\n",
+                            "c.yaml"),
+                 "");
+  int pass = 0;
+  Record r;
+  for (uint64_t i = 0; i < st.point_count(); ++i) pass += st.axes_pass(i, r);
+  EXPECT_EQ(pass, 6);
+}
+
+TEST(DseSpec, RandomStrategyIsSeededAndInRange) {
+  const std::string base = "version: 1\nhardware: {lanes: [4, 8, 16, 32, 64]}\nformat: {block: [32, 64, 128]}\nstrategy: random:50\n";
+  const Study a(parse_spec(base + "seed: 3\nevaluators: {area: {enabled: 0}}\n", "r.yaml"), "");
+  const Study b(parse_spec(base + "seed: 3\nevaluators: {area: {enabled: 0}}\n", "r.yaml"), "");
+  const Study c(parse_spec(base + "seed: 4\nevaluators: {area: {enabled: 0}}\n", "r.yaml"), "");
+  EXPECT_EQ(a.point_count(), 50u);
+  int same_c = 0;
+  for (uint64_t i = 0; i < 50; ++i) {
+    EXPECT_EQ(a.grid_index(i), b.grid_index(i));
+    EXPECT_LT(a.grid_index(i), 15u);
+    same_c += a.grid_index(i) == c.grid_index(i);
+  }
+  EXPECT_LT(same_c, 20);  // another seed draws other points (expected ~50/15 matches)
+}
+
+// The analytic evaluator against models/perf called directly (the same formulas the RTL matches,
+// tests/systemc/test_perf_formulas.cpp), and the generation's trapezoid against perf::generate.
+TEST(DseAnalytic, MatchesThePerfModel) {
+  const Study st(parse_spec("version: 1\nhardware: {lanes: [4, 16, 32]}\nsystem: {clock_ghz: 0.8, buffer_kib: 128, memory: "
+                            "{name: m, bandwidth_gbs: 400, capacity_gib: 40, pj_per_bit: 4}}\nformat: {codebook: [nf4, nf3], block: [32, 64]}\n"
+                            "workload: {model: llama-3-8b, context: [512, 3000], batch: [1, 4], gen: 100}\n"
+                            "evaluators: {area: {enabled: 0}}\n",
+                            "a.yaml"),
+                 "");
+  using namespace nqkv::perf;
+  const auto m = nqkv::workloads::resolve_model("llama-3-8b");
+  for (uint64_t i = 0; i < st.point_count(); ++i) {
+    const Record r = st.evaluate(i);
+    ASSERT_EQ(r.status, Status::Ok) << i << " " << r.error;
+    nqkv::accel::AccelConfig cfg;
+    cfg.lanes = static_cast<int>(r.q[qLanes]);
+    AcceleratorParams p = AcceleratorParams::from_config(cfg);
+    p.clock_hz = 0.8e9, p.mem_bw = 400e9, p.buffer_bytes = 128 * 1024.0, p.mem_bytes = 40 * 1073741824.0;
+    const Hardware hw = make_accelerator("x", p);
+    KvFormat f;
+    f.kind = r.q[qBits] == 4 ? KvKind::NF4 : KvKind::NF3;
+    f.block = static_cast<int>(r.q[qBlock]);
+    const auto ctx = static_cast<int64_t>(r.q[qContext]);
+    const auto b = static_cast<int64_t>(r.q[qBatch]);
+    EXPECT_EQ(r.q[qMacCycles], accel_mac_cycles(p, m.heads, m.kv_heads, m.head_dim, ctx, f).dequant_mac);
+    EXPECT_EQ(r.q[qCyclesPerLayer], accel_layer_cycles(p, m.heads, m.kv_heads, m.head_dim, ctx - 1, f).total);
+    EXPECT_EQ(r.q[qMaxBatch], static_cast<double>(max_batch(m, hw, f, MemoryParams{}, ctx)));
+    EXPECT_EQ(r.q[qMaxContext], static_cast<double>(max_context(m, hw, f, MemoryParams{}, b)));
+    const Generation g = generate(m, hw, f, b, ctx - 100, 100, TimeParams{});
+    EXPECT_NEAR(r.q[qTokensPerS] / g.tokens_per_s, 1.0, 1e-3) << i;
+    EXPECT_NEAR(r.q[qTpotS] / g.tpot, 1.0, 1e-3) << i;
+    // bits per element with the fp16 scale: k + 16/B
+    EXPECT_EQ(r.q[qBitsPerElement], r.q[qBits] + 16.0 / r.q[qBlock]);
+  }
+}
+
+TEST(DseAnalytic, InvalidAndInfeasiblePointsSayWhy) {
+  const Study st(parse_spec("version: 1\nhardware: {lanes: [4, 128], bits_max: 3}\nformat: {codebook: [nf3, nf4], block: [32]}\n"
+                            "system: {memory: {name: m, bandwidth_gbs: 100, capacity_gib: 1, pj_per_bit: 4}}\n"
+                            "evaluators: {area: {enabled: 0}}\n",
+                            "i.yaml"),
+                 "");
+  std::map<std::string, int> seen;
+  for (uint64_t i = 0; i < st.point_count(); ++i) {
+    const Record r = st.evaluate(i);
+    seen[status_name(r.status)]++;
+    EXPECT_NE(r.status, Status::Ok);
+    EXPECT_FALSE(r.error.empty());
+  }
+  // LANES 128 is not a legal build (2 points); nf4 on BITS_MAX 3 (1 point); nf3 at LANES 4 does
+  // not fit in 1 GiB with Llama-3-8B's weights (1 point).
+  EXPECT_EQ(seen["invalid"], 3);
+  EXPECT_EQ(seen["infeasible"], 1);
+}
+
+TEST(DsePareto, HandExamples) {
+  // max x, min y: (1,1) (2,2) (2,1) (3,5) (0,0) -> (2,1) dominates (1,1) and (2,2); (3,5) and
+  // (0,0) are on the front; (2,1) is.
+  const std::vector<std::vector<double>> v = {{1, 1}, {2, 2}, {2, 1}, {3, 5}, {0, 0}};
+  EXPECT_EQ(pareto_front(v, {true, false}), (std::vector<uint64_t>{2, 3, 4}));
+  // Duplicates: one representative (the lowest index).
+  EXPECT_EQ(pareto_front({{1, 1}, {1, 1}}, {false, false}), (std::vector<uint64_t>{0}));
+  // Three objectives, all minimised: nothing dominates anything on a simplex.
+  EXPECT_EQ(pareto_front({{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}}, {false, false, false}),
+            (std::vector<uint64_t>{0, 1, 2}));
+}
+
+// ---- CLI end to end
+
+TEST(DseCli, BadSpecExits2WithOneLineAndNoOutput) {
+  const std::string d = tmpdir("bad");
+  write(d + "/bad.yaml", "version: 1\nhardware: {lanse: 4}\n");
+  const Cmd c = run("dse run " + d + "/bad.yaml -o " + d + "/out --cache " + d + "/cache");
+  EXPECT_EQ(c.status, 2);
+  EXPECT_EQ(c.err, "nqkv: error: " + d + "/bad.yaml: hardware.lanse: unknown key; did you mean 'lanes'?\n");
+  EXPECT_FALSE(fs::exists(d + "/out"));
+  EXPECT_FALSE(fs::exists(d + "/out.partial"));
+  write(d + "/m.yaml", "version: 1\nworkload: {model: nosuch-model}\n");
+  const Cmd m = run("dse plan " + d + "/m.yaml --cache " + d + "/cache");
+  EXPECT_EQ(m.status, 2);
+  EXPECT_EQ(m.err.rfind("nqkv: error: " + d + "/m.yaml: workload.model: ", 0), 0u) << m.err;
+  EXPECT_EQ(std::count(m.err.begin(), m.err.end(), '\n'), 1);
+  fs::remove_all(d);
+}
+
+TEST(DseCli, JobsShardMergeCacheAndFailingPoint) {
+  const std::string d = tmpdir("e2e");
+  // LANES 8 fails in the fake synthesis: its points are recorded as failed, the sweep completes.
+  write(d + "/s.yaml", small_spec("lanes: [4, 8, 16]"));
+  const std::string env = "NQKV_FAKE_AREA_LOG=" + d + "/log";
+  const std::string cache = " --cache " + d + "/cache --quiet";
+  const Cmd r1 = run("dse run " + d + "/s.yaml -o " + d + "/j1 --jobs 1" + cache, env);
+  ASSERT_EQ(r1.status, 0) << r1.err;
+  EXPECT_EQ(count_lines(d + "/log"), 6);  // 3 LANES x 2 BITS_MAX, each synthesized once
+  const auto s1 = nlohmann::json::parse(slurp(d + "/j1/summary.json"));
+  EXPECT_EQ(s1["stages"]["area"]["syntheses"], 6);
+  EXPECT_EQ(s1["stages"]["area"]["failed"], 2);
+  EXPECT_GT(s1["counts"]["failed"].get<int>(), 0);
+  EXPECT_GT(s1["counts"]["ok"].get<int>(), 0);
+  const std::string csv = slurp(d + "/j1/points.csv");
+  EXPECT_NE(csv.find(",failed,"), std::string::npos);
+  EXPECT_NE(csv.find("fake synthesis: LANES 8 fails on purpose"), std::string::npos);
+  // Area of a known set: 1000 x LANES x BITS_MAX + BLOCK_MAX + DIV_SPS transistors.
+  EXPECT_NE(csv.find(",64260,"), std::string::npos) << "(LANES 16 BITS_MAX 4 -> 64000+256+4 = 64260)";
+
+  // Re-run of the unchanged spec: 0 syntheses, every set from the cache; jobs 2 gives the same bytes.
+  const Cmd r2 = run("dse run " + d + "/s.yaml -o " + d + "/j2 --jobs 2" + cache, env);
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  EXPECT_EQ(count_lines(d + "/log"), 6);
+  const auto s2 = nlohmann::json::parse(slurp(d + "/j2/summary.json"));
+  EXPECT_EQ(s2["stages"]["area"]["syntheses"], 0);
+  EXPECT_EQ(s2["stages"]["area"]["cache_hits"], 6);
+  EXPECT_EQ(s2["stages"]["simulations"], 0);
+  EXPECT_EQ(slurp(d + "/j2/points.csv"), csv);
+  EXPECT_EQ(slurp(d + "/j2/points.jsonl"), slurp(d + "/j1/points.jsonl"));
+  EXPECT_EQ(slurp(d + "/j2/pareto.csv"), slurp(d + "/j1/pareto.csv"));
+
+  // Three shards merged: the same points.csv, jsonl and Pareto front.
+  for (int i = 0; i < 3; ++i) {
+    const Cmd s = run("dse shard " + d + "/s.yaml --index " + std::to_string(i) + " --count 3 -o " + d + "/sh" +
+                          std::to_string(i) + cache,
+                      env);
+    ASSERT_EQ(s.status, 0) << s.err;
+  }
+  const Cmd m = run("dse merge " + d + "/sh2 " + d + "/sh0 " + d + "/sh1 -o " + d + "/merged");
+  ASSERT_EQ(m.status, 0) << m.err;
+  EXPECT_EQ(slurp(d + "/merged/points.csv"), csv);
+  EXPECT_EQ(slurp(d + "/merged/points.jsonl"), slurp(d + "/j1/points.jsonl"));
+  EXPECT_EQ(slurp(d + "/merged/pareto.csv"), slurp(d + "/j1/pareto.csv"));
+  // A missing shard is refused.
+  const Cmd bad = run("dse merge " + d + "/sh0 " + d + "/sh1 -o " + d + "/merged2");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("shard 2 of 3 is missing"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(d + "/merged2"));
+  // An existing OUT is refused.
+  const Cmd again = run("dse run " + d + "/s.yaml -o " + d + "/j1" + cache, env);
+  EXPECT_EQ(again.status, 2);
+  fs::remove_all(d);
+}
+
+TEST(DseCli, ResumeAfterSigkillRecomputesNothingFinished) {
+  const std::string d = tmpdir("kill");
+  write(d + "/s.yaml", small_spec("lanes: [4, 16, 32]"));  // 6 hardware sets, 0.4 s each
+  const std::string cache = d + "/cache";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("NQKV_FAKE_AREA_SLEEP", "0.4", 1);
+    setenv("NQKV_FAKE_AREA_LOG", (d + "/log").c_str(), 1);
+    const int fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1), dup2(fd, 2);
+    execl(NQKV_EXE_PATH, NQKV_EXE_PATH, "dse", "run", (d + "/s.yaml").c_str(), "-o", (d + "/out").c_str(), "--cache",
+          cache.c_str(), "--jobs", "1", "--quiet", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto cached = [&] {
+    int n = 0;
+    if (fs::exists(cache + "/area"))
+      for (const auto& e : fs::directory_iterator(cache + "/area")) n += e.path().extension() == ".json";
+    return n;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  while (cached() < 2 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFSIGNALED(st));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // an orphaned synthesis finishes
+  const int done = cached();
+  ASSERT_GE(done, 2);
+  ASSERT_LT(done, 6) << "the run finished before it was killed";
+  EXPECT_FALSE(fs::exists(d + "/out"));
+  EXPECT_TRUE(fs::exists(d + "/out.partial"));
+  // Without --resume the leftover is refused; with it, only the unfinished sets are synthesized.
+  const Cmd no = run("dse run " + d + "/s.yaml -o " + d + "/out --cache " + cache + " --quiet");
+  EXPECT_EQ(no.status, 2);
+  EXPECT_NE(no.err.find("--resume"), std::string::npos);
+  const Cmd r = run("dse run " + d + "/s.yaml -o " + d + "/out --resume --cache " + cache + " --quiet",
+                    "NQKV_FAKE_AREA_LOG=" + d + "/log2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto s = nlohmann::json::parse(slurp(d + "/out/summary.json"));
+  EXPECT_EQ(s["stages"]["area"]["cache_hits"].get<int>(), done);
+  EXPECT_EQ(s["stages"]["area"]["syntheses"].get<int>(), 6 - done);
+  EXPECT_EQ(count_lines(d + "/log2"), 6 - done);
+  EXPECT_FALSE(fs::exists(d + "/out.partial"));
+  fs::remove_all(d);
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""A stand-in for tools/area/nqkv_area.py in the dse tests: same command line (--set S --print-json),
+a transistor count that is a known function of the set, no Yosys. Every call appends its set to
+$NQKV_FAKE_AREA_LOG (so tests count syntheses). LANES 8 fails (a deliberately failing point);
+$NQKV_FAKE_AREA_SLEEP seconds of sleep per call (for the kill/resume test)."""
+import json, os, sys, time
+
+args = sys.argv[1:]
+s = args[args.index("--set") + 1]
+lanes, block_max, bits_max, dmax, acc_w, div_sps = (int(v) for v in s.split(","))
+log = os.environ.get("NQKV_FAKE_AREA_LOG")
+if os.environ.get("NQKV_FAKE_AREA_SLEEP"):
+    time.sleep(float(os.environ["NQKV_FAKE_AREA_SLEEP"]))
+if log:
+    with open(log, "a") as f:
+        f.write(s + "\n")
+if lanes == 8:
+    sys.stderr.write("fake synthesis: LANES 8 fails on purpose\n")
+    sys.exit(3)
+t = 1000 * lanes * bits_max + block_max + div_sps
+print(json.dumps([{"params": {"LANES": lanes}, "total": {"transistors": t}}]))
