@@ -38,6 +38,7 @@
 #include "bench_rtl_models.hpp"  // generated: includes Vnq_l<N>.h, NQKV_BENCH_RTL(X) lists the LANES
 #include "sim/rtl/rtl_dut.hpp"
 #include "verilated.h"
+#include "sim/rtl/vl_ports.hpp"
 #endif
 // after verilated.h: with <systemc> included first, Verilator's headers assume a SystemC build
 #ifdef NQKV_HAVE_SC_KERNEL
@@ -109,25 +110,11 @@ class ModelRaw {
 };
 
 #ifdef NQKV_HAVE_RTL
-template <class T>
-std::enable_if_t<std::is_integral_v<T>> put(T& port, const uint32_t* w, int words) {
-  uint64_t v = w[0];
-  if (words > 1) v |= static_cast<uint64_t>(w[1]) << 32;
-  port = static_cast<T>(v);
-}
-template <std::size_t N>
-void put(VlWide<N>& port, const uint32_t* w, int) {
-  std::memcpy(port.data(), w, 4 * N);
-}
-template <class T>
-std::enable_if_t<std::is_integral_v<T>> hash_port(uint64_t& h, const T& port, int words) {
-  const uint64_t v = port;
-  mix(h, static_cast<uint32_t>(v));
-  if (words > 1) mix(h, static_cast<uint32_t>(v >> 32));
-}
-template <std::size_t N>
-void hash_port(uint64_t& h, const VlWide<N>& port, int) {
-  for (std::size_t i = 0; i < N; ++i) mix(h, port[i]);
+template <class P>
+void hash_port(uint64_t& h, const P& port, int words) {
+  uint32_t w[32];
+  sim::get_words(port, w, 32 * words);
+  for (int i = 0; i < words; ++i) mix(h, w[i]);
 }
 
 // The Verilated top driven on its ports (no Dut adapter); it also implements sim::Dut for the
@@ -146,11 +133,11 @@ class RtlRaw final : public sim::Dut {
   // pin adapter
   void set(bool qv, size_t qb, bool sv, uint16_t side, bool cv, size_t cb, bool clast, bool rq, bool rm) {
     top_->qi_valid = qv;
-    if (qv) put(top_->qi_data, &s_.qi_w[qb * static_cast<size_t>(s_.qwords)], s_.qwords);
+    if (qv) sim::put_words(top_->qi_data, &s_.qi_w[qb * static_cast<size_t>(s_.qwords)], 32 * s_.qwords);
     top_->ms_valid = sv;
     top_->ms_data = side;
     top_->mc_valid = cv;
-    if (cv) put(top_->mc_data, &s_.mc_w[cb * static_cast<size_t>(s_.cwords)], s_.cwords);
+    if (cv) sim::put_words(top_->mc_data, &s_.mc_w[cb * static_cast<size_t>(s_.cwords)], 32 * s_.cwords);
     top_->mc_last = clast;
     top_->qo_ready = rq;
     top_->mo_ready = rm;

@@ -15,6 +15,7 @@
 #include "models/accel/accel_config.hpp"
 #include "sim/rtl/rtl_dut.hpp"
 #include "verilated.h"
+#include "sim/rtl/vl_ports.hpp"
 #include "verilated_fst_c.h"
 #include "rtl_models.hpp"
 
@@ -40,27 +41,6 @@ extern "C" void nq_assert_fail(const char* msg) {
 
 namespace nqkv::sim {
 namespace {
-
-template <class T>
-std::enable_if_t<std::is_integral_v<T>> put_words(T& port, const uint32_t* w, int bits) {
-  uint64_t v = w[0];
-  if (bits > 32) v |= static_cast<uint64_t>(w[1]) << 32;
-  port = static_cast<T>(v);
-}
-template <std::size_t N>
-void put_words(VlWide<N>& port, const uint32_t* w, int) {
-  for (std::size_t i = 0; i < N; ++i) port[i] = w[i];
-}
-template <class T>
-std::enable_if_t<std::is_integral_v<T>> get_words(const T& port, uint32_t* w, int bits) {
-  const uint64_t v = port;
-  w[0] = static_cast<uint32_t>(v);
-  if (bits > 32) w[1] = static_cast<uint32_t>(v >> 32);
-}
-template <std::size_t N>
-void get_words(const VlWide<N>& port, uint32_t* w, int) {
-  for (std::size_t i = 0; i < N; ++i) w[i] = port[i];
-}
 
 template <class V>
 class DutImpl final : public Dut {
