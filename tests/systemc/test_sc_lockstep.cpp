@@ -22,6 +22,8 @@
 
 #include <gtest/gtest.h>
 
+#include "one_simulation.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -65,15 +67,6 @@ constexpr bool port_types_match() {
 NQKV_SC_RTL_MODELS(NQKV_CHECK_TYPES)
 #undef NQKV_CHECK_TYPES
 
-bool claim_simulation() {
-  static bool used = false;
-  const bool ok = !used;
-  used = true;
-  return ok;
-}
-#define NQKV_NEEDS_SIMULATION()                                                                                  \
-  if (!claim_simulation())                                                                                      \
-  GTEST_SKIP() << "a SystemC simulation cannot restart in one process: run one test per process (ctest does)"
 
 std::string hex(uint64_t v) {
   char b[24];

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "one_simulation.hpp"
+
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -45,16 +47,6 @@ using sysc::JobExtension;
 using sysc::JobKind;
 namespace reg = accel::reg;
 
-// One simulation per process.
-bool claim_simulation() {
-  static bool used = false;
-  const bool ok = !used;
-  used = true;
-  return ok;
-}
-#define NQKV_NEEDS_SIMULATION()                                                                                  \
-  if (!claim_simulation())                                                                                      \
-  GTEST_SKIP() << "a SystemC simulation cannot restart in one process: run one test per process (ctest does)"
 
 struct Initiator : sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Initiator> regs{"regs"}, jobs{"jobs"};
