@@ -24,6 +24,7 @@
 #include "io/sha256.hpp"
 #include "models/accel/accel_config.hpp"
 #include "models/dse/child.hpp"
+#include "models/dse/energy.hpp"
 #include "models/perf/hardware.hpp"
 #include "models/perf/memory_model.hpp"
 #include "models/perf/time_model.hpp"
@@ -262,7 +263,14 @@ const std::vector<EvaluatorInfo>& evaluators() {
   return v;
 }
 
-struct Study::EnergyState {};
+struct Study::EnergyState {
+  // One model per (memory, buffer size, BITS_MAX): the constants resolved once.
+  std::vector<std::unique_ptr<EnergyModel>> models;
+  std::vector<std::string> ids;  // every constant any model uses (energy_table.json)
+  size_t index(const Spec& s, const std::array<uint32_t, kAxisCount>& idx) const {
+    return (idx[kMemory] * s.axes[kBufferKib].size() + idx[kBufferKib]) * s.axes[kBitsMax].size() + idx[kBitsMax];
+  }
+};
 
 struct CompiledClause {
   int l = -1, r = -1;
@@ -297,8 +305,8 @@ Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_d
       throw InputError(where + "'" + spec_.constraints[i].text + "' names an area quantity but evaluators.area is off");
     if (st == kStageQuality && !spec_.quality)
       throw InputError(where + "'" + spec_.constraints[i].text + "' names a quality quantity but evaluators.quality is off");
-    if (st == kStageEnergy)
-      throw InputError(where + "'" + spec_.constraints[i].text + "' names energy, which this build does not evaluate yet");
+    if (st == kStageEnergy && !spec_.energy)
+      throw InputError(where + "'" + spec_.constraints[i].text + "' names energy but evaluators.energy is off");
   }
   if (spec_.area) {
     area_script_ = fs::path(spec_.area_script).is_absolute() ? spec_.area_script
@@ -326,6 +334,34 @@ Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_d
       for (const auto& p : inc) h += read_file(p);
     }
     rtl_hash_ = io::sha256_hex(h);
+  }
+  if (spec_.energy) {
+    auto es = std::make_shared<EnergyState>();
+    const EnergyTable& table = EnergyTable::builtin();
+    const auto techs = table.technologies();
+    for (size_t mi = 0; mi < A[kMemory].mem.size(); ++mi) {
+      const Memory& m = A[kMemory].mem[mi];
+      const std::string tech = m.technology.empty() ? m.name : m.technology;
+      if (std::find(techs.begin(), techs.end(), tech) == techs.end()) {
+        std::string list;
+        for (const auto& t : techs) list += (list.empty() ? "" : ", ") + t;
+        throw InputError(file + ": system.memory" + (A[kMemory].mem.size() > 1 ? "[" + std::to_string(mi) + "]" : "") +
+                         (m.technology.empty() ? ".name" : ".technology") + ": no DRAM energy entry for '" + tech +
+                         "' in the energy table (known: " + list + "); set 'technology' or evaluators.energy.enabled: 0");
+      }
+      for (double kib : A[kBufferKib].num)
+        for (double bm : A[kBitsMax].num) {
+          try {
+            es->models.push_back(std::make_unique<EnergyModel>(table, EnergyConfig{tech, kib * 1024.0, static_cast<int>(bm)}));
+          } catch (const InputError& e) {
+            throw InputError(file + ": system.buffer_kib: " + e.what());
+          }
+          for (const auto& id : es->models.back()->constant_ids()) es->ids.push_back(id);
+        }
+    }
+    std::sort(es->ids.begin(), es->ids.end());
+    es->ids.erase(std::unique(es->ids.begin(), es->ids.end()), es->ids.end());
+    energy_ = es;
   }
   stride_[kAxisCount - 1] = 1;
   for (int a = kAxisCount - 2; a >= 0; --a) stride_[a] = stride_[a + 1] * A[a + 1].size();
@@ -592,6 +628,15 @@ void Study::analytic(Record& r) const {
   q[qTokensPerS] = static_cast<double>(batch) * static_cast<double>(gen) / (pre.time + decode);
   q[qCyclesPerLayer] = accel_layer_cycles(hw.accel, m.heads, m.kv_heads, m.head_dim, context - 1, f).total;
   q[qMacCycles] = accel_mac_cycles(hw.accel, m.heads, m.kv_heads, m.head_dim, context, f).dequant_mac;
+  if (energy_) {
+    // Per generated token at the last decode step (context - 1 cached tokens), as cycles_per_layer.
+    const EnergyResult e = energy_->models[energy_->index(spec_, r.idx)]->evaluate(
+        decode_energy_inputs(m, f, context - 1, batch, spec_.energy_weights));
+    r.has_energy = true;
+    r.e_dram = e.low.dram, r.e_sram = e.low.sram, r.e_mac = e.low.mac_lut, r.e_quant = e.low.quant;
+    q[qEnergy] = e.low.total;
+    r.e_high = e.high.total;
+  }
 }
 
 Record Study::evaluate(uint64_t id) const {
@@ -662,6 +707,11 @@ Record Study::evaluate(uint64_t id) const {
     r.status = Status::Pruned;
     r.error = "constraint: " + failed;
     return r;
+  }
+  if (energy_) r.reached = kStageEnergy;
+  if (!check(r, kStageEnergy, failed)) {
+    r.status = Status::Pruned;
+    r.error = "constraint: " + failed;
   }
   return r;
 }
@@ -1028,7 +1078,11 @@ RunSummary run(const Study& study, const RunOptions& opt) {
           {"seconds", t_area}}},
         {"quality", {{"enabled", spec.quality}, {"formats_computed", C.quality_computed.load()}}},
         {"analytic", {{"points", n - pruned_axes}}},
-        {"energy", {{"enabled", false}, {"note", "models/dse/energy not integrated yet: energy columns are empty"}}},
+        {"energy",
+         {{"enabled", spec.energy},
+          {"table", "energy_table.json (every constant used, with its source)"},
+          {"columns", "energy_pj_per_token and the split at each term's lowest source; energy_high_pj: every term at its highest"},
+          {"weights_in_dram", spec.energy_weights}}},
         {"simulations", 0},
         {"seconds", {{"axes", t_axes}, {"area", t_area}, {"points", t_points}}}}},
       {"cache_dir", study.cache_dir()},
@@ -1046,6 +1100,7 @@ RunSummary run(const Study& study, const RunOptions& opt) {
     summary["evaluators"].push_back(
         {{"name", e.name}, {"fidelity", e.fidelity}, {"inputs", e.inputs}, {"outputs", e.outputs}, {"cost", e.cost}});
   io::write_text_atomically(partial + "/spec.yaml", spec.text);
+  study.write_energy_table(partial);
   write_outputs(partial, csv_all, jsonl_all, spec.objectives, summary);
   {
     const auto j = nlohmann::json::parse(read_file(partial + "/summary.json"));
@@ -1173,6 +1228,8 @@ void merge(const std::vector<std::string>& inputs, const std::string& out, const
   summary["merged_from"] = inputs;
   summary["shard"] = {{"index", 0}, {"count", 1}};
   io::write_text_atomically(partial + "/spec.yaml", read_file(inputs[0] + "/spec.yaml"));
+  if (fs::is_regular_file(inputs[0] + "/energy_table.json"))
+    io::write_text_atomically(partial + "/energy_table.json", read_file(inputs[0] + "/energy_table.json"));
   write_outputs(partial, csv, jsonl, spec.objectives, summary);
   fs::rename(partial, out);
 }
@@ -1242,4 +1299,10 @@ std::string report_markdown(const std::string& out, const std::string& command) 
   return md;
 }
 
+}  // namespace nqkv::dse
+
+namespace nqkv::dse {
+void Study::write_energy_table(const std::string& dir) const {
+  if (energy_) dse::write_energy_table(dir + "/energy_table.json", EnergyTable::builtin(), energy_->ids);
+}
 }  // namespace nqkv::dse

@@ -112,6 +112,8 @@ class Study {
   double mean_cached_area_seconds() const;
 
   Counters& counters() const { return counters_; }
+  // OUT/energy_table.json: every constant the energy models of this study use (nothing when off).
+  void write_energy_table(const std::string& dir) const;
   std::string cache_dir() const { return cache_dir_; }
   std::string tool_version() const;
 

@@ -26,8 +26,9 @@ constexpr const char* kAxisNames[kAxisCount] = {"lanes",     "block_max", "bits_
                                                 "model",      "context",   "batch",    "gen"};
 
 // Defaults of axes the spec leaves out: the simulation build (LANES 16, BLOCK_MAX 256, BITS_MAX 4,
-// DIV_SPS 4), 1 GHz, 256 KiB, one HBM3 stack, NF4/B64 fp16, context 2048, batch 1, 256 tokens.
-Memory default_memory() { return {"hbm3", 819.0, 16.0, 3.9}; }
+// DIV_SPS 4), 1 GHz, 256 KiB, one HBM2 stack (JEDEC 2.4 Gb/s x 1024 bits = 307 GB/s, 16 GiB, 3.9 pJ/bit
+// as O'Connor et al. MICRO 2017), NF4/B64 fp16, llama-3-8b, context 2048, batch 1, 256 tokens.
+Memory default_memory() { return {"hbm2", 307.0, 16.0, 3.9, "hbm2"}; }
 
 struct Ctx {
   std::string file;
@@ -164,7 +165,7 @@ std::vector<std::string> string_axis(const Ctx& c, const YAML::Node& n, const st
 }
 
 Memory memory_object(const Ctx& c, const YAML::Node& n, const std::string& key) {
-  check_keys(c, n, key, {"name", "bandwidth_gbs", "capacity_gib", "pj_per_bit"});
+  check_keys(c, n, key, {"name", "bandwidth_gbs", "capacity_gib", "pj_per_bit", "technology"});
   for (const char* f : {"name", "bandwidth_gbs", "capacity_gib", "pj_per_bit"})
     if (!n[f]) c.fail(key, std::string("missing '") + f + "'");
   Memory m;
@@ -172,6 +173,7 @@ Memory memory_object(const Ctx& c, const YAML::Node& n, const std::string& key) 
   m.bandwidth_gbs = number(c, n["bandwidth_gbs"], key + ".bandwidth_gbs", false, 1e-3, 1e9);
   m.capacity_gib = number(c, n["capacity_gib"], key + ".capacity_gib", false, 1e-3, 1e9);
   m.pj_per_bit = number(c, n["pj_per_bit"], key + ".pj_per_bit", false, 0, 1e6);
+  if (n["technology"]) m.technology = text(c, n["technology"], key + ".technology");
   return m;
 }
 
@@ -434,7 +436,12 @@ Spec parse_spec(const std::string& content, const std::string& origin) {
       }
     }
     if (const auto ev = root["evaluators"]) {
-      check_keys(c, ev, "evaluators", {"quality", "area"});
+      check_keys(c, ev, "evaluators", {"quality", "area", "energy"});
+      if (const auto e = ev["energy"]) {
+        check_keys(c, e, "evaluators.energy", {"enabled", "weights"});
+        if (e["enabled"]) s.energy = number(c, e["enabled"], "evaluators.energy.enabled", true, 0, 1) != 0;
+        if (e["weights"]) s.energy_weights = number(c, e["weights"], "evaluators.energy.weights", true, 0, 1) != 0;
+      }
       if (const auto q = ev["quality"]) {
         check_keys(c, q, "evaluators.quality", {"enabled", "elements"});
         if (q["enabled"]) s.quality = number(c, q["enabled"], "evaluators.quality.enabled", true, 0, 1) != 0;

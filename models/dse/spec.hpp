@@ -14,6 +14,7 @@ namespace nqkv::dse {
 struct Memory {
   std::string name;
   double bandwidth_gbs = 0, capacity_gib = 0, pj_per_bit = 0;
+  std::string technology;  // the energy table's DRAM technology (hbm2, hbm2e, gddr6, ...); "" = name
 };
 
 // The axes, in enumeration order (the first varies slowest in a grid).
@@ -76,6 +77,8 @@ struct Spec {
   // evaluators
   bool quality = true;
   int64_t quality_elements = 65536;  // synthetic KV elements per format
+  bool energy = true;
+  bool energy_weights = true;  // DRAM energy counts the weights (read once per step, shared by the batch)
   bool area = true;
   std::string area_script = "tools/area/nqkv_area.py";  // relative to the repository root
   double area_timeout_s = 3600;

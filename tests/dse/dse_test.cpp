@@ -75,7 +75,7 @@ Cmd run(const std::string& args, const std::string& env = "") {
 std::string small_spec(const std::string& extra_hw = "lanes: [4, 16]") {
   return std::string("version: 1\nname: t\nhardware:\n  ") + extra_hw +
          "\n  bits_max: [3, 4]\nsystem:\n  clock_ghz: [0.5, 1.0]\n  memory: {name: hbm3, bandwidth_gbs: 819, "
-         "capacity_gib: 24, pj_per_bit: 3.9}\nformat:\n  codebook: [nf4, nf3]\n  block: [32, 64]\nworkload:\n  model: "
+         "capacity_gib: 24, pj_per_bit: 3.9, technology: hbm2e}\nformat:\n  codebook: [nf4, nf3]\n  block: [32, 64]\nworkload:\n  model: "
          "llama-3-8b\n  context: [1024, 4096]\n  batch: [1, max]\n  gen: 64\nconstraints: ['bits <= bits_max']\n"
          "objectives: [max tokens_per_s, min area_mm2, min rel_mse]\nevaluators:\n  quality: {elements: 4096}\n  area: "
          "{script: " FAKE_AREA_PATH ", timeout_s: 60}\n";
@@ -187,7 +187,7 @@ TEST(DseSpec, RandomStrategyIsSeededAndInRange) {
 // tests/systemc/test_perf_formulas.cpp), and the generation's trapezoid against perf::generate.
 TEST(DseAnalytic, MatchesThePerfModel) {
   const Study st(parse_spec("version: 1\nhardware: {lanes: [4, 16, 32]}\nsystem: {clock_ghz: 0.8, buffer_kib: 128, memory: "
-                            "{name: m, bandwidth_gbs: 400, capacity_gib: 40, pj_per_bit: 4}}\nformat: {codebook: [nf4, nf3], block: [32, 64]}\n"
+                            "{name: m, bandwidth_gbs: 400, capacity_gib: 40, pj_per_bit: 4, technology: hbm2}}\nformat: {codebook: [nf4, nf3], block: [32, 64]}\n"
                             "workload: {model: llama-3-8b, context: [512, 3000], batch: [1, 4], gen: 100}\n"
                             "evaluators: {area: {enabled: 0}}\n",
                             "a.yaml"),
@@ -216,12 +216,18 @@ TEST(DseAnalytic, MatchesThePerfModel) {
     EXPECT_NEAR(r.q[qTpotS] / g.tpot, 1.0, 1e-3) << i;
     // bits per element with the fp16 scale: k + 16/B
     EXPECT_EQ(r.q[qBitsPerElement], r.q[qBits] + 16.0 / r.q[qBlock]);
+    // The energy split sums to the total bit for bit; the spread is ordered.
+    ASSERT_TRUE(r.has_energy);
+    EXPECT_EQ(((r.e_dram + r.e_sram) + r.e_mac) + r.e_quant, r.q[qEnergy]) << i;
+    EXPECT_GT(r.e_dram, 0);
+    EXPECT_GT(r.e_mac, 0);
+    EXPECT_LE(r.q[qEnergy], r.e_high);
   }
 }
 
 TEST(DseAnalytic, InvalidAndInfeasiblePointsSayWhy) {
   const Study st(parse_spec("version: 1\nhardware: {lanes: [4, 128], bits_max: 3}\nformat: {codebook: [nf3, nf4], block: [32]}\n"
-                            "system: {memory: {name: m, bandwidth_gbs: 100, capacity_gib: 1, pj_per_bit: 4}}\n"
+                            "system: {memory: {name: gddr6, bandwidth_gbs: 100, capacity_gib: 1, pj_per_bit: 4}}\n"
                             "evaluators: {area: {enabled: 0}}\n",
                             "i.yaml"),
                  "");
@@ -283,6 +289,10 @@ TEST(DseCli, JobsShardMergeCacheAndFailingPoint) {
   EXPECT_GT(s1["counts"]["failed"].get<int>(), 0);
   EXPECT_GT(s1["counts"]["ok"].get<int>(), 0);
   const std::string csv = slurp(d + "/j1/points.csv");
+  // Every energy figure's constants are listed with their sources.
+  const auto et = nlohmann::json::parse(slurp(d + "/j1/energy_table.json"));
+  EXPECT_GT(et["constants"].size(), 3u);
+  for (const auto& c : et["constants"]) EXPECT_FALSE(c["source"].get<std::string>().empty());
   EXPECT_NE(csv.find(",failed,"), std::string::npos);
   EXPECT_NE(csv.find("fake synthesis: LANES 8 fails on purpose"), std::string::npos);
   // Area of a known set: 1000 x LANES x BITS_MAX + BLOCK_MAX + DIV_SPS transistors.
@@ -312,6 +322,7 @@ TEST(DseCli, JobsShardMergeCacheAndFailingPoint) {
   EXPECT_EQ(slurp(d + "/merged/points.csv"), csv);
   EXPECT_EQ(slurp(d + "/merged/points.jsonl"), slurp(d + "/j1/points.jsonl"));
   EXPECT_EQ(slurp(d + "/merged/pareto.csv"), slurp(d + "/j1/pareto.csv"));
+  EXPECT_EQ(slurp(d + "/merged/energy_table.json"), slurp(d + "/j1/energy_table.json"));
   // A missing shard is refused.
   const Cmd bad = run("dse merge " + d + "/sh0 " + d + "/sh1 -o " + d + "/merged2");
   EXPECT_EQ(bad.status, 2);
