@@ -60,6 +60,15 @@ if [ "${NQKV_SKIP_MODELS:-0}" != 1 ] && ! (cd "$SMOLLM2_DIR" 2>/dev/null && echo
   mv "$SMOLLM2_DIR/$SMOLLM2_GGUF.tmp" "$SMOLLM2_DIR/$SMOLLM2_GGUF"
 fi
 
+# cuobjdump + nvdisasm for scripts/gpu/sass_compare.py (kernel-by-kernel SASS of two CUDA builds), only
+# where nvcc is installed and the toolkit lacks them: the PyPI wheels, into a cache folder (5 MB).
+CUOBJ_DIR=${NQKV_DATA_DIR:-$HOME/.cache/nqkv}/cuda-tools
+if [ -x /usr/local/cuda/bin/nvcc ] && [ ! -x /usr/local/cuda/bin/cuobjdump ] && [ ! -x "$CUOBJ_DIR/nvidia/cu13/bin/cuobjdump" ]; then
+  echo "setup: pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm 13.2.51 into $CUOBJ_DIR"
+  python3 -m pip install -q --no-deps --target "$CUOBJ_DIR" nvidia-cuda-cuobjdump==13.2.51 nvidia-cuda-nvdisasm==13.2.51 ||
+    echo "setup: cuobjdump not installed (only scripts/gpu/sass_compare.py needs it)"
+fi
+
 BUILD_DIR=${NQKV_BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
