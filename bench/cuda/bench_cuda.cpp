@@ -10,11 +10,20 @@
 // Counters: GBps (bytes actually read + written / median), cacheGBps (the quantized cache bytes the
 // kernel must read / median), frac_copy (cacheGBps over the measured device-to-device copy bandwidth,
 // read + write, timed the same way); the *_sync counters are the launch-inclusive equivalents.
+//
+// --graph=N (CUDA-graph mode, the way the fp16 baselines of scripts/gpu/decode_baselines.py are timed):
+// each benchmark captures a graph of n calls, n = N rounded up to a multiple of the rotation count so
+// every input copy is read equally often (call i reads copy i mod rotations, >= 256 MiB in all, over 5x
+// the H100's L2), replays it --graph_replays=R times (default 30) after two warm replays, and reports per
+// call: median_us = the median over replays of replay time / n, p10_us and p90_us the same percentiles,
+// graph_calls = n. sync_us then equals median_us (launch costs are inside the graph as they are in a
+// serving loop's graph), and starved = 0.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -30,6 +39,7 @@ namespace ng = nqkv::golden;
 namespace {
 
 constexpr int kWarmup = 5, kTimed = 50;
+int g_graph_calls = 0, g_graph_replays = 30;  // --graph=N (0: off), --graph_replays=R
 constexpr size_t kRotateBytes = size_t(256) << 20;  // at least 256 MiB of distinct inputs (L2 is 50 MB)
 
 double g_copy_GBps = 0.0, g_copy_sync_GBps = 0.0;
@@ -51,6 +61,9 @@ struct Timing {
   double us = 0;       // queued: median GPU time per launch
   double sync_us = 0;  // launch-inclusive: median with the host waiting after each launch
   bool starved = false;
+  double p10_us = 0, p90_us = 0;  // graph mode: percentiles per call
+  int graph_calls = 0;            // graph mode: calls per graph (0: not graph mode)
+  std::string error;              // graph mode: capture or replay failure
 };
 
 double median_of(std::vector<float>& ms) {
@@ -58,8 +71,82 @@ double median_of(std::vector<float>& ms) {
   return 1000.0 * ms[ms.size() / 2];
 }
 
+double percentile_of(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[size_t(q * (v.size() - 1) + 0.5)];
+}
+
+// Graph mode (--graph=N): launch(r, stream) captured n times into one graph, replayed g_graph_replays times.
+template <class F>
+Timing time_graph(F&& launch, int rotations) {
+  Timing t;
+  const int n = ((std::max(g_graph_calls, 1) + rotations - 1) / rotations) * rotations;
+  cudaStream_t st = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  auto fail = [&](const char* what, cudaError_t e) {
+    if (t.error.empty()) t.error = std::string(what) + ": " + cudaGetErrorString(e);
+  };
+  cudaError_t e = cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking);
+  if (e) {
+    fail("cudaStreamCreate", e);
+    return t;
+  }
+  for (int i = 0; i < std::max(kWarmup, rotations); ++i) launch(i % rotations, st);  // caches, attributes
+  e = cudaStreamSynchronize(st);
+  if (e) fail("warm-up", e);
+  if (!e) e = cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed);
+  if (!e) {
+    for (int i = 0; i < n; ++i) launch(i % rotations, st);
+    e = cudaStreamEndCapture(st, &graph);
+    if (e) fail("capture", e);
+  } else {
+    fail("cudaStreamBeginCapture", e);
+  }
+  if (!e) e = cudaGraphInstantiate(&exec, graph, 0);
+  if (e) fail("cudaGraphInstantiate", e);
+  std::vector<double> per_call;
+  if (!e) {
+    cudaGraphUpload(exec, st);
+    for (int w = 0; w < 2 && !e; ++w) e = cudaGraphLaunch(exec, st);
+    if (!e) e = cudaStreamSynchronize(st);
+    std::vector<cudaEvent_t> a(g_graph_replays), b(g_graph_replays);
+    for (int i = 0; i < g_graph_replays; ++i) {
+      cudaEventCreate(&a[i]);
+      cudaEventCreate(&b[i]);
+    }
+    for (int i = 0; i < g_graph_replays && !e; ++i) {
+      cudaEventRecord(a[i], st);
+      e = cudaGraphLaunch(exec, st);
+      cudaEventRecord(b[i], st);
+    }
+    if (!e) e = cudaStreamSynchronize(st);
+    if (e) fail("replay", e);
+    for (int i = 0; i < g_graph_replays && !e; ++i) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, a[i], b[i]);
+      per_call.push_back(1000.0 * ms / n);
+    }
+    for (int i = 0; i < g_graph_replays; ++i) {
+      cudaEventDestroy(a[i]);
+      cudaEventDestroy(b[i]);
+    }
+  }
+  if (exec) cudaGraphExecDestroy(exec);
+  if (graph) cudaGraphDestroy(graph);
+  cudaStreamDestroy(st);
+  if (!per_call.empty()) {
+    t.us = t.sync_us = percentile_of(per_call, 0.5);
+    t.p10_us = percentile_of(per_call, 0.1);
+    t.p90_us = percentile_of(per_call, 0.9);
+    t.graph_calls = n;
+  }
+  return t;
+}
+
 template <class F>
 Timing time_launches(F&& launch, int rotations) {
+  if (g_graph_calls > 0) return time_graph(launch, rotations);
   std::vector<cudaEvent_t> a(kTimed), b(kTimed);
   for (int i = 0; i < kTimed; ++i) {
     cudaEventCreate(&a[i]);
@@ -67,13 +154,13 @@ Timing time_launches(F&& launch, int rotations) {
   }
   cudaEvent_t spun;
   cudaEventCreate(&spun);
-  for (int i = 0; i < kWarmup; ++i) launch(i % rotations);
+  for (int i = 0; i < kWarmup; ++i) launch(i % rotations, nullptr);
   cudaDeviceSynchronize();
   std::vector<float> ms(kTimed);
   Timing t;
   for (int i = 0; i < kTimed; ++i) {
     cudaEventRecord(a[i]);
-    launch(i % rotations);
+    launch(i % rotations, nullptr);
     cudaEventRecord(b[i]);
     cudaEventSynchronize(b[i]);
     cudaEventElapsedTime(&ms[i], a[i], b[i]);
@@ -85,7 +172,7 @@ Timing time_launches(F&& launch, int rotations) {
   cudaEventRecord(spun);
   for (int i = 0; i < kTimed; ++i) {
     cudaEventRecord(a[i]);
-    launch(i % rotations);
+    launch(i % rotations, nullptr);
     cudaEventRecord(b[i]);
   }
   t.starved = cudaEventQuery(spun) == cudaSuccess;
@@ -101,7 +188,16 @@ Timing time_launches(F&& launch, int rotations) {
 }
 
 void report(benchmark::State& state, const Timing& t, double bytes, double cache_bytes) {
+  if (!t.error.empty()) {
+    state.SkipWithError(("graph mode: " + t.error).c_str());
+    return;
+  }
   for (auto _ : state) state.SetIterationTime(t.us * 1e-6);
+  if (t.graph_calls > 0) {
+    state.counters["p10_us"] = t.p10_us;
+    state.counters["p90_us"] = t.p90_us;
+    state.counters["graph_calls"] = t.graph_calls;
+  }
   state.counters["median_us"] = t.us;
   state.counters["sync_us"] = t.sync_us;
   state.counters["starved"] = t.starved ? 1 : 0;
@@ -130,7 +226,7 @@ void BM_CopyD2D(benchmark::State& state) {
   cudaMalloc(&src, n);
   cudaMalloc(&dst, n);
   cudaMemset(src, 1, n);
-  const Timing t = time_launches([&](int) { cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice); }, 1);
+  const Timing t = time_launches([&](int, cudaStream_t st) { cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, st); }, 1);
   cudaFree(src);
   cudaFree(dst);
   g_copy_GBps = 2.0 * n / (t.us * 1e-6) / 1e9;
@@ -225,10 +321,10 @@ void BM_DecodeAttention(benchmark::State& state) {
   BCK(ws.allocate(B, Hq, Hkv, D, T));
   nc::Result lr;
   const Timing t = time_launches(
-      [&](int r) {
+      [&](int r, cudaStream_t st) {
         nc::PagedCache c = rc.cache.desc();
         c.page_table = rc.tables[r];
-        nc::Result x = nc::decode_attention(c, q, Hq, 0.0f, T, out, ws, rc.cache.error_word());
+        nc::Result x = nc::decode_attention(c, q, Hq, 0.0f, T, out, ws, rc.cache.error_word(), nullptr, st);
         if (!x.ok()) lr = x;
       },
       rc.rot);
@@ -290,10 +386,10 @@ void BM_QuantizeAppend(benchmark::State& state) {
   }
   nc::Result lr;
   const Timing t = time_launches(
-      [&](int r) {
+      [&](int r, cudaStream_t st) {
         nc::PagedCache c = cache.desc();
         c.page_table = tables[r];
-        nc::Result x = nc::quantize_append(c, ins[2 * r], ins[2 * r + 1], n_new, false, cache.error_word(), nullptr);
+        nc::Result x = nc::quantize_append(c, ins[2 * r], ins[2 * r + 1], n_new, false, cache.error_word(), nullptr, st);
         if (!x.ok()) lr = x;
       },
       rot);
@@ -318,7 +414,7 @@ void BM_AppendStreamReference(benchmark::State& state) {
     cudaMalloc(&outs[r], out_bytes);
     cudaMemset(ins[r], r + 1, in_bytes);
   }
-  const Timing t = time_launches([&](int r) { stream_fold4(ins[r], outs[r], in_bytes); }, rot);
+  const Timing t = time_launches([&](int r, cudaStream_t st) { stream_fold4(ins[r], outs[r], in_bytes, st); }, rot);
   for (int r = 0; r < rot; ++r) {
     cudaFree(ins[r]);
     cudaFree(outs[r]);
@@ -341,10 +437,10 @@ void BM_DequantizeCache(benchmark::State& state) {
   cudaMalloc(&ov, n * 4);
   nc::Result lr;
   const Timing t = time_launches(
-      [&](int r) {
+      [&](int r, cudaStream_t st) {
         nc::PagedCache c = rc.cache.desc();
         c.page_table = rc.tables[r];
-        nc::Result x = nc::dequantize_cache(c, T, ok, ov, rc.cache.error_word());
+        nc::Result x = nc::dequantize_cache(c, T, ok, ov, rc.cache.error_word(), st);
         if (!x.ok()) lr = x;
       },
       rc.rot);
@@ -393,4 +489,31 @@ BENCHMARK(BM_DequantizeCache)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+// Google Benchmark's main plus --graph=N and --graph_replays=R (removed from argv before Initialize).
+int main(int argc, char** argv) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* flag, int lo, int hi, int& out) {
+      const std::string f = std::string(flag) + "=";
+      if (a.rfind(f, 0) != 0) return false;
+      char* end = nullptr;
+      const long v = std::strtol(a.c_str() + f.size(), &end, 10);
+      if (end == a.c_str() + f.size() || *end || v < lo || v > hi) {
+        std::fprintf(stderr, "bench_cuda: %s must be an integer in [%d, %d]\n", flag, lo, hi);
+        std::exit(2);
+      }
+      out = int(v);
+      return true;
+    };
+    if (i > 0 && (value("--graph", 1, 4096, g_graph_calls) || value("--graph_replays", 3, 10000, g_graph_replays)))
+      continue;
+    rest.push_back(argv[i]);
+  }
+  int n = int(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

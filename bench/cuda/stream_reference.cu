@@ -14,7 +14,7 @@ __global__ void fold4_kernel(const uint4* __restrict__ in, uint4* __restrict__ o
 }
 }  // namespace
 
-void stream_fold4(const void* in, void* out, size_t in_bytes) {
+void stream_fold4(const void* in, void* out, size_t in_bytes, void* stream) {
   const size_t n_out = in_bytes / 64;  // 16-byte output words
-  fold4_kernel<<<unsigned((n_out + 255) / 256), 256>>>(static_cast<const uint4*>(in), static_cast<uint4*>(out), n_out);
+  fold4_kernel<<<unsigned((n_out + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(static_cast<const uint4*>(in), static_cast<uint4*>(out), n_out);
 }

@@ -2,13 +2,14 @@
 # Device run (see reports/gpu.md): golden-reference suite, compute-sanitizer memcheck + racecheck,
 # Google Benchmark of the kernels, and the fp16 SDPA baseline, all in one call. Binaries are built
 # on the development machine (scripts/gpu/pack_carry.sh) and carried in build-cuda/devcarry.
-# Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test test0 test1 memcheck memcheck0 racecheck bench benchcl ncuapp benchgen benchprev benchocc2 sdpadecode ncu sass
+# Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test paths golden memcheck racecheck bench benchgraph baselines ncuapp benchgen benchprev sdpadecode ncu sass
+# paths: the suite on the other production paths, NQKV_CUDA_TMA=0, NQKV_CUDA_PDL=0, NQKV_CUDA_GENERIC=1 (tests_<path>.log).
+# golden: nqkv golden gen + nqkv golden check --backend cuda (the CLI carried in $C too) -> golden_check.txt.
+# benchgraph: bench_cuda --graph=20 (CUDA graphs of 20+ calls over rotating inputs) -> gpu_bench_graph.json.
+# baselines: scripts/gpu/decode_baselines.py (fp16 SDPA backends + FlashInfer if importable, CUDA graphs) -> baselines.json.
 # benchgen: the decode benchmarks again with NQKV_CUDA_GENERIC=1 (the pre-tensor-core generic kernel), same run.
 # benchprev: the decode + append benchmarks of a previous build carried in build-cuda/devcarry_prev (same run).
-# benchocc2: decode benchmarks with NQKV_CUDA_OCC2=1 (block-64 fast path at 2 CTAs/SM, no register cap).
 # sdpadecode: the fp16 SDPA flash baseline (scripts/gpu/sdpa_decode_baseline.py, the only SDPA script) -> gpu_sdpa_same_run.json.
-# test0 / test1 / memcheck0: the suite with NQKV_CUDA_CLUSTER=0 (single-CTA partitions) / =1 (2-CTA clusters forced).
-# benchcl: decode benchmarks with NQKV_CUDA_CLUSTER=0 and =1 (gpu_bench_cluster{0,1}.json).
 set -u
 OUTD=${1:?outdir}; shift
 STEPS=${*:-test memcheck racecheck bench sdpadecode}
@@ -19,11 +20,10 @@ date -u > "$OUTD/env.txt"; nvidia-smi >> "$OUTD/env.txt" 2>&1
 for s in $STEPS; do
   case $s in
     test) timeout 150 $C/cuda_golden_tests 2>&1 | tee "$OUTD/tests.log" | grep -E "^\[ *(OK|FAILED|PASSED|SKIPPED) |sweep|golden cases|Failure|gpu=" | head -80 ;;
-    test0) NQKV_CUDA_CLUSTER=0 timeout 150 $C/cuda_golden_tests > "$OUTD/tests_cl0.log" 2>&1; echo "tests (cluster off) rc=$?"; grep -E "^\[ *(FAILED|PASSED) |mismatch" "$OUTD/tests_cl0.log" | head -20 ;;
-    test1) NQKV_CUDA_CLUSTER=1 timeout 150 $C/cuda_golden_tests > "$OUTD/tests_cl1.log" 2>&1; echo "tests (cluster forced) rc=$?"; grep -E "^\[ *(FAILED|PASSED) |mismatch" "$OUTD/tests_cl1.log" | head -20 ;;
-    memcheck0) NQKV_CUDA_CLUSTER=0 NQKV_CUDA_SWEEP=3 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 $C/cuda_golden_tests \
-        --gtest_filter='CudaRandom.*:CudaErrors.*:CudaGolden.AllGenerated*' > "$OUTD/memcheck0.log" 2>&1; echo "memcheck (cluster off) rc=$?"; tail -2 "$OUTD/memcheck0.log" ;;
-    benchcl) for v in ${CLV:-0 1}; do NQKV_CUDA_CLUSTER=$v timeout 150 $C/bench_cuda --benchmark_filter='DecodeAttention' --benchmark_out="$OUTD/gpu_bench_cluster$v.json" --benchmark_out_format=json > "$OUTD/benchcl$v.log" 2>&1; echo "benchcl$v rc=$?"; done ;;
+    paths) for pe in NQKV_CUDA_TMA=0 NQKV_CUDA_PDL=0 NQKV_CUDA_GENERIC=1; do env $pe timeout 200 $C/cuda_golden_tests > "$OUTD/tests_${pe%=*}.log" 2>&1; echo "tests $pe rc=$?"; grep -E "^\[ *(FAILED|PASSED) |mismatch" "$OUTD/tests_${pe%=*}.log" | head -5; done ;;
+    golden) rm -rf /tmp/gold; { $C/nqkv golden gen --out /tmp/gold && $C/nqkv golden check /tmp/gold --backend cuda; } > "$OUTD/golden_check.txt" 2>&1; echo "golden check rc=$?"; tail -3 "$OUTD/golden_check.txt" ;;
+    benchgraph) timeout 400 $C/bench_cuda --graph=${GRAPH_CALLS:-20} --benchmark_filter="${GRAPH_FILTER:-CopyD2D|DecodeAttention|QuantizeAppend}" --benchmark_out="$OUTD/gpu_bench_graph.json" --benchmark_out_format=json > "$OUTD/benchgraph.log" 2>&1; echo "benchgraph rc=$?"; grep -E "DecodeAttention|CopyD2D" "$OUTD/benchgraph.log" | awk '{print $1, $4, $5}' | head -30 ;;
+    baselines) PYTHONUNBUFFERED=1 timeout 480 python3 scripts/gpu/decode_baselines.py --out "$OUTD/baselines.json" > "$OUTD/baselines.log" 2>&1; echo "baselines rc=$?"; tail -4 "$OUTD/baselines.log" ;;
     memcheck) NQKV_CUDA_SWEEP=3 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 $C/cuda_golden_tests \
         --gtest_filter='CudaRandom.*:CudaErrors.*:CudaGolden.AllGenerated*' > "$OUTD/memcheck.log" 2>&1; echo "memcheck rc=$?"; tail -4 "$OUTD/memcheck.log" ;;
     racecheck) NQKV_CUDA_SWEEP=2 timeout 240 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 9 $C/cuda_golden_tests \
@@ -31,7 +31,6 @@ for s in $STEPS; do
     bench) timeout 200 $C/bench_cuda --benchmark_out="$OUTD/gpu_bench.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/bench.log" | tail -25 ;;
     benchgen) NQKV_CUDA_GENERIC=1 timeout 150 $C/bench_cuda --benchmark_filter='DecodeAttention' --benchmark_out="$OUTD/gpu_bench_generic.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/benchgen.log" | tail -20 ;;
     benchprev) P=build-cuda/devcarry_prev; LD_LIBRARY_PATH=$PWD/$P/lib timeout 200 $P/bench_cuda --benchmark_filter='DecodeAttention|QuantizeAppend' --benchmark_out="$OUTD/gpu_bench_prev.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/benchprev.log" | tail -3 ;;
-    benchocc2) NQKV_CUDA_OCC2=1 timeout 150 $C/bench_cuda --benchmark_filter='DecodeAttention.*blk:64/bits:4' --benchmark_out="$OUTD/gpu_bench_occ2.json" --benchmark_out_format=json 2>&1 | tee "$OUTD/benchocc2.log" | tail -3 ;;
     sass) timeout 200 bash scripts/gpu/profile_sass.sh "$OUTD" > "$OUTD/sass.log" 2>&1; echo "sass rc=$?"; grep -E "Duration|Registers|Issue|Executed Ipc" "$OUTD/sass.log" | head -12 ;;
     sdpadecode) PYTHONUNBUFFERED=1 timeout 240 python3 scripts/gpu/sdpa_decode_baseline.py --out "$OUTD/gpu_sdpa_same_run.json" > "$OUTD/gpu_sdpa_same_run.log" 2>&1; echo "helper sdpa rc=$?"; tail -5 "$OUTD/gpu_sdpa_same_run.log" ;;
     ncuapp) timeout 150 ncu --section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables --section Occupancy --section WarpStateStats \
