@@ -1088,6 +1088,15 @@ std::vector<Case> llama_cases(const std::string& cmd) {
         {cmd, C + " --tensors q", "--tensors"},
         {cmd, C + " --plot {RO}/p.png", "cannot create files"},
         {cmd, C + " --plot {F}/ck/model.bin", "is an input"},
+        {cmd, C + " --kv kivi4 --kivi-group 0", "--kivi-group"},
+        {cmd, C + " --kv kivi4 --kivi-group -4", "--kivi-group"},
+        {cmd, C + " --kv kivi4 --kivi-group 1e400", "--kivi-group"},
+        {cmd, C + " --kv kivi4 --kivi-residual 0", "--kivi-residual"},
+        {cmd, C + " --kv kivi4 --kivi-residual abc", "--kivi-residual"},
+        {cmd, C + " --kv kivi4 --kivi-group 16 --kivi-residual 32", "does not divide head_dim"},
+        {cmd, C + " --kv kivi2 --kivi-group 8 --kivi-residual 12", "multiple of the group size"},
+        {cmd, C + " --kv kivi2 --kivi-group 8 --kivi-residual 4", "multiple of the group size"},
+        {cmd, C + " --kv kivi8", "unknown codebook"},
     };
     v.insert(v.end(), more.begin(), more.end());
   }
@@ -1118,7 +1127,9 @@ TEST(BadInput, FixturesAreGood) {
         "dequantize --input " + (e.F / "q.safetensors").string() + " --output " + (O / "d.safetensors").string(),
         "project --model " + (e.F / "config.json").string() + " --hw-file " + (e.F / "hw.json").string() + " --gpu mygpu",
         "kvstats --checkpoint " + (e.F / "ck/model.bin").string() + " --blocks 8,16 --codebooks nf4",
-        "eval --checkpoint " + (e.F / "ck/model.bin").string() + " --kv nf4 --block 8 --gen 4 --no-baselines"}) {
+        "eval --checkpoint " + (e.F / "ck/model.bin").string() + " --kv nf4 --block 8 --gen 4 --no-baselines",
+        "eval --checkpoint " + (e.F / "ck/model.bin").string() +
+            " --kv kivi2,kivi4 --kivi-group 4 --kivi-residual 8 --tensors k --gen 4 --no-baselines"}) {
     const Outcome o = run_nqkv(split_args(args), O, e.base / "err" / "good.txt");
     EXPECT_EQ(o.status, 0) << "nqkv " << args << "\n" << o.err;
   }

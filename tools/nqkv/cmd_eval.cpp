@@ -23,6 +23,7 @@ struct EvalOptions {
   std::vector<std::string> kv{"nf4", "nf3", "nf2", "int4", "fp4"};
   std::vector<int> blocks{32, 8};
   int gen = 256;
+  int kivi_group = 32, kivi_residual = 128;
   bool no_baselines = false;
 };
 
@@ -54,6 +55,13 @@ void run_eval(const EvalOptions& o) {
   for (const auto& name : o.kv) {
     if (name == "f32" || name == "f16" || name == "bf16") {
       formats.push_back({name, 0, "", type});
+      continue;
+    }
+    if (name == "kivi4" || name == "kivi2") {  // one format: --block does not apply (--kivi-group does)
+      KVFormat f{name, o.kivi_group, "kivi", golden::ElemType::F16, o.tensors};
+      f.kivi_residual = o.kivi_residual;
+      f.context = c.seq_len;
+      formats.push_back(f);
       continue;
     }
     const golden::Codebook& cb = golden::codebook_by_name(name);
@@ -109,11 +117,14 @@ void run_eval(const EvalOptions& o) {
     const KVFormat& f = r.format;
     const double dp = 100 * (r.ppl / base_ppl - 1);
     md << fmt::format("| {} | {} | {} | {:.3f} | {:.4f} | {:+.2f}% | {:.1f}% | {:.1f}% | {} | {:.1f}% | {:.1f} |\n",
-                      f.name + (f.tensors == "kv" ? "" : " (" + f.tensors + " only)"), f.quantized() ? std::to_string(f.block) : "-",
+                      (f.kivi() ? fmt::format("{} R{}", f.name, f.kivi_residual) : f.name) +
+                          (f.tensors == "kv" ? "" : " (" + f.tensors + " only)"),
+                      f.quantized() ? std::to_string(f.block) : "-",
                       f.quantized() ? f.path : "float",
                       r.bits_per_element, r.ppl, dp, 100 * r.text_top1_agreement, 100 * r.greedy_tf_agreement,
                       r.first_divergence, 100 * r.free_run_match, r.seconds);
-    csv << fmt::format("{}{},{},{},{:.6g},{:.9g},{:.6g},{:.6g},{:.6g},{},{:.6g},{},{:.3f}\n", f.name, f.tensors == "kv" ? "" : "_" + f.tensors + "only", f.block,
+    csv << fmt::format("{}{},{},{},{:.6g},{:.9g},{:.6g},{:.6g},{:.6g},{},{:.6g},{},{:.3f}\n",
+                       f.kivi() ? fmt::format("{}_R{}", f.name, f.kivi_residual) : f.name, f.tensors == "kv" ? "" : "_" + f.tensors + "only", f.block,
                        f.quantized() ? f.path : "float", r.bits_per_element, r.ppl, dp, r.text_top1_agreement,
                        r.greedy_tf_agreement, r.first_divergence, r.free_run_match, r.golden_attention_calls,
                        r.seconds);
@@ -150,8 +161,16 @@ NQKV_COMMAND(eval) {
   sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format)")->required();
   sub->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
   sub->add_option("--text", o->text_file, "held-out UTF-8 text (default: built-in paragraphs)");
-  sub->add_option("--kv", o->kv, "KV formats: codebook names (nf4,nf3,nf2,fp4,int4,int4sym,lloyd4) or f32/f16/bf16")
+  sub->add_option("--kv", o->kv,
+                  "KV formats: codebook names (nf4,nf3,nf2,fp4,int4,int4sym,lloyd4), f32/f16/bf16, or kivi4/kivi2 "
+                  "(KIVI: K per channel, V per token, asymmetric, fp16 residual window; golden/kivi.hpp)")
       ->delimiter(',');
+  sub->add_option("--kivi-group", o->kivi_group, "KIVI group size G (tokens per K group, channels per V group)")
+      ->check(nqkv::cli::int_range(1, 1 << 16))
+      ->capture_default_str();
+  sub->add_option("--kivi-residual", o->kivi_residual, "KIVI residual window R in fp16 tokens (a multiple of G)")
+      ->check(nqkv::cli::int_range(1, 1 << 20))
+      ->capture_default_str();
   sub->add_option("--block", o->blocks, "block sizes (must divide the per-token K/V row, kv_dim)")
       ->delimiter(',')
       ->check(nqkv::cli::int_range(1, 1 << 20));

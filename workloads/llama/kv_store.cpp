@@ -167,14 +167,71 @@ void GoldenKVStore::attend(int layer, const float* q, float* out) {
     std::copy_n(o.data() + static_cast<size_t>(h) * kv_dim + (h / kv_mul) * hs, hs, out + h * hs);
 }
 
+KiviKVStore::KiviKVStore(const Config& c, const golden::kivi::Config& kc) : FloatKVStore(c, golden::ElemType::F32) {
+  caches_.reserve(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) caches_.emplace_back(kc, c.kv_dim(), c.head_size());
+}
+
+void KiviKVStore::reset() {
+  FloatKVStore::reset();
+  for (auto& x : caches_) x.clear();
+}
+
+// The float rows mirror the KIVI cache: the new token's fp16 row is appended, and rows that this
+// append's flush quantized (K: R tokens at a time, V: one) are overwritten with their dequantized
+// values. Attention is FloatKVStore::attend on those rows.
+void KiviKVStore::append(int layer, const float* k, const float* v) {
+  golden::kivi::LayerCache& cache = caches_.at(layer);
+  const int64_t kq0 = cache.k_quantized_tokens(), vq0 = cache.v_quantized_tokens();
+  cache.append(k, v);
+  auto& K = k_[layer];
+  auto& V = v_[layer];
+  K.insert(K.end(), cache.keys().end() - kv_dim_, cache.keys().end());
+  V.insert(V.end(), cache.values().end() - kv_dim_, cache.values().end());
+  std::copy(cache.keys().begin() + kq0 * kv_dim_, cache.keys().begin() + cache.k_quantized_tokens() * kv_dim_,
+            K.begin() + kq0 * kv_dim_);
+  std::copy(cache.values().begin() + vq0 * kv_dim_, cache.values().begin() + cache.v_quantized_tokens() * kv_dim_,
+            V.begin() + vq0 * kv_dim_);
+}
+
+golden::kivi::Stats KiviKVStore::stats() const {
+  golden::kivi::Stats s;
+  for (const auto& c : caches_) {
+    s.groups += c.stats().groups;
+    s.zero_range_groups += c.stats().zero_range_groups;
+    s.nonfinite_groups += c.stats().nonfinite_groups;
+  }
+  return s;
+}
+
+golden::kivi::Config KVFormat::kivi_config() const {
+  golden::kivi::Config k;
+  k.k_bits = k.v_bits = name == "kivi2" ? 2 : 4;
+  k.group = block;
+  k.residual = kivi_residual;
+  k.quantize_k = tensors != "v";
+  k.quantize_v = tensors != "k";
+  return k;
+}
+
 std::string KVFormat::label() const {
   if (!quantized()) return name;
+  if (kivi())
+    return name + "/G" + std::to_string(block) + "/R" + std::to_string(kivi_residual) +
+           (tensors == "kv" ? "" : "/" + tensors + "-only");
   return name + "/B" + std::to_string(block) + "/" + path + (tensors == "kv" ? "" : "/" + tensors + "-only");
 }
 
 double KVFormat::bits_per_element() const {
   if (name == "f32") return 32;
   if (name == "f16" || name == "bf16") return 16;
+  if (kivi()) {  // like the codebook rows: the bits of the quantized tensor(s)
+    const golden::kivi::Config k = kivi_config();
+    const int64_t L = context > 0 ? context : kivi_residual;
+    return tensors == "k" ? golden::kivi::k_bits_per_element(k, L)
+           : tensors == "v" ? golden::kivi::v_bits_per_element(k, L)
+                            : golden::kivi::bits_per_element(k, L);
+  }
   return golden::bits_per_element(golden::codebook_by_name(name), block, golden::elem_bits(type));
 }
 
@@ -182,6 +239,11 @@ std::unique_ptr<KVStore> make_kv_store(const Config& c, const KVFormat& f) {
   if (f.name == "f32") return std::make_unique<FloatKVStore>(c, golden::ElemType::F32);
   if (f.name == "f16") return std::make_unique<FloatKVStore>(c, golden::ElemType::F16);
   if (f.name == "bf16") return std::make_unique<FloatKVStore>(c, golden::ElemType::BF16);
+  if (f.kivi()) {
+    if (f.tensors != "kv" && f.tensors != "k" && f.tensors != "v")
+      throw InputError("quantized tensors must be kv, k or v (got '" + f.tensors + "')");
+    return std::make_unique<KiviKVStore>(c, f.kivi_config());  // validates G, R against head_dim
+  }
   const golden::Codebook& cb = golden::codebook_by_name(f.name);
   if (f.path == "golden") return std::make_unique<GoldenKVStore>(c, cb, f.type, f.block);
   if (f.tensors != "kv" && f.tensors != "k" && f.tensors != "v")

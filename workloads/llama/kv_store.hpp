@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "golden/attention.hpp"
+#include "golden/kivi.hpp"
 #include "workloads/llama/model.hpp"
 
 namespace nqkv::llama {
@@ -92,15 +93,38 @@ class GoldenKVStore : public KVStore {
   golden::QuantStats stats_;
 };
 
+// KIVI (golden/kivi.hpp, an analysis path): K per channel over groups of G tokens, V per token over
+// groups of G channels, asymmetric INT4/INT2 with fp16 scale and zero point, the R most recent
+// tokens in fp16 on KIVI's decode schedule; attention in float32 (FloatKVStore's) on what the cache
+// holds at each step: dequantized values for the quantized tokens, fp16 values for the rest.
+class KiviKVStore : public FloatKVStore {
+ public:
+  KiviKVStore(const Config& c, const golden::kivi::Config& kc);
+  void reset() override;
+  void append(int layer, const float* k, const float* v) override;
+  const golden::kivi::LayerCache& cache(int layer) const { return caches_.at(layer); }
+  golden::kivi::Stats stats() const;
+
+ private:
+  std::vector<golden::kivi::LayerCache> caches_;
+};
+
 // A KV cache format chosen on the command line.
 struct KVFormat {
   std::string name;   // "f32", "f16", "bf16" or a codebook name (nf4, nf3, nf2, fp4, int4, ...)
   int block = 0;      // quantized formats only
   std::string path;   // quantized formats: "golden" or "dequant"
   golden::ElemType type = golden::ElemType::F16;  // element type the quantizer sees
-  std::string tensors = "kv";  // dequant path only: "kv", "k" (V kept in float) or "v" (K kept in float)
+  std::string tensors = "kv";  // dequant and kivi paths: "kv", "k" (V kept in float) or "v" (K kept in float)
+  // KIVI: name "kivi4" or "kivi2", path "kivi", block = the group size G, kivi_residual = R; its
+  // bits per element depend on the context, stated at `context` tokens (the eval window).
+  int kivi_residual = 128;
+  int64_t context = 0;
   bool quantized() const { return block > 0; }
+  bool kivi() const { return name == "kivi4" || name == "kivi2"; }
+  golden::kivi::Config kivi_config() const;
   std::string label() const;
+  // Bits per element of the quantized tensor(s) (K only / V only: that tensor; kv: the mean).
   double bits_per_element() const;
 };
 
