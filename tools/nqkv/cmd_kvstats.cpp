@@ -12,6 +12,7 @@
 #include "io/error.hpp"
 #include "io/plot.hpp"
 #include "tools/nqkv/commands.hpp"
+#include "workloads/gguf/text_model.hpp"
 #include "workloads/llama/cli_common.hpp"
 #include "workloads/llama/kvstats.hpp"
 #include "workloads/llama/texts.hpp"
@@ -19,7 +20,9 @@
 namespace {
 
 struct KvstatsOptions {
-  std::string checkpoint, tokenizer, text_file, dump, csv, md, plot_prefix, type = "f16";
+  std::string checkpoint, tokenizer, gguf, dump, csv, md, plot_prefix, type = "f16";
+  std::vector<std::string> text_files;
+  int context = 0;
   std::vector<int> blocks{8, 16, 32};
   std::vector<std::string> codebooks;
   uint64_t seed = 2505162100ull;
@@ -29,7 +32,12 @@ void run_kvstats(const KvstatsOptions& o) {
   using namespace nqkv;
   using namespace nqkv::llama;
   // Inputs, then outputs (writable, distinct, none of them an input), before any work.
-  check_model_inputs(o.checkpoint, o.tokenizer, o.text_file);
+  if (o.checkpoint.empty() == o.gguf.empty()) throw InputError("give exactly one of --checkpoint and --gguf");
+  if (o.gguf.empty()) check_model_inputs(o.checkpoint, o.tokenizer, "");
+  else io::check_input_file(o.gguf, "--gguf", io::kMaxTensorFileBytes);
+  for (const std::string& t : o.text_files) io::check_input_file(t, "--text", io::kMaxTextFileBytes);
+  std::vector<std::string> inputs{o.checkpoint, o.tokenizer, o.gguf};
+  inputs.insert(inputs.end(), o.text_files.begin(), o.text_files.end());
   std::vector<std::pair<std::string, std::string>> outputs = {{o.dump, "--dump"}, {o.csv, "--csv"}, {o.md, "--md"}};
   if (!o.plot_prefix.empty())
     for (const char* suffix : {"_normality.png", "_sqnr_k.png", "_sqnr_v.png"})
@@ -38,7 +46,7 @@ void run_kvstats(const KvstatsOptions& o) {
     for (const auto& [p, f] : outputs)
       if (!p.empty()) check_output_path(p, f, inputs);
   };
-  check_outputs({o.checkpoint, o.tokenizer, o.text_file});
+  check_outputs(inputs);
   io::check_distinct_outputs(outputs);
   const golden::ElemType type = parse_elem_type(o.type);
   std::vector<const golden::Codebook*> cbs;
@@ -47,17 +55,20 @@ void run_kvstats(const KvstatsOptions& o) {
   else
     for (const auto& n : o.codebooks) cbs.push_back(&golden::codebook_by_name(n));
 
-  LoadedModel lm = load_model(o.checkpoint, o.tokenizer);
-  if (o.tokenizer.empty()) check_outputs({lm.tokenizer_path});  // the default tokenizer beside the checkpoint
-  const Config c = lm.checkpoint.config;
+  gguf::TextModel tm = gguf::load_text_model(o.checkpoint, o.tokenizer, o.gguf);
+  check_outputs(tm.inputs);  // the default tokenizer beside a checkpoint included
+  const Config c = tm.checkpoint.config;
+  const int context = gguf::resolve_context(tm, o.context);
+  const std::string model_name = tm.is_gguf ? "SmolLM2/GGUF" : "stories260K";
+  std::string text_label = o.text_files.empty() ? "built-in" : "";
+  for (const std::string& t : o.text_files) text_label += (text_label.empty() ? "" : ", ") + t;
   for (int b : o.blocks)
     if (b < 8 || c.kv_dim() % b != 0)
       throw InputError(fmt::format("--blocks: {} must be at least 8 (the K^2 test needs n >= 8) and divide the "
                                    "K/V row of kv_dim = {} elements",
                                    b, c.kv_dim()));
-  const std::string text = o.text_file.empty() ? builtin_kvstats_text() : read_text_file(o.text_file);
-  const auto windows = split_windows(text_tokens(lm.tokenizer, text), c.seq_len);
-  Model model(std::move(lm.checkpoint));
+  const auto windows = gguf::text_windows(tm, o.text_files, builtin_kvstats_text(), context);
+  Model model(std::move(tm.checkpoint));
   const KVCapture cap = capture_kv(model, windows, [](int64_t d, int64_t t) {
     if (d % 100 == 0 || d == t) std::fprintf(stderr, "kvstats: forward pass %lld/%lld tokens\n", (long long)d, (long long)t);
   });
@@ -80,13 +91,13 @@ void run_kvstats(const KvstatsOptions& o) {
     csv << sec << ',' << src << ',' << layer << ',' << block << ',' << cb << ',' << metric << ','
         << fmt::format("{:.9g}", v) << '\n';
   };
-  md << fmt::format("## KV statistics: {}\n\n", o.checkpoint);
+  md << fmt::format("## KV statistics: {}\n\n", tm.label);
   md << fmt::format(
       "Model: dim {}, {} layers, {} heads, {} kv heads, head_dim {}; K/V row per token and layer = {} elements. "
       "Text: {} ({} tokens in {} window(s)); {} K rows and {} V rows ({} per layer). Element type {}; "
       "blocks are contiguous slices of the row. Gaussian/Laplace: the same number of seeded rows (seed {}).\n\n",
       c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_size(), C,
-      o.text_file.empty() ? "built-in" : o.text_file, T, windows.size(), R, R, T, o.type, o.seed);
+      text_label + fmt::format(", windows of at most {} tokens", context), T, windows.size(), R, R, T, o.type, o.seed);
 
   md << "### Normality of blocks (D'Agostino-Pearson K^2, pass = p >= 0.05)\n\n";
   md << "| block | data | blocks | pass at 5% | median p | mean skew | mean abs skew | mean excess kurtosis |\n";
@@ -189,7 +200,7 @@ void run_kvstats(const KvstatsOptions& o) {
       s.push_back({n, xs, y});
     }
     io::write_line_plot_png(o.plot_prefix + "_normality.png",
-                            {"Blocks passing the K^2 normality test at 5% (stories260K)", "block size (elements)",
+                            {"Blocks passing the K^2 normality test at 5% (" + model_name + ")", "block size (elements)",
                              "blocks passing (%)", true, false},
                             s);
     for (const auto& [which, m] : {std::pair<std::string, const std::map<std::string, std::vector<double>>*>{"k", &sqnr_k},
@@ -198,13 +209,13 @@ void run_kvstats(const KvstatsOptions& o) {
       for (const auto& [name, y] : *m) ps.push_back({name, xs, y});
       io::write_line_plot_png(o.plot_prefix + "_sqnr_" + which + ".png",
                               {std::string("Codebook SQNR on real ") + (which == "k" ? "keys" : "values") +
-                                   " (stories260K)",
+                                   " (" + model_name + ")",
                                "block size (elements)", "SQNR (dB)", true, false},
                               ps);
     }
   }
   if (!o.dump.empty())
-    dump_capture(cap, o.dump, o.text_file.empty() ? "built-in kvstats text" : "text file " + o.text_file);
+    dump_capture(cap, o.dump, o.text_files.empty() ? "built-in kvstats text" : "text file(s) " + text_label);
 }
 
 }  // namespace
@@ -212,11 +223,15 @@ void run_kvstats(const KvstatsOptions& o) {
 NQKV_COMMAND(kvstats) {
   auto o = std::make_shared<KvstatsOptions>();
   CLI::App* sub = app.add_subcommand(
-      "kvstats", "Capture a llama2.c model's KV cache over text; report block normality, channel outliers and "
+      "kvstats", "Capture a llama2.c or GGUF model's KV cache over text; report block normality, channel outliers and "
                  "codebook error on real K/V versus Gaussian data");
-  sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format)")->required();
+  sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format); or --gguf");
+  sub->add_option("--gguf", o->gguf, "llama-architecture GGUF model (e.g. SmolLM2-135M-Instruct); or --checkpoint");
+  sub->add_option("--context", o->context, "tokens per window (default: the checkpoint's seq_len; 512 for GGUF)")
+      ->check(nqkv::cli::int_range(2, 1 << 20));
   sub->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
-  sub->add_option("--text", o->text_file, "UTF-8 text to run (default: a built-in few paragraphs)");
+  sub->add_option("--text", o->text_files, "UTF-8 text file(s) to run, comma-separated (default: a built-in few paragraphs)")
+      ->delimiter(',');
   sub->add_option("--blocks", o->blocks, "block sizes (elements of the per-token K/V row; >= 8)")
       ->delimiter(',')
       ->check(nqkv::cli::int_range(8, 1 << 20));

@@ -12,6 +12,11 @@ namespace nqkv::llama {
 struct Config {
   int dim = 0, hidden_dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, vocab_size = 0, seq_len = 0;
   bool shared_classifier = true;  // header vocab_size > 0
+  // llama2.c's fixed values; a GGUF model sets them from its metadata (workloads/gguf).
+  float rope_theta = 10000.0f;  // RoPE base
+  float norm_eps = 1e-5f;       // RMSNorm epsilon
+  int bos_id = 1;               // the token every window and greedy generation starts from
+  int eos_id = -1;              // greedy generation also stops here (-1: only at bos_id, run.c's rule)
   int head_size() const { return dim / n_heads; }
   int kv_dim() const { return n_kv_heads * head_size(); }
 };

@@ -1,6 +1,7 @@
 #include "workloads/llama/eval.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 
 namespace nqkv::llama {
@@ -21,9 +22,14 @@ EvalReference make_reference(Model& m, std::vector<std::vector<int>> windows, in
   EvalReference r;
   r.windows = std::move(windows);
   FloatKVStore kv(m.config());
+  const int V = m.config().vocab_size;
   for (const auto& w : r.windows) {
     kv.reset();
-    for (size_t pos = 0; pos + 1 < w.size(); ++pos) r.text_argmax.push_back(argmax(m.forward(w[pos], pos, kv)));
+    if (w.size() < 2) continue;
+    const std::vector<float>& logits = m.forward_window(w.data(), static_cast<int>(w.size()) - 1, 0, kv);
+    for (size_t pos = 0; pos + 1 < w.size(); ++pos)
+      r.text_argmax.push_back(static_cast<int>(
+          std::max_element(logits.begin() + pos * V, logits.begin() + (pos + 1) * V) - (logits.begin() + pos * V)));
   }
   r.greedy = generate_greedy(m, kv, greedy_steps);
   return r;
@@ -43,12 +49,17 @@ EvalResult evaluate_format(Model& m, const KVFormat& f, const EvalReference& ref
   // Perplexity and top-1 agreement on the held-out text.
   double nll = 0;
   int64_t agree = 0, idx = 0;
+  const int V = m.config().vocab_size;
+  std::vector<float> row(V);
   for (const auto& w : ref.windows) {
     kv->reset();
+    if (w.size() < 2) continue;
+    // The whole window in one batched pass (teacher forcing): row pos predicts w[pos + 1].
+    const std::vector<float>& logits = m.forward_window(w.data(), static_cast<int>(w.size()) - 1, 0, *kv);
     for (size_t pos = 0; pos + 1 < w.size(); ++pos, ++idx) {
-      const std::vector<float>& logits = m.forward(w[pos], static_cast<int>(pos), *kv);
-      nll += nll_of(logits, w[pos + 1]);
-      agree += argmax(logits) == ref.text_argmax[idx];
+      std::copy_n(logits.begin() + pos * V, V, row.begin());
+      nll += nll_of(row, w[pos + 1]);
+      agree += argmax(row) == ref.text_argmax[idx];
       tick("text");
     }
   }
@@ -62,7 +73,8 @@ EvalResult evaluate_format(Model& m, const KVFormat& f, const EvalReference& ref
   res.greedy_tokens = G;
   kv->reset();
   int64_t tf = 0;
-  int token = Tokenizer::kBos;
+  const int bos = m.config().bos_id, eos = m.config().eos_id;
+  int token = bos;
   for (int64_t i = 0; i < G; ++i) {
     tf += argmax(m.forward(token, static_cast<int>(i), *kv)) == ref.greedy[i];
     token = ref.greedy[i];
@@ -72,11 +84,11 @@ EvalResult evaluate_format(Model& m, const KVFormat& f, const EvalReference& ref
   // Free-running greedy generation with this cache.
   kv->reset();
   std::vector<int> gen;
-  token = Tokenizer::kBos;
+  token = bos;
   for (int64_t i = 0; i < G; ++i) {
     const int next = argmax(m.forward(token, static_cast<int>(i), *kv));
     tick("free-running");
-    if (next == Tokenizer::kBos) break;
+    if (next == bos || next == eos) break;
     gen.push_back(next);
     token = next;
   }

@@ -29,8 +29,9 @@ KVCapture capture_kv(Model& m, const std::vector<std::vector<int>>& windows,
   };
   for (const auto& w : windows) {
     kv.reset();
+    // One batched pass per window (the observer sees each layer's rows in token order).
+    m.forward_window(w.data(), static_cast<int>(w.size()), 0, kv, &obs, false);
     for (int pos = 0; pos < static_cast<int>(w.size()); ++pos) {
-      m.forward(w[pos], pos, kv, &obs);
       cap.tokens.push_back(w[pos]);
       cap.positions.push_back(pos);
       if (progress) progress(++done, total);

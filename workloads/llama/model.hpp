@@ -34,18 +34,33 @@ class Model {
   // Runs token `token` at position `pos` (0-based; the store must hold exactly pos tokens per
   // layer) and returns the vocab_size logits (valid until the next call).
   const std::vector<float>& forward(int token, int pos, KVStore& kv, const LayerObserver* observer = nullptr);
+  // The batched (prefill / teacher-forced) pass over T known tokens at positions pos .. pos+T-1
+  // (the store must hold exactly pos tokens per layer): every projection is one matrix-matrix
+  // product over the T tokens (Eigen GEMM); per layer, token t's K and V are appended and its
+  // query attends right after, so it sees exactly the tokens <= pos + t, as in forward(). The
+  // observer is called per layer for t = 0..T-1. Returns T x vocab_size logits, row-major
+  // (valid until the next call), or an empty vector when with_logits is false.
+  // Not bit-identical to T calls of forward(): GEMM and matrix-vector products sum in different
+  // orders (float rounding); the KV store sees the same sequence of calls.
+  const std::vector<float>& forward_window(const int* tokens, int T, int pos, KVStore& kv,
+                                           const LayerObserver* observer = nullptr, bool with_logits = true);
 
  private:
   Checkpoint ck_;
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, k_, v_, att_out_, logits_;
+  std::vector<float> wx_, wxb_, wq_, wk_, wv_, watt_, wxb2_, whb_, whb2_, wlogits_;  // forward_window
 };
 
 // Index of the largest logit (the first one on ties, like run.c's argmax).
 int argmax(const std::vector<float>& logits);
 
-// Greedy generation from BOS with run.c's stopping rule (stop at BOS or after `steps` forward
-// passes). Returns the generated token ids, without the initial BOS.
+// Greedy generation from BOS (config().bos_id) with run.c's stopping rule (stop at BOS, or EOS
+// when config().eos_id >= 0, or after `steps` forward passes). Returns the generated token ids,
+// without the initial BOS.
 std::vector<int> generate_greedy(Model& m, KVStore& kv, int steps);
+// Greedy continuation of a prompt (run as one forward_window), same stopping rule; returns the
+// generated ids (the stop token excluded).
+std::vector<int> generate_from_prompt(Model& m, KVStore& kv, const std::vector<int>& prompt, int steps);
 // Text of a token sequence that starts after BOS, decoded like run.c (leading space dropped).
 std::string decode_tokens(const Tokenizer& tok, const std::vector<int>& tokens, int prev = Tokenizer::kBos);
 

@@ -41,11 +41,11 @@ const std::string& builtin_eval_text() {
   return t;
 }
 
-std::vector<std::vector<int>> split_windows(const std::vector<int>& tokens, int seq_len) {
+std::vector<std::vector<int>> split_windows(const std::vector<int>& tokens, int seq_len, int bos) {
   std::vector<std::vector<int>> w;
   const size_t per = static_cast<size_t>(std::max(1, seq_len - 1));
   for (size_t i = 0; i < tokens.size(); i += per) {
-    std::vector<int> win{Tokenizer::kBos};
+    std::vector<int> win{bos};
     win.insert(win.end(), tokens.begin() + i, tokens.begin() + std::min(tokens.size(), i + per));
     w.push_back(std::move(win));
   }
