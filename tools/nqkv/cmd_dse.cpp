@@ -14,6 +14,7 @@
 #include "io/atomic_file.hpp"
 #include "io/error.hpp"
 #include "models/dse/engine.hpp"
+#include "models/dse/mpi_pool.hpp"
 #include "tools/nqkv/commands.hpp"
 
 namespace {
@@ -56,7 +57,8 @@ void run_or_shard(const DseArgs& a, bool shard) {
   o.shard_count = shard ? a.count : 1;
   o.progress = !a.quiet;
   o.command = a.command;
-  print_summary(nqkv::dse::run(study, o), a.out);
+  const nqkv::dse::RunSummary sum = nqkv::dse::run(study, o);
+  if (nqkv::dse::mpi_rank() == 0) print_summary(sum, a.out);  // MPI workers write nothing
 }
 
 }  // namespace
@@ -101,7 +103,22 @@ NQKV_COMMAND(dse) {
                    (shard ? fmt::format(" --index {} --count {}", a->index, a->count) : std::string()) +
                    fmt::format(" --jobs {}", a->jobs) + (a->resume ? " --resume" : "");
       (void)r;
-      run_or_shard(*a, shard);
+      // Under mpirun (`run` only): MPI_Init here, MPI_Finalize when the run is done (mpi_pool.hpp).
+      std::unique_ptr<nqkv::dse::MpiSession> mpi;
+      if (nqkv::dse::launched_by_mpirun()) {
+        if (shard) throw nqkv::InputError("nqkv dse shard runs one shard per process; under mpirun use nqkv dse run");
+        mpi = std::make_unique<nqkv::dse::MpiSession>();
+      }
+      try {
+        run_or_shard(*a, shard);
+      } catch (const nqkv::InputError&) {
+        // Every rank reads the same spec: rank 0 alone reports a bad one (one line, exit 2).
+        if (mpi && mpi->rank() != 0) {
+          mpi->finalize();
+          std::exit(nqkv::kExitBadInput);
+        }
+        throw;
+      }
     });
   }
 
