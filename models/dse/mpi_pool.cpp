@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "io/error.hpp"
 
@@ -145,6 +146,7 @@ namespace {
 
 constexpr int kTagWork = 101;    // master -> worker: int64 {begin, end}; begin < 0: stop
 constexpr int kTagResult = 102;  // worker -> master: serialised chunk of outcomes
+constexpr int kTagShare = 103;   // master -> worker: mpi_share's text
 
 void put_u64(std::string& b, uint64_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); }
 uint64_t get_u64(const char*& p, const char* end) {
@@ -283,6 +285,45 @@ PoolStats run_worker(const PoolEvaluate& evaluate, const PoolOnError& on_error, 
 
 }  // namespace
 #endif
+
+bool mpi_share(std::string& text) {
+#ifdef NQKV_HAVE_MPI
+  if (!g_active || g_size < 2) return true;
+  if (g_rank == 0) {
+    if (text.size() > static_cast<size_t>(INT_MAX)) throw std::runtime_error("mpi_share: text over 2 GiB");
+    std::vector<MPI_Request> reqs(static_cast<size_t>(g_size - 1));
+    for (int w = 1; w < g_size; ++w)
+      MPI_Isend(text.data(), static_cast<int>(text.size()), MPI_BYTE, w, kTagShare, MPI_COMM_WORLD, &reqs[static_cast<size_t>(w - 1)]);
+    Backoff backoff(1000);
+    for (auto& r : reqs) wait_request(r, backoff);
+    return true;
+  }
+  Backoff backoff(1000);
+  for (;;) {
+    int flag = 0;
+    MPI_Status status;
+    MPI_Iprobe(0, kTagShare, MPI_COMM_WORLD, &flag, &status);
+    if (flag) {
+      int bytes = 0;
+      MPI_Get_count(&status, MPI_BYTE, &bytes);
+      text.resize(static_cast<size_t>(bytes));
+      MPI_Recv(text.data(), bytes, MPI_BYTE, 0, kTagShare, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      return true;
+    }
+    MPI_Iprobe(0, kTagWork, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+    if (flag) {  // only the session's release is sent before the share: a stop
+      int64_t msg[2];
+      MPI_Recv(msg, 2, MPI_INT64_T, 0, kTagWork, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      g_pool_state = PoolState::Done;
+      return false;
+    }
+    backoff.wait();
+  }
+#else
+  (void)text;
+  return true;
+#endif
+}
 
 PoolStats run_pool(int64_t n, const PoolEvaluate& evaluate, const PoolSink& sink, const PoolOnError& on_error,
                    const PoolOptions& options) {

@@ -86,6 +86,14 @@ struct PoolStats {
   int ranks = 1;                     // MPI world size (1 when serial)
 };
 
+// Rank 0's `text` to every rank, before run_pool (collective: every rank calls it once, in the
+// same place). Rank 0 sends and returns true; a worker waits (polling, as the pool does), stores
+// the text and returns true, or returns false when rank 0 failed before sending (the session
+// released the workers: return without work). Without a session of size > 1: returns true.
+// Use: rank 0's results of work only it does (the engine's area syntheses), so that the workers
+// never repeat it and rank 0 stays the only writer of the cache.
+bool mpi_share(std::string& text);
+
 using PoolEvaluate = std::function<std::string(int64_t index)>;
 using PoolSink = std::function<void(int64_t index, const std::string& record, bool ok)>;
 using PoolOnError = std::function<std::string(int64_t index, const std::string& what)>;

@@ -13,8 +13,9 @@
 //       result. Every rank prints the CPU time it used over both phases; a rank using more than
 //       10% of one core fails (a spinning wait uses ~100%). --blocking makes the workers wait in a
 //       blocking MPI_Recv instead of the pool (the fault the pool avoids): it must fail.
-//   mpi_pool_test early-error N
-//       Rank 0 throws before the pool while the workers wait in it: every rank must end (exit 2).
+//   mpi_pool_test early-error N [--in-share]
+//       Rank 0 throws before the pool while the workers wait in it (or in mpi_share): every rank
+//       must end (exit 2).
 // Exit status 0 = pass, 1 = fail.
 #include <sys/resource.h>
 
@@ -46,10 +47,20 @@ uint64_t mix(uint64_t x) {  // splitmix64
 
 bool fails(int64_t i) { return i % 53 == 7; }
 
+// Set on rank 0 and sent to the workers with mpi_share; every record depends on it.
+std::string g_salt;
+uint64_t salt_hash() {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : g_salt) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 std::string evaluate(int64_t i) {
   if (fails(i)) throw std::runtime_error("planted failure at task " + std::to_string(i));
+  static const uint64_t salt = salt_hash();
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%lld,%016llx\n", static_cast<long long>(i), static_cast<unsigned long long>(mix(i)));
+  std::snprintf(buf, sizeof buf, "%lld,%016llx\n", static_cast<long long>(i),
+                static_cast<unsigned long long>(mix(static_cast<uint64_t>(i) ^ salt)));
   return buf;
 }
 
@@ -68,6 +79,13 @@ double now() {
 }
 
 int order_test(const MpiSession& mpi, int64_t n, int64_t chunk, bool plant_fault) {
+  // Rank 0's 1 MB salt reaches every worker through mpi_share (a wrong copy changes every record).
+  if (mpi.rank() == 0)
+    for (int k = 0; k < (1 << 20); ++k) g_salt += static_cast<char>(mix(static_cast<uint64_t>(k)) & 0xff);
+  if (!mpi_share(g_salt)) {
+    std::fprintf(stderr, "mpi_pool_test: mpi_share returned false without a failure on rank 0\n");
+    return 1;
+  }
   // Scramble completion order: each worker sleeps a pseudo-random 0..200 us per task.
   const int rank = mpi.rank();
   auto slow_evaluate = [rank](int64_t i) {
@@ -189,6 +207,12 @@ int run(int argc, char** argv) {
     // Rank 0 fails before the pool (as `nqkv dse run` does when OUT exists) while the workers
     // wait in run_pool: the session must release them (no hang) and the job must fail.
     if (mpi.rank() == 0) throw std::runtime_error("planted error on rank 0 before the pool");
+    if (std::string(argv[3 < argc ? 3 : 2]) == "--in-share") {  // the workers wait in mpi_share instead
+      std::string text;
+      const bool got = mpi_share(text);
+      std::printf("mpi_pool_test early-error: rank %d released from mpi_share (%s)\n", mpi.rank(), got ? "true" : "false");
+      return got ? 1 : 0;
+    }
     const PoolStats st = run_pool(std::atoll(argv[2]), evaluate, [](int64_t, const std::string&, bool) {}, on_error);
     std::printf("mpi_pool_test early-error: rank %d released after %lld tasks\n", mpi.rank(),
                 static_cast<long long>(st.tasks));
