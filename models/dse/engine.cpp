@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -218,11 +219,15 @@ void json_str(std::string& out, const std::string& s) {
   }
   out += '"';
 }
+// Shortest round-trip text of a double (std::to_chars): the same bytes on every run and process.
 void num(std::string& out, double v) {
-  if (std::isfinite(v)) fmt::format_to(std::back_inserter(out), "{}", v);
+  if (!std::isfinite(v)) return;
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
 }
 void jnum(std::string& out, double v) {
-  if (std::isfinite(v)) fmt::format_to(std::back_inserter(out), "{}", v);
+  if (std::isfinite(v)) num(out, v);
   else out += "null";
 }
 
@@ -505,6 +510,32 @@ const AreaResult& Study::area(size_t hw) const {
     io::write_text_atomically(path, j.dump(1) + "\n");
   });
   return area_[hw];
+}
+
+std::string Study::export_area(const std::vector<size_t>& hws) const {
+  nlohmann::json j = nlohmann::json::array();
+  for (size_t hw : hws) {
+    const AreaResult& r = area(hw);
+    j.push_back({{"hw", hw}, {"status", r.status}, {"transistors", r.transistors}, {"elapsed_s", r.elapsed_s},
+                 {"error", r.error}, {"cached", r.cached}});
+  }
+  return j.dump();
+}
+
+void Study::import_area(const std::string& text) const {
+  if (text.empty()) return;
+  for (const auto& e : nlohmann::json::parse(text)) {
+    const size_t hw = e.at("hw").get<size_t>();
+    if (hw >= area_.size()) throw std::runtime_error("import_area: hardware set out of range");
+    std::call_once(area_once_[hw], [&] {
+      AreaResult& r = area_[hw];
+      r.status = e.at("status").get<std::string>();
+      r.transistors = e.at("transistors").get<double>();
+      r.elapsed_s = e.at("elapsed_s").get<double>();
+      r.error = e.at("error").get<std::string>();
+      r.cached = e.at("cached").get<bool>();
+    });
+  }
 }
 
 const Study::QualityResult& Study::quality(size_t fmt) const {
@@ -986,6 +1017,9 @@ std::string mpi_chunk_error(int64_t c, const std::string& what) { return fmt::fo
 
 // Ranks 1..P-1: evaluate chunks until rank 0 says stop; they write nothing.
 RunSummary mpi_worker(const Study& study, const RunOptions& opt) {
+  std::string areas;
+  if (!mpi_share(areas)) return RunSummary{};  // rank 0 failed before the points
+  study.import_area(areas);
   const std::vector<uint64_t> ids = run_ids(study, opt);
   const int64_t n = static_cast<int64_t>(ids.size()), chunk = mpi_chunk(n);
   run_pool((n + chunk - 1) / chunk,
@@ -1047,6 +1081,10 @@ RunSummary run(const Study& study, const RunOptions& opt) {
     });
   }
   const double t_area = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (mpi_size() > 1) {  // the workers take rank 0's area results instead of synthesizing
+    std::string areas = spec.area ? study.export_area(hws) : std::string();
+    mpi_share(areas);
+  }
 
   // Stage 3: every point (quality per format is computed on first use and shared).
   t0 = std::chrono::steady_clock::now();
@@ -1378,4 +1416,195 @@ namespace nqkv::dse {
 void Study::write_energy_table(const std::string& dir) const {
   if (energy_) dse::write_energy_table(dir + "/energy_table.json", EnergyTable::builtin(), energy_->ids);
 }
+}  // namespace nqkv::dse
+
+namespace nqkv::dse {
+
+ValidateSummary validate(const ValidateOptions& opt) {
+  check_out_dir(opt.out);
+  const Spec spec = load_spec(opt.out + "/spec.yaml");
+  const auto recs = read_jsonl(opt.out + "/points.jsonl");
+  std::vector<size_t> ok;
+  for (size_t i = 0; i < recs.size(); ++i)
+    if (recs[i].value("status", "") == "ok") ok.push_back(i);
+  // Selection: the Pareto set, every ok point, or a seeded sample of the ok points (or both).
+  std::vector<size_t> chosen;
+  std::string what = opt.points;
+  auto take_pareto = [&] {
+    std::unordered_map<uint64_t, size_t> by_id;
+    for (size_t i = 0; i < recs.size(); ++i) by_id[recs[i]["point_id"].get<uint64_t>()] = i;
+    const auto pl = split_lines(read_file(opt.out + "/pareto.csv"));
+    for (size_t k = 1; k < pl.size(); ++k)
+      if (!pl[k].empty()) chosen.push_back(by_id.at(std::stoull(pl[k].substr(0, pl[k].find(',')))));
+  };
+  auto take_sample = [&](const std::string& n_text) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(n_text.c_str(), &end, 10);
+    if (n_text.empty() || *end || n < 1 || n > 1000000)
+      throw InputError("--points: sample:N needs N in 1..1000000, got 'sample:" + n_text + "'");
+    std::vector<size_t> pool = ok;
+    golden::SplitMix64 rng(opt.seed);
+    const size_t k = std::min<size_t>(static_cast<size_t>(n), pool.size());
+    for (size_t i = 0; i < k; ++i) {
+      const size_t j = i + static_cast<size_t>(rng.next() % (pool.size() - i));
+      std::swap(pool[i], pool[j]);
+      chosen.push_back(pool[i]);
+    }
+  };
+  if (what == "pareto") take_pareto();
+  else if (what == "all") chosen = ok;
+  else if (what.rfind("sample:", 0) == 0) take_sample(what.substr(7));
+  else if (what.rfind("pareto+sample:", 0) == 0) take_pareto(), take_sample(what.substr(14));
+  else throw InputError("--points: expected pareto, all, sample:N or pareto+sample:N, got '" + what + "'");
+  std::sort(chosen.begin(), chosen.end());
+  chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+
+  struct Row {
+    uint64_t id = 0;
+    int lanes = 0, block_max = 0, bits_max = 0, div_sps = 0, q_heads = 0, kv_heads = 0, head_dim = 0, block = 0;
+    int64_t context = 0;
+    std::string codebook, elem, key, status, error;
+    double model = 0, measured = 0;
+    int64_t compared = 0, mismatches = 0;
+    bool cached = false;
+  };
+  std::vector<Row> rows;
+  const std::string exe_hash = opt.backend_built ? io::sha256_file(opt.exe) : "";
+  for (size_t i : chosen) {
+    const auto& r = recs[i];
+    Row w;
+    w.id = r["point_id"].get<uint64_t>();
+    w.lanes = r["lanes"].get<int>(), w.block_max = r["block_max"].get<int>(), w.bits_max = r["bits_max"].get<int>();
+    w.div_sps = r["div_sps"].get<int>();
+    const auto m = workloads::resolve_model(r["model"].get<std::string>());
+    // Capped shape: at most max_q_heads query heads with the model's GQA ratio, the model's head_dim.
+    const int ratio = static_cast<int>(std::max<int64_t>(1, m.heads / std::max<int64_t>(1, m.kv_heads)));
+    w.q_heads = static_cast<int>(std::min<int64_t>(m.heads, std::max(opt.max_q_heads, ratio)));
+    w.kv_heads = std::max(1, w.q_heads / ratio);
+    w.head_dim = static_cast<int>(m.head_dim);
+    w.context = std::min<int64_t>(r["context"].get<int64_t>(), opt.max_context);
+    w.codebook = r["codebook"].get<std::string>(), w.elem = r["elem"].get<std::string>();
+    w.block = r["block"].get<int>();
+    accel::AccelConfig cfg;
+    cfg.lanes = w.lanes, cfg.block_max = w.block_max, cfg.bits_max = w.bits_max, cfg.div_sps = w.div_sps;
+    perf::KvFormat f;
+    const int bits = golden::codebook_by_name(w.codebook).bits;
+    f.kind = bits == 4 ? perf::KvKind::NF4 : bits == 3 ? perf::KvKind::NF3 : perf::KvKind::NF2;
+    f.block = w.block;
+    w.model = perf::accel_mac_cycles(perf::AcceleratorParams::from_config(cfg), w.q_heads, w.kv_heads, w.head_dim,
+                                     w.context, f)
+                  .dequant_mac;
+    // The simulation builds are AccelConfig::sim(LANES) (BLOCK_MAX 256, BITS_MAX 4, DIV_SPS 4): a
+    // point of another BLOCK_MAX/BITS_MAX runs there (its formats are a subset; the dequant-MAC's
+    // cycles do not depend on them); another DIV_SPS has no build yet.
+    if (!opt.backend_built) w.status = "not built", w.error = opt.not_built_reason;
+    else if (std::find(opt.built_lanes.begin(), opt.built_lanes.end(), w.lanes) == opt.built_lanes.end())
+      w.status = "not built", w.error = fmt::format("LANES {} is not among the {} builds", w.lanes, opt.backend);
+    else if (w.div_sps != accel::AccelConfig{}.div_sps)
+      w.status = "not built", w.error = fmt::format("DIV_SPS {} has no simulation build", w.div_sps);
+    w.key = io::sha256_hex(fmt::format("{}\nvalidate\n{}\n{}\n{} {} {} {} {} {} {} {} {}", kToolVersion, exe_hash, opt.backend,
+                                       w.lanes, w.q_heads, w.kv_heads, w.head_dim, w.context, w.codebook, w.elem, w.block,
+                                       opt.seed))
+                .substr(0, 32);
+    rows.push_back(w);
+  }
+  // One simulation per distinct key (many points share a capped shape), in child processes.
+  std::vector<size_t> todo;
+  std::unordered_map<std::string, size_t> first;
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].status.empty() && first.emplace(rows[i].key, i).second) todo.push_back(i);
+  ValidateSummary sum;
+  std::atomic<int64_t> sims{0}, hits{0};
+  {
+    Progress pg(opt.progress, "validate", static_cast<int64_t>(todo.size()));
+    parallel_for(static_cast<int64_t>(todo.size()), opt.jobs, 1, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        Row& w = rows[todo[static_cast<size_t>(t)]];
+        const std::string path = opt.cache_dir + "/validate/" + w.key + ".json";
+        nlohmann::json j;
+        if (fs::is_regular_file(path)) {
+          try {
+            j = nlohmann::json::parse(read_file(path));
+            w.cached = true;
+            ++hits;
+          } catch (...) {
+            j = nullptr;
+          }
+        }
+        if (!w.cached) {
+          const ChildResult c = run_child(
+              {opt.exe, "dse", "validate-point", "--backend", opt.backend, "--lanes", std::to_string(w.lanes), "--q-heads",
+               std::to_string(w.q_heads), "--kv-heads", std::to_string(w.kv_heads), "--head-dim", std::to_string(w.head_dim),
+               "--context", std::to_string(w.context), "--codebook", w.codebook, "--dtype", w.elem, "--block",
+               std::to_string(w.block), "--seed", std::to_string(opt.seed)},
+              opt.timeout_s, opt.memory_mib);
+          ++sims;
+          if (c.status == "ok") {
+            try {
+              j = nlohmann::json::parse(c.out);
+              j["status"] = "ok";
+            } catch (const std::exception& ex) {
+              j = {{"status", "failed"}, {"error", std::string("validate-point output is not JSON: ") + ex.what()}};
+            }
+          } else {
+            j = {{"status", c.status}, {"error", fmt::format("{} (exit {}): {}", c.status, c.exit_code, one_line(c.err_tail))}};
+          }
+          if (j["status"] != "timeout") {
+            fs::create_directories(opt.cache_dir + "/validate");
+            io::write_text_atomically(path, j.dump(1) + "\n");
+          }
+        }
+        if (j.value("status", "") == "ok") {
+          w.measured = j["score_cycles"].get<double>() + j["value_cycles"].get<double>();
+          w.compared = j["compared"].get<int64_t>(), w.mismatches = j["mismatches"].get<int64_t>();
+          w.status = "ok";
+        } else {
+          w.status = "failed";
+          w.error = j.value("error", std::string("unknown failure"));
+        }
+        pg.add(1);
+      }
+    });
+  }
+  for (auto& w : rows) {
+    if (!w.status.empty()) continue;
+    const Row& src = rows[first.at(w.key)];
+    w.status = src.status, w.error = src.error, w.measured = src.measured, w.compared = src.compared,
+    w.mismatches = src.mismatches, w.cached = true;
+  }
+  std::string csv =
+      "point_id,backend,lanes,block_max,bits_max,div_sps,q_heads,kv_heads,head_dim,context,codebook,elem,block,"
+      "model_mac_cycles,measured_mac_cycles,cycle_diff,compared,mismatches,bit_exact,status,cached,error\n";
+  for (const auto& w : rows) {
+    const bool ran = w.status == "ok";
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},", w.id, opt.backend, w.lanes,
+                       w.block_max, w.bits_max, w.div_sps, w.q_heads, w.kv_heads, w.head_dim, w.context, w.codebook, w.elem,
+                       w.block, w.model, ran ? fmt::format("{}", w.measured) : "",
+                       ran ? fmt::format("{}", w.measured - w.model) : "", ran ? std::to_string(w.compared) : "",
+                       ran ? std::to_string(w.mismatches) : "", ran ? (w.mismatches == 0 ? "yes" : "no") : "", w.status,
+                       w.cached ? "yes" : "no");
+    csv_str(csv, w.error);
+    csv += '\n';
+    ++sum.points;
+    if (w.status == "not built") ++sum.not_built;
+    else if (w.status != "ok") ++sum.failed;
+    else {
+      if (w.measured != w.model) ++sum.cycle_mismatch;
+      if (w.mismatches != 0) ++sum.data_mismatch;
+      if (w.measured == w.model && w.mismatches == 0) ++sum.exact;
+    }
+  }
+  sum.shapes = static_cast<int64_t>(todo.size());
+  sum.simulations = sims.load();
+  sum.cache_hits = hits.load();
+  io::write_text_atomically(opt.out + "/validation.csv", csv);
+  nlohmann::json vs = {{"backend", opt.backend},         {"points", opt.points},         {"seed", opt.seed},
+                       {"max_context", opt.max_context}, {"rows", sum.points},           {"shapes", sum.shapes},
+                       {"simulations", sum.simulations}, {"cache_hits", sum.cache_hits}, {"exact", sum.exact},
+                       {"cycle_mismatch", sum.cycle_mismatch}, {"data_mismatch", sum.data_mismatch},
+                       {"not_built", sum.not_built},     {"failed", sum.failed}};
+  io::write_text_atomically(opt.out + "/validation.json", vs.dump(2) + "\n");
+  return sum;
+}
+
 }  // namespace nqkv::dse

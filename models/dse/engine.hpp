@@ -108,6 +108,11 @@ class Study {
   bool area_is_cached(size_t hw) const;
   // Computes (or loads) the area of a set; thread-safe, once per set per process.
   const AreaResult& area(size_t hw) const;
+  // MPI (`mpirun nqkv dse run`): rank 0's area results of the given sets as text, and their import
+  // on a worker before it evaluates points, so workers never synthesize (rank 0 is the only
+  // writer of the cache) and see exactly rank 0's results (timeouts, which are not cached, too).
+  std::string export_area(const std::vector<size_t>& hws) const;
+  void import_area(const std::string& text) const;
   // Mean synthesis time of the cached entries (plan's estimate; 0 when none).
   double mean_cached_area_seconds() const;
 
@@ -178,6 +183,30 @@ void merge(const std::vector<std::string>& inputs, const std::string& out, const
 // plot_dir, the PNG plots; returns the front as CSV text.
 std::string pareto_command(const std::string& out, const std::vector<std::string>& objectives,
                            const std::string& plot_dir, const std::string& cache_dir);
+
+// nqkv dse validate OUT: re-runs selected points on a cycle-model backend (rtl, systemc) with the
+// shape capped, each in a child process (`exe dse validate-point ...`, timeout and memory budget),
+// and writes OUT/validation.csv: model-vs-backend dequant-MAC cycle difference (must be 0) and the
+// bit-exact verdict. Results are cached by (nqkv binary hash, backend, shape), so a re-run
+// simulates nothing.
+struct ValidateOptions {
+  std::string out, backend, exe, cache_dir;
+  std::string points = "pareto";     // pareto | all | sample:N | pareto+sample:N
+  bool backend_built = true;
+  std::string not_built_reason;
+  std::vector<int> built_lanes;      // LANES of the backend's builds
+  int64_t max_context = 256;         // cap of the simulated context
+  int max_q_heads = 8;               // cap of the simulated query heads (kv heads scaled with it)
+  uint64_t seed = 1;
+  int jobs = 1;
+  double timeout_s = 600, memory_mib = 4096;
+  bool progress = true;
+};
+struct ValidateSummary {
+  int64_t points = 0, shapes = 0, simulations = 0, cache_hits = 0, exact = 0, cycle_mismatch = 0, data_mismatch = 0,
+          not_built = 0, failed = 0;
+};
+ValidateSummary validate(const ValidateOptions& opt);
 
 // nqkv dse report OUT -o FILE.md
 std::string report_markdown(const std::string& out, const std::string& command);

@@ -382,3 +382,38 @@ TEST(DseCli, ResumeAfterSigkillRecomputesNothingFinished) {
   EXPECT_FALSE(fs::exists(d + "/out.partial"));
   fs::remove_all(d);
 }
+
+// Validation on the SystemC cycle model (built without Verilator too): Pareto set + a seeded sample,
+// 0 cycle difference from the analytic formulas and bit-exact; a re-run simulates nothing; a planted
+// one-cycle error is caught (exit 1, the row says cycle_diff 1).
+TEST(DseCli, ValidateOnSystemcIsCycleAndBitExact) {
+  const Cmd b = run("backends");
+  if (b.out.find("systemc  available") == std::string::npos) GTEST_SKIP() << "the systemc backend is not built";
+  const std::string d = tmpdir("val");
+  write(d + "/s.yaml", small_spec());
+  const std::string cache = " --cache " + d + "/cache --quiet";
+  ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/out" + cache).status, 0);
+  const Cmd v = run("dse validate " + d + "/out --backend systemc --points pareto+sample:16 --max-context 96 --jobs 2" + cache);
+  ASSERT_EQ(v.status, 0) << v.err << v.out;
+  const std::string csv = slurp(d + "/out/validation.csv");
+  const int rows = count_lines(d + "/out/validation.csv") - 1;
+  EXPECT_GE(rows, 16);
+  const auto j = nlohmann::json::parse(slurp(d + "/out/validation.json"));
+  EXPECT_EQ(j["exact"].get<int>(), rows);
+  EXPECT_EQ(j["cycle_mismatch"].get<int>(), 0);
+  EXPECT_GT(j["simulations"].get<int>(), 0);
+  EXPECT_EQ(csv.find(",no,ok,"), std::string::npos);  // no row with bit_exact = no
+  const Cmd again = run("dse validate " + d + "/out --backend systemc --points pareto+sample:16 --max-context 96" + cache);
+  ASSERT_EQ(again.status, 0) << again.err;
+  const auto j2 = nlohmann::json::parse(slurp(d + "/out/validation.json"));
+  EXPECT_EQ(j2["simulations"].get<int>(), 0);
+  EXPECT_EQ(count_lines(d + "/out/validation.csv"), rows + 1);
+  EXPECT_EQ(j2["exact"].get<int>(), rows);
+  const Cmd planted = run("dse validate " + d + "/out --backend systemc --points pareto --max-context 96 --cache " + d +
+                              "/cache2 --quiet",
+                          "NQKV_DSE_PLANT_CYCLE_ERROR=1");
+  EXPECT_EQ(planted.status, 1) << planted.out;
+  EXPECT_NE(slurp(d + "/out/validation.csv").find(",1,"), std::string::npos);
+  EXPECT_GT(nlohmann::json::parse(slurp(d + "/out/validation.json"))["cycle_mismatch"].get<int>(), 0);
+  fs::remove_all(d);
+}

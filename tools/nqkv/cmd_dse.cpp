@@ -11,6 +11,11 @@
 #include <cstdlib>
 #include <memory>
 
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "golden/backend.hpp"
 #include "io/atomic_file.hpp"
 #include "io/error.hpp"
 #include "models/dse/engine.hpp"
@@ -19,8 +24,25 @@
 
 namespace {
 
+struct PointArgs {
+  std::string backend, codebook = "nf4", dtype = "f16";
+  int lanes = 16, q_heads = 8, kv_heads = 2, head_dim = 128, block = 64;
+  int64_t context = 256;
+  uint64_t seed = 1;
+};
+
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw nqkv::InputError("cannot find the nqkv executable (/proc/self/exe)");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
 struct DseArgs {
-  std::string spec, out, cache, plot, report_out;
+  std::string spec, out, cache, plot, report_out, points = "pareto", backend = "rtl";
+  int64_t max_context = 256;
+  uint64_t seed = 1;
+  double timeout_s = 600, memory_mib = 4096;
   std::vector<std::string> inputs, objectives;
   int jobs = 1;
   int64_t index = 0, count = 1;
@@ -139,6 +161,87 @@ NQKV_COMMAND(dse) {
     if (!a->plot.empty()) nqkv::io::check_output_dir(a->plot, "--plot");
     const std::string s = nqkv::dse::pareto_command(a->out, a->objectives, a->plot, "");
     std::fwrite(s.data(), 1, s.size(), stdout);
+  });
+
+  auto* val = c->add_subcommand("validate",
+                                "Re-run points of a finished OUT on a cycle model (rtl, systemc), shape capped: "
+                                "model-vs-backend cycle difference and bit-exact verdict into OUT/validation.csv");
+  val->add_option("out", a->out, "A finished nqkv dse output directory")->required();
+  val->add_option("--points", a->points, "pareto | all | sample:N | pareto+sample:N")->capture_default_str();
+  val->add_option("--backend", a->backend, "A cycle-model backend of `nqkv backends` (rtl, systemc)")->capture_default_str();
+  val->add_option("--max-context", a->max_context, "Cap of the simulated context (tokens)")
+      ->check(nqkv::cli::int_range(1, 4096))
+      ->capture_default_str();
+  val->add_option("--seed", a->seed, "Seed of the sample, the data and the stall pattern")
+      ->check(nqkv::cli::seed_range())
+      ->capture_default_str();
+  val->add_option("--jobs", a->jobs, "Simulations at once (child processes)")->check(nqkv::cli::int_range(1, 256))->capture_default_str();
+  val->add_option("--timeout", a->timeout_s, "Seconds per simulation")->check(nqkv::cli::real_range(1, 86400))->capture_default_str();
+  val->add_option("--memory-mib", a->memory_mib, "Address-space budget per simulation (MiB)")
+      ->check(nqkv::cli::real_range(64, 1 << 24))
+      ->capture_default_str();
+  val->add_flag("--quiet", a->quiet, "No progress output");
+  cache_opt(val);
+  val->callback([a] {
+    nqkv::dse::ValidateOptions o;
+    o.out = a->out, o.backend = a->backend, o.points = a->points, o.max_context = a->max_context, o.seed = a->seed;
+    o.jobs = a->jobs, o.timeout_s = a->timeout_s, o.memory_mib = a->memory_mib, o.progress = !a->quiet;
+    o.cache_dir = cache_of(*a);
+    o.exe = self_exe();
+    bool known = false;
+    for (const auto& e : nqkv::backend::entries()) {
+      if (e.name != a->backend) continue;
+      known = true;
+      if (!e.backend) {
+        o.backend_built = false, o.not_built_reason = e.not_built;
+      } else {
+        if (!e.backend->has_cycles())
+          throw nqkv::InputError("--backend " + a->backend + " has no clock: validate runs the cycle models (rtl, systemc)");
+        o.built_lanes = e.backend->lanes();
+      }
+    }
+    if (!known) nqkv::backend::find(a->backend);  // throws the one-line list of backends
+    const auto s = nqkv::dse::validate(o);
+    std::printf("nqkv dse validate --backend %s: %lld points (%lld shapes, %lld simulations, %lld from the cache): %lld "
+                "cycle-exact and bit-exact, %lld cycle differences, %lld data mismatches, %lld not built, %lld failed; "
+                "wrote %s/validation.csv\n",
+                a->backend.c_str(), static_cast<long long>(s.points), static_cast<long long>(s.shapes),
+                static_cast<long long>(s.simulations), static_cast<long long>(s.cache_hits), static_cast<long long>(s.exact),
+                static_cast<long long>(s.cycle_mismatch), static_cast<long long>(s.data_mismatch),
+                static_cast<long long>(s.not_built), static_cast<long long>(s.failed), a->out.c_str());
+    if (s.cycle_mismatch || s.data_mismatch) std::exit(1);
+  });
+
+  // One point on a backend, in-process, JSON on stdout: what `validate` runs in each child.
+  auto p = std::make_shared<PointArgs>();
+  auto* vp = c->add_subcommand("validate-point", "(internal) one validation run of `nqkv dse validate`, JSON on stdout");
+  vp->group("");  // not listed in --help
+  vp->add_option("--backend", p->backend)->required();
+  vp->add_option("--lanes", p->lanes)->check(nqkv::cli::int_range(1, 4096));
+  vp->add_option("--q-heads", p->q_heads)->check(nqkv::cli::int_range(1, 1024));
+  vp->add_option("--kv-heads", p->kv_heads)->check(nqkv::cli::int_range(1, 1024));
+  vp->add_option("--head-dim", p->head_dim)->check(nqkv::cli::int_range(1, 256));
+  vp->add_option("--context", p->context)->check(nqkv::cli::int_range(1, 1 << 20));
+  vp->add_option("--codebook", p->codebook);
+  vp->add_option("--dtype", p->dtype);
+  vp->add_option("--block", p->block)->check(nqkv::cli::int_range(1, 4096));
+  vp->add_option("--seed", p->seed)->check(nqkv::cli::seed_range());
+  vp->callback([p] {
+    const nqkv::backend::Backend& be = nqkv::backend::find(p->backend);
+    nqkv::backend::Options opt;
+    opt.lanes = nqkv::backend::resolve_lanes(be, p->lanes);
+    opt.seed = p->seed;
+    opt.backpressure = false;  // the analytic formulas are the no-back-pressure cycle counts
+    nqkv::backend::Workload w;
+    w.q_heads = p->q_heads, w.kv_heads = p->kv_heads, w.head_dim = p->head_dim, w.context = p->context;
+    w.codebook = p->codebook, w.dtype = p->dtype, w.block = p->block, w.batch = 1;
+    auto r = be.run_workload(w, opt);
+    // Test hook: a planted one-cycle error, to show that validate catches a cycle difference.
+    if (const char* plant = std::getenv("NQKV_DSE_PLANT_CYCLE_ERROR"); plant && *plant == '1') r.score_cycles += 1;
+    const nlohmann::json j = {{"score_cycles", r.score_cycles}, {"value_cycles", r.value_cycles},
+                              {"quant_cycles", r.quant_cycles}, {"compared", r.check.compared},
+                              {"mismatches", r.check.mismatches}, {"seconds", r.seconds}};
+    std::printf("%s\n", j.dump().c_str());
   });
 
   auto* report = c->add_subcommand("report", "A Markdown report of a finished OUT");
