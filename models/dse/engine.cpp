@@ -13,6 +13,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -960,19 +961,77 @@ std::vector<std::string> split_lines(const std::string& text) {
   return v;
 }
 
+// Line starts of a text (every line ends with '\n').
+std::vector<size_t> line_starts(const std::string& t) {
+  std::vector<size_t> v;
+  size_t p = 0;
+  while (p < t.size()) {
+    v.push_back(p);
+    const size_t e = t.find('\n', p);
+    p = e == std::string::npos ? t.size() : e + 1;
+  }
+  v.push_back(t.size());
+  return v;
+}
+
+// The value of "key": in one JSONL line written by append_jsonl (NaN for null or absent): a string
+// scan, so that the Pareto front of 100,000 points does not parse 100 MB of JSON.
+double scan_number(std::string_view line, const std::string& quoted_key) {
+  const size_t k = line.find(quoted_key);
+  if (k == std::string_view::npos) return kNaN;
+  const char* b = line.data() + k + quoted_key.size();
+  const char* e = line.data() + line.size();
+  double v = kNaN;
+  const auto r = std::from_chars(b, e, v);
+  return r.ec == std::errc() ? v : kNaN;
+}
+
 void write_outputs(const std::string& dir, const std::string& csv_body, const std::string& jsonl,
                    const std::vector<Objective>& objectives, const nlohmann::json& summary_in) {
   io::write_text_atomically(dir + "/points.csv", csv_header() + csv_body);
   io::write_text_atomically(dir + "/points.jsonl", jsonl);
-  const auto jl = split_lines(jsonl);
-  const auto cl = split_lines(csv_body);
-  std::vector<nlohmann::json> recs;
-  recs.reserve(jl.size());
-  for (const auto& l : jl) recs.push_back(nlohmann::json::parse(l));
+  const auto jl = line_starts(jsonl);
+  const auto cl = line_starts(csv_body);
+  if (jl.size() != cl.size()) throw std::logic_error("points.csv and points.jsonl have different row counts");
+  const size_t rows = jl.size() - 1;
+  std::vector<std::string> keys;
+  for (const auto& o : objectives) keys.push_back("\"" + o.metric + "\":");
+  std::vector<std::vector<double>> vals;
+  std::vector<size_t> which;
+  std::vector<char> any(objectives.size(), 0);
+  for (size_t i = 0; i < rows; ++i) {
+    const std::string_view line(jsonl.data() + jl[i], jl[i + 1] - jl[i]);
+    if (line.find("\"status\":\"ok\"") == std::string_view::npos) continue;
+    std::vector<double> v(objectives.size());
+    for (size_t k = 0; k < objectives.size(); ++k) {
+      v[k] = scan_number(line, keys[k]);
+      if (std::isfinite(v[k])) any[k] = 1;
+    }
+    vals.push_back(std::move(v));
+    which.push_back(i);
+  }
+  // Objectives without any value in this run (an evaluator off) are left out and reported.
   Objectives info;
-  const auto front = pareto_of(recs, objectives, info);
+  std::vector<size_t> used;
+  for (size_t k = 0; k < objectives.size(); ++k) {
+    if (any[k]) info.used.push_back(objectives[k]), used.push_back(k);
+    else info.dropped.push_back((objectives[k].maximize ? "max " : "min ") + objectives[k].metric);
+  }
+  std::vector<std::vector<double>> uv;
+  std::vector<size_t> uw;
+  for (size_t r = 0; r < vals.size(); ++r) {
+    std::vector<double> v;
+    bool ok = true;
+    for (size_t k : used) ok = ok && std::isfinite(vals[r][k]), v.push_back(vals[r][k]);
+    if (ok) uv.push_back(std::move(v)), uw.push_back(which[r]);
+  }
+  std::vector<bool> mx;
+  for (const auto& o : info.used) mx.push_back(o.maximize);
+  std::vector<size_t> front;
+  if (!info.used.empty())
+    for (uint64_t f : pareto_front(uv, mx)) front.push_back(uw[f]);
   std::string pc = csv_header();
-  for (size_t i : front) pc += cl[i] + "\n";
+  for (size_t i : front) pc.append(csv_body, cl[i], cl[i + 1] - cl[i]);
   io::write_text_atomically(dir + "/pareto.csv", pc);
   nlohmann::json summary = summary_in;
   summary["pareto"] = {{"points", front.size()}, {"objectives", nlohmann::json::array()}, {"dropped", info.dropped}};
