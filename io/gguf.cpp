@@ -355,9 +355,9 @@ File File::parse(std::vector<uint8_t> bytes, const std::string& source) {
   for (const TensorInfo& t : g.tensors_) {
     const uint64_t room = size >= g.data_offset_ ? size - g.data_offset_ : 0;
     if (t.offset > room || static_cast<uint64_t>(t.bytes) > room - t.offset)
-      c.fail("tensor '" + t.name + "': " + std::to_string(t.bytes) + " byte(s) at data offset " +
-             std::to_string(t.offset) + " run past the end of the file (data section of " + std::to_string(room) +
-             " byte(s))");
+      throw InputError(source + ": GGUF: tensor '" + t.name + "': " + std::to_string(t.bytes) + " byte(s) at data offset " +
+                       std::to_string(t.offset) + " run past the end of the file (data section of " +
+                       std::to_string(room) + " byte(s); truncated or corrupt file)");
   }
   return g;
 }

@@ -38,6 +38,7 @@
 
 #include "golden/float_formats.hpp"
 #include "io/safetensors.hpp"
+#include "tests/llama/gguf_fixtures.hpp"
 
 namespace fs = std::filesystem;
 using nqkv::io::DType;
@@ -487,6 +488,33 @@ class BadInputEnv {
     // A model without a tokenizer beside it.
     fs::create_directories(F / "ck_alone");
     write_bytes(F / "ck_alone/model.bin", ck);
+    // GGUF models (issue 19): a good tiny llama (vocab 270, context 64, kv_dim 32) and broken ones.
+    {
+      const std::vector<uint8_t> t = nqkv::test::tiny_model(5, true).bytes;
+      const std::string good(t.begin(), t.end());
+      write_bytes(F / "tiny.gguf", good);
+      write_bytes(F / "gguf_trunc.gguf", good.substr(0, good.size() / 2));
+      write_bytes(F / "gguf_magic.gguf", "GGUX" + good.substr(4));
+      std::string count = good;
+      const uint64_t huge = uint64_t{1} << 60;
+      std::memcpy(count.data() + 8, &huge, 8);  // tensor count
+      write_bytes(F / "gguf_count.gguf", count);
+      nqkv::test::GgufBuilder b;
+      b.str("general.architecture", "llama");
+      b.tensor_f32("w", {2}, {1.0f, 2.0f});
+      const std::vector<uint8_t> wb = b.bytes();
+      std::string off(wb.begin(), wb.end());
+      const size_t at = off.find(std::string("\x01\0\0\0\0\0\0\0w", 9)) + 9 + 4 + 8 + 4;  // name, n_dims, ne, type
+      const uint64_t far = uint64_t{1} << 40;
+      std::memcpy(off.data() + at, &far, 8);
+      write_bytes(F / "gguf_offset.gguf", off);
+      nqkv::test::GgufBuilder a;
+      a.str("general.architecture", "gpt2");
+      const std::vector<uint8_t> ab = a.bytes();
+      write_bytes(F / "gguf_arch.gguf", std::string(ab.begin(), ab.end()));
+      const std::vector<uint8_t> tk = nqkv::test::tiny_model(5, true, "llama").bytes;
+      write_bytes(F / "gguf_tok.gguf", std::string(tk.begin(), tk.end()));
+    }
     // A directory that accepts no new file: as root permissions do not stop a write, so /proc.
     if (::geteuid() == 0) {
       RO = "/proc";
@@ -1009,7 +1037,24 @@ std::vector<Case> run_cases() {
 std::vector<Case> llama_cases(const std::string& cmd) {
   const std::string C = cmd + " " + CK;
   std::vector<Case> v = {
-      {cmd, cmd, "--checkpoint is required"},
+      {cmd, cmd, "exactly one of --checkpoint and --gguf"},
+      {cmd, C + " --gguf {F}/tiny.gguf", "exactly one of --checkpoint and --gguf"},
+      {cmd, cmd + " --gguf {F}/missing.gguf", "cannot open"},
+      {cmd, cmd + " --gguf /dev/zero", "not a regular file"},
+      {cmd, cmd + " --gguf {F}/gguf_trunc.gguf", "truncated or corrupt"},
+      {cmd, cmd + " --gguf {F}/gguf_magic.gguf", "not a GGUF file"},
+      {cmd, cmd + " --gguf {F}/gguf_count.gguf", "tensor count"},
+      {cmd, cmd + " --gguf {F}/gguf_offset.gguf", "past the end"},
+      {cmd, cmd + " --gguf {F}/gguf_arch.gguf", "only 'llama'"},
+      {cmd, cmd + " --gguf {F}/gguf_tok.gguf", "only byte-level BPE"},
+      {cmd, cmd + " --gguf {F}/text.txt", "not a GGUF file"},
+      {cmd, cmd + " --gguf {F}/tiny.gguf --tokenizer {F}/ck/tok300.bin", "a GGUF file holds its tokenizer"},
+      {cmd, cmd + " --gguf {F}/tiny.gguf --context 65", "--context 65 must be in 2..64"},
+      {cmd, cmd + " --gguf {F}/tiny.gguf --context 1", "--context"},
+      {cmd, cmd + " --gguf {F}/tiny.gguf --context 1e400", "--context"},
+      {cmd, cmd + " --gguf {F}/tiny.gguf --csv {F}/tiny.gguf", "is an input"},
+      {cmd, cmd + " --gguf {F}/tiny.gguf --text {F}/text.txt,{F}/missing.txt", "cannot open"},
+      {cmd, cmd + " --gguf {F}/tiny.gguf --text {F}/text.txt --md {F}/text.txt", "is an input"},
       {cmd, cmd + " --checkpoint {F}/missing.bin", "cannot open"},
       {cmd, cmd + " --checkpoint {F}/adir", "is a directory"},
       {cmd, cmd + " --checkpoint /dev/zero", "not a regular file"},
@@ -1116,6 +1161,34 @@ TEST(BadInput, Run) { run_table(run_cases()); }
 TEST(BadInput, Kvstats) { run_table(llama_cases("kvstats")); }
 TEST(BadInput, Eval) { run_table(llama_cases("eval")); }
 
+std::vector<Case> generate_cases() {
+  const std::string G = "generate --gguf {F}/tiny.gguf";
+  return {
+      {"generate", "generate", "exactly one of --checkpoint and --gguf"},
+      {"generate", "generate --gguf {F}/gguf_trunc.gguf", "truncated or corrupt"},
+      {"generate", "generate --gguf {F}/gguf_magic.gguf", "not a GGUF file"},
+      {"generate", "generate --gguf {F}/gguf_offset.gguf", "past the end"},
+      {"generate", "generate --gguf {F}/gguf_count.gguf", "tensor count"},
+      {"generate", "generate --gguf {F}/gguf_tok.gguf", "only byte-level BPE"},
+      {"generate", G + " --steps -1", "--steps"},
+      {"generate", G + " --steps 1e400", "--steps"},
+      {"generate", G + " --steps 100", "exceed the model's context"},
+      {"generate", G + " --tokens 270", "outside the vocabulary"},
+      {"generate", G + " --tokens -1", "--tokens"},
+      {"generate", G + " --tokens 1 --prompt x", "either --tokens or --prompt"},
+      {"generate", "generate " + CK + " --chat --prompt hi", "--chat needs a --gguf"},
+      {"generate", G + " --steps 4 --kv nf9", "unknown codebook"},
+      {"generate", G + " --steps 4 --kv nf4 --block 24", "does not divide"},
+      {"generate", G + " --kv nf4 --block 0", "--block"},
+      {"generate", G + " --type f64", "unknown element type"},
+      {"generate", G + " --path sideways", "--path"},
+      {"generate", G + " --prompt hi --dump-logits {RO}/l.json", "cannot create files"},
+      {"generate", G + " --prompt hi --dump-logits {F}/tiny.gguf", "is an input"},
+      {"generate", G + " --prompt hi --dump-logits {O}/nodir/l.json", "does not exist"},
+  };
+}
+TEST(BadInput, Generate) { run_table(generate_cases()); }
+
 // The fixture model is good: the same command lines without the bad part succeed (so each case
 // above fails for its one bad input, not for a broken fixture).
 TEST(BadInput, FixturesAreGood) {
@@ -1128,6 +1201,11 @@ TEST(BadInput, FixturesAreGood) {
         "project --model " + (e.F / "config.json").string() + " --hw-file " + (e.F / "hw.json").string() + " --gpu mygpu",
         "kvstats --checkpoint " + (e.F / "ck/model.bin").string() + " --blocks 8,16 --codebooks nf4",
         "eval --checkpoint " + (e.F / "ck/model.bin").string() + " --kv nf4 --block 8 --gen 4 --no-baselines",
+        "eval --gguf " + (e.F / "tiny.gguf").string() + " --text " + (e.F / "text.txt").string() +
+            " --kv nf4 --block 16 --gen 4 --no-baselines",
+        "kvstats --gguf " + (e.F / "tiny.gguf").string() + " --blocks 8,16 --codebooks nf4",
+        "generate --gguf " + (e.F / "tiny.gguf").string() + " --prompt hello --steps 4 --dump-logits " +
+            (O / "l.json").string(),
         "eval --checkpoint " + (e.F / "ck/model.bin").string() +
             " --kv kivi2,kivi4 --kivi-group 4 --kivi-residual 8 --tensors k --gen 4 --no-baselines"}) {
     const Outcome o = run_nqkv(split_args(args), O, e.base / "err" / "good.txt");

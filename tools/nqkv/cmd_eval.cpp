@@ -11,6 +11,7 @@
 #include "io/error.hpp"
 #include "io/plot.hpp"
 #include "tools/nqkv/commands.hpp"
+#include "workloads/gguf/text_model.hpp"
 #include "workloads/llama/cli_common.hpp"
 #include "workloads/llama/eval.hpp"
 #include "workloads/llama/kv_store.hpp"
@@ -19,7 +20,9 @@
 namespace {
 
 struct EvalOptions {
-  std::string checkpoint, tokenizer, text_file, csv, md, plot, type = "f16", path = "auto", tensors = "kv";
+  std::string checkpoint, tokenizer, gguf, csv, md, plot, type = "f16", path = "auto", tensors = "kv";
+  std::vector<std::string> text_files;
+  int context = 0;
   std::vector<std::string> kv{"nf4", "nf3", "nf2", "int4", "fp4"};
   std::vector<int> blocks{32, 8};
   int gen = 256;
@@ -31,22 +34,31 @@ void run_eval(const EvalOptions& o) {
   using namespace nqkv;
   using namespace nqkv::llama;
   // Inputs, then outputs (writable, distinct, none of them an input), before any work.
-  check_model_inputs(o.checkpoint, o.tokenizer, o.text_file);
+  if (o.checkpoint.empty() == o.gguf.empty()) throw InputError("give exactly one of --checkpoint and --gguf");
+  if (o.gguf.empty()) check_model_inputs(o.checkpoint, o.tokenizer, "");
+  else io::check_input_file(o.gguf, "--gguf", io::kMaxTensorFileBytes);
+  for (const std::string& t : o.text_files) io::check_input_file(t, "--text", io::kMaxTextFileBytes);
+  std::vector<std::string> inputs{o.checkpoint, o.tokenizer, o.gguf};
+  inputs.insert(inputs.end(), o.text_files.begin(), o.text_files.end());
   const std::vector<std::pair<std::string, std::string>> outputs = {{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}};
   auto check_outputs = [&](const std::vector<std::string>& inputs) {
     for (const auto& [p, f] : outputs)
       if (!p.empty()) check_output_path(p, f, inputs);
   };
-  check_outputs({o.checkpoint, o.tokenizer, o.text_file});
+  check_outputs(inputs);
   io::check_distinct_outputs(outputs);
   const golden::ElemType type = parse_elem_type(o.type);
   if (type == golden::ElemType::F32) throw InputError("--type: quantized KV caches hold f16 or bf16 elements");
   if (o.path != "auto" && o.path != "golden" && o.path != "dequant" && o.path != "both")
     throw InputError("--path must be auto, golden, dequant or both");
   if (o.gen < 1) throw InputError("--gen must be positive");
-  LoadedModel lm = load_model(o.checkpoint, o.tokenizer);
-  if (o.tokenizer.empty()) check_outputs({lm.tokenizer_path});  // the default tokenizer beside the checkpoint
-  const Config c = lm.checkpoint.config;
+  gguf::TextModel tm = gguf::load_text_model(o.checkpoint, o.tokenizer, o.gguf);
+  check_outputs(tm.inputs);  // the default tokenizer beside a checkpoint included
+  const Config c = tm.checkpoint.config;
+  const int context = gguf::resolve_context(tm, o.context);
+  const std::string model_name = tm.is_gguf ? "SmolLM2/GGUF" : "stories260K";
+  std::string text_label = o.text_files.empty() ? "built-in" : "";
+  for (const std::string& t : o.text_files) text_label += (text_label.empty() ? "" : ", ") + t;
   std::vector<KVFormat> formats;
   if (!o.no_baselines) {
     formats.push_back({"f32", 0, "", golden::ElemType::F32});
@@ -60,7 +72,7 @@ void run_eval(const EvalOptions& o) {
     if (name == "kivi4" || name == "kivi2") {  // one format: --block does not apply (--kivi-group does)
       KVFormat f{name, o.kivi_group, "kivi", golden::ElemType::F16, o.tensors};
       f.kivi_residual = o.kivi_residual;
-      f.context = c.seq_len;
+      f.context = context;
       formats.push_back(f);
       continue;
     }
@@ -86,9 +98,8 @@ void run_eval(const EvalOptions& o) {
   // Every format's KV store is built once before the work: a shape it cannot hold (the golden
   // cache's block limits per head) fails here, not after the float reference.
   for (const KVFormat& f : formats) (void)make_kv_store(c, f);
-  const std::string text = o.text_file.empty() ? builtin_eval_text() : read_text_file(o.text_file);
-  const auto windows = split_windows(text_tokens(lm.tokenizer, text), c.seq_len);
-  Model model(std::move(lm.checkpoint));
+  const auto windows = gguf::text_windows(tm, o.text_files, builtin_eval_text(), context);
+  Model model(std::move(tm.checkpoint));
   std::fprintf(stderr, "eval: float reference (%zu window(s), %d greedy steps)\n", windows.size(), o.gen);
   const EvalReference ref = make_reference(model, windows, o.gen);
   std::vector<EvalResult> results;
@@ -100,13 +111,13 @@ void run_eval(const EvalOptions& o) {
   }
   const double base_ppl = results.front().ppl;
   std::ostringstream md, csv;
-  md << fmt::format("## KV-cache formats against the float cache: {}\n\n", o.checkpoint);
+  md << fmt::format("## KV-cache formats against the float cache: {}\n\n", tm.label);
   md << fmt::format(
       "Held-out text: {} ({} scored tokens in {} window(s)); greedy continuation from BOS: {} tokens. Quantizer "
       "element type {}; blocks are slices of the per-token kv_dim = {} row. Path golden = golden::decode_attention "
       "(integer dequant-MAC); dequant = golden quantize/dequantize then float attention. ΔPPL is against the first "
       "row.\n\n",
-      o.text_file.empty() ? "built-in" : o.text_file, results.front().predicted, windows.size(),
+      text_label + fmt::format(", windows of at most {} tokens", context), results.front().predicted, windows.size(),
       results.front().greedy_tokens, o.type, c.kv_dim());
   md << "| KV format | block | path | bits/elem | PPL | ΔPPL | text top-1 agree | greedy teacher-forced agree | "
         "free-run first divergence | free-run same token | seconds |\n";
@@ -146,7 +157,7 @@ void run_eval(const EvalOptions& o) {
     }
     std::vector<io::PlotSeries> ps;
     for (auto& [k, s] : series) ps.push_back(s);
-    io::write_line_plot_png(o.plot, {"Perplexity increase from quantized KV caches (stories260K)",
+    io::write_line_plot_png(o.plot, {"Perplexity increase from quantized KV caches (" + model_name + ")",
                                      "block size (elements)", "perplexity increase over f32 cache (%)", true, true},
                             ps);
   }
@@ -157,10 +168,14 @@ void run_eval(const EvalOptions& o) {
 NQKV_COMMAND(eval) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* sub = app.add_subcommand(
-      "eval", "Perplexity and greedy agreement of a llama2.c model with quantized KV caches versus the float cache");
-  sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format)")->required();
+      "eval", "Perplexity and greedy agreement of a llama2.c or GGUF model with quantized KV caches versus the float cache");
+  sub->add_option("--checkpoint", o->checkpoint, "llama2.c checkpoint (legacy v0 format); or --gguf");
+  sub->add_option("--gguf", o->gguf, "llama-architecture GGUF model (e.g. SmolLM2-135M-Instruct); or --checkpoint");
+  sub->add_option("--context", o->context, "tokens per window (default: the checkpoint's seq_len; 512 for GGUF)")
+      ->check(nqkv::cli::int_range(2, 1 << 20));
   sub->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
-  sub->add_option("--text", o->text_file, "held-out UTF-8 text (default: built-in paragraphs)");
+  sub->add_option("--text", o->text_files, "held-out UTF-8 text file(s), comma-separated (default: built-in paragraphs)")
+      ->delimiter(',');
   sub->add_option("--kv", o->kv,
                   "KV formats: codebook names (nf4,nf3,nf2,fp4,int4,int4sym,lloyd4), f32/f16/bf16, or kivi4/kivi2 "
                   "(KIVI: K per channel, V per token, asymmetric, fp16 residual window; golden/kivi.hpp)")

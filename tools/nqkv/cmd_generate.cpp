@@ -45,6 +45,7 @@ void run_generate(const GenerateOptions& o) {
   gguf::TextModel tm = gguf::load_text_model(o.checkpoint, o.tokenizer, o.gguf);
   if (o.chat && !tm.is_gguf) throw InputError("--chat needs a --gguf model (SmolLM2's chat template)");
   const llama::Config& c = tm.checkpoint.config;
+  std::unique_ptr<llama::KVStore> kv = llama::make_kv_store(c, f);  // an unusable format fails before the work
   std::vector<int> prompt = o.tokens;
   if (prompt.empty()) {
     if (o.chat) {
@@ -61,7 +62,6 @@ void run_generate(const GenerateOptions& o) {
   if (static_cast<int64_t>(prompt.size()) + o.steps > c.seq_len)
     throw InputError(fmt::format("prompt ({} tokens) plus --steps {} exceed the model's context of {}", prompt.size(),
                                  o.steps, c.seq_len));
-  std::unique_ptr<llama::KVStore> kv = llama::make_kv_store(c, f);
   llama::Model model(std::move(tm.checkpoint));
   std::fprintf(stderr, "generate: %s loaded in %.2f s; prompt of %zu tokens; KV cache %s\n", tm.label.c_str(),
                tm.load_seconds, prompt.size(), f.label().c_str());
