@@ -47,14 +47,18 @@ inline void add_tokenizer(GgufBuilder& b, const std::string& pre, int vocab_pad_
   b.u32("tokenizer.ggml.eos_token_id", 2);
 }
 
-// A seeded random llama (dim 64, 4 heads of 16, 2 KV heads, 2 layers, hidden 96) as GGUF, with
+// A seeded random llama (default: dim 64, 4 heads of 16, 2 KV heads, 2 layers, hidden 96) as GGUF, with
 // F32 weights except attn_q (F16) and ffn_down (Q8_0, codes and scale random).
 struct Tiny {
   std::vector<uint8_t> bytes;
   int vocab = 0;
 };
-inline Tiny tiny_model(uint64_t seed, bool tied, const std::string& tokenizer_model = "gpt2") {
-  const int dim = 64, hidden = 96, layers = 2, heads = 4, kv_heads = 2, kv = 32;
+struct TinyShape {
+  int dim = 64, hidden = 96, layers = 2, heads = 4, kv_heads = 2;
+};
+inline Tiny tiny_model(uint64_t seed, bool tied, const std::string& tokenizer_model = "gpt2", TinyShape shape = {}) {
+  const int dim = shape.dim, hidden = shape.hidden, layers = shape.layers, heads = shape.heads,
+            kv_heads = shape.kv_heads, kv = dim / heads * kv_heads;
   GgufBuilder b;
   b.str("general.architecture", "llama");
   b.u32("llama.block_count", layers);
