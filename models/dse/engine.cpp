@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string_view>
@@ -1404,6 +1405,67 @@ void merge(const std::vector<std::string>& inputs, const std::string& out, const
   fs::rename(partial, out);
 }
 
+namespace {
+
+// A gnuplot scatter PNG (pngcairo), written atomically: series of points, each optionally coloured
+// by a third value (palette, with its label on the colour box).
+struct Scatter {
+  std::string name;
+  std::vector<double> x, y, c;
+};
+void write_scatter_png(const std::string& path, const std::string& title, const std::string& xl, const std::string& yl,
+                       bool logx, bool logy, const std::vector<Scatter>& series, const std::string& cbl) {
+  const fs::path tmp = fs::path(path).parent_path() / (".tmp." + fs::path(path).filename().string());
+  std::ostringstream gp;
+  auto q = [](const std::string& t) {
+    std::string o = "\"";
+    for (char ch : t) {
+      if (ch == '"' || ch == '\\') o += '\\';
+      o += ch;
+    }
+    return o + "\"";
+  };
+  gp << "set terminal pngcairo size 1000,640 font 'sans,10'\nset output " << q(tmp.string()) << "\nset title " << q(title)
+     << "\nset xlabel " << q(xl) << "\nset ylabel " << q(yl) << "\nset grid\nset key outside right\n";
+  if (logx) gp << "set logscale x\n";
+  if (logy) gp << "set logscale y\n";
+  if (!cbl.empty()) gp << "set palette rgbformulae 33,13,10\nset logscale cb\nset cblabel " << q(cbl) << "\n";
+  gp << "plot ";
+  for (size_t i = 0; i < series.size(); ++i) {
+    const bool col = !series[i].c.empty();
+    gp << (i ? ", " : "") << "'-' using 1:2" << (col ? ":3 with points pt 7 ps 0.6 palette" : " with points pt 7 ps 1.2")
+       << " title " << q(series[i].name);
+  }
+  gp << "\n";
+  gp.precision(10);
+  for (const auto& se : series) {
+    for (size_t k = 0; k < se.x.size(); ++k) {
+      gp << se.x[k] << " " << se.y[k];
+      if (!se.c.empty()) gp << " " << se.c[k];
+      gp << "\n";
+    }
+    gp << "e\n";
+  }
+  FILE* pipe = ::popen("gnuplot 2>/dev/null", "w");
+  if (!pipe) throw InputError("cannot run gnuplot (install Debian package gnuplot-nox)");
+  const std::string script = gp.str();
+  std::fwrite(script.data(), 1, script.size(), pipe);
+  const int rc = ::pclose(pipe);
+  std::error_code ec;
+  if (rc != 0 || !fs::exists(tmp, ec)) {
+    fs::remove(tmp, ec);
+    throw InputError("gnuplot failed to write " + path + " (is Debian package gnuplot-nox installed?)");
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) throw InputError("cannot write " + path + ": " + ec.message());
+}
+
+double num_of(const nlohmann::json& r, const char* k) {
+  return r.contains(k) && r[k].is_number() ? r[k].get<double>() : kNaN;
+}
+
+}  // namespace
+
 std::string pareto_command(const std::string& out, const std::vector<std::string>& objectives, const std::string& plot_dir,
                            const std::string&) {
   check_out_dir(out);
@@ -1417,7 +1479,49 @@ std::string pareto_command(const std::string& out, const std::vector<std::string
   std::string pc = csv_header();
   for (size_t i : front) pc += cl[i + 1] + "\n";
   if (!plot_dir.empty()) {
-    (void)plot_dir;  // plots: see write_plots below
+    fs::create_directories(plot_dir);
+    // At most ~20,000 points per plot (a deterministic stride over the ok points), the front whole.
+    std::vector<size_t> ok;
+    for (size_t i = 0; i < recs.size(); ++i)
+      if (recs[i].value("status", "") == "ok") ok.push_back(i);
+    const size_t stride = std::max<size_t>(1, ok.size() / 20000);
+    Scatter all{"points (colour: energy pJ/token)", {}, {}, {}}, fr{"Pareto front", {}, {}, {}};
+    const bool energy = !ok.empty() && std::isfinite(num_of(recs[ok[0]], "energy_pj_per_token"));
+    for (size_t k = 0; k < ok.size(); k += stride) {
+      const auto& r = recs[ok[k]];
+      const double x = num_of(r, "tokens_per_s"), y = num_of(r, "area_mm2");
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      all.x.push_back(x), all.y.push_back(y);
+      if (energy) all.c.push_back(num_of(r, "energy_pj_per_token"));
+    }
+    if (!energy) all.name = "points";
+    for (size_t i : front) {
+      const double x = num_of(recs[i], "tokens_per_s"), y = num_of(recs[i], "area_mm2");
+      if (std::isfinite(x) && std::isfinite(y)) fr.x.push_back(x), fr.y.push_back(y);
+    }
+    if (!all.x.empty()) {
+      write_scatter_png(plot_dir + "/area_vs_tokens.png", "Area vs decode throughput (colour: energy per token)",
+                        "tokens/s", "area (mm2)", true, false, {all}, energy ? "pJ/token" : "");
+      write_scatter_png(plot_dir + "/pareto_front.png", "Pareto front over " + std::to_string(ok.size()) + " points",
+                        "tokens/s", "area (mm2)", true, false, {Scatter{"points", all.x, all.y, {}}, fr}, "");
+    }
+    std::map<std::string, Scatter> by_cb;
+    for (size_t i : ok) {
+      const auto& r = recs[i];
+      const double x = num_of(r, "bits_per_element"), y = num_of(r, "rel_mse");
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      auto& se = by_cb[r["codebook"].get<std::string>() + " " + r["elem"].get<std::string>()];
+      se.name = r["codebook"].get<std::string>() + " " + r["elem"].get<std::string>();
+      bool seen = false;
+      for (size_t k = 0; k < se.x.size() && !seen; ++k) seen = se.x[k] == x && se.y[k] == y;
+      if (!seen) se.x.push_back(x), se.y.push_back(y);
+    }
+    if (!by_cb.empty()) {
+      std::vector<Scatter> v;
+      for (auto& [k, se] : by_cb) v.push_back(se);
+      write_scatter_png(plot_dir + "/rel_mse_vs_bits.png", "Relative MSE vs bits per element (fp16 scale counted)",
+                        "bits per element", "relative MSE", false, true, v, "");
+    }
   }
   return pc;
 }
