@@ -437,6 +437,19 @@ class BadInputEnv {
     golden_variant("g_duplicate", [](nlohmann::json& m) { m["cases"].push_back(m["cases"][0]); });
     // Model configs and hardware files.
     write_bytes(F / "config.json", kConfigOk);
+    // nqkv dse specs: one good (no area, no quality: fast), one per kind of mistake.
+    write_bytes(F / "dse_ok.yaml", "version: 1\nevaluators: {area: {enabled: 0}, quality: {enabled: 0}}\n");
+    write_bytes(F / "dse_key.yaml", "version: 1\nhardware: {lanse: 4}\n");
+    write_bytes(F / "dse_type.yaml", "version: 1\nhardware: {lanes: four}\n");
+    write_bytes(F / "dse_empty.yaml", "version: 1\nformat: {block: []}\n");
+    write_bytes(F / "dse_range.yaml", "version: 1\nworkload: {context: {from: 4096, to: 1024, step: 2}}\n");
+    write_bytes(F / "dse_constraint.yaml", "version: 1\nconstraints: ['blok <= block_max']\n");
+    write_bytes(F / "dse_model.yaml", "version: 1\nworkload: {model: nosuch-model}\n");
+    write_bytes(F / "dse_yaml.yaml", "version: 1\n  hardware: [\n");
+    write_bytes(F / "dse_version.yaml", "version: 7\n");
+    write_bytes(F / "dse_memory.yaml", "version: 1\nsystem: {memory: {name: sram9, bandwidth_gbs: 1, capacity_gib: 1, pj_per_bit: 1}}\n");
+    write_bytes(F / "dse_objective.yaml", "version: 1\nobjectives: [max speed]\n");
+    write_bytes(F / "dse_strategy.yaml", "version: 1\nstrategy: random:-3\n");
     write_bytes(F / "cfg_1e400.json", config_with("hidden_size", "1e400"));
     write_bytes(F / "cfg_string.json", config_with("num_attention_heads", "\"4\""));
     write_bytes(F / "cfg_float.json", config_with("num_attention_heads", "4.5"));
@@ -994,6 +1007,40 @@ std::vector<Case> sim_cases() {
   return v;
 }
 
+std::vector<Case> dse_cases() {
+  const std::string OK = "{F}/dse_ok.yaml";
+  return {
+      {"dse", "dse plan {F}/missing.yaml", "cannot open"},
+      {"dse", "dse plan /dev/zero", "not a regular file"},
+      {"dse", "dse plan {F}/adir", "is a directory"},
+      {"dse", "dse plan {F}/dse_key.yaml", "hardware.lanse: unknown key; did you mean 'lanes'?"},
+      {"dse", "dse plan {F}/dse_type.yaml", "hardware.lanes: expected an integer, got 'four'"},
+      {"dse", "dse plan {F}/dse_empty.yaml", "format.block: empty axis"},
+      {"dse", "dse plan {F}/dse_range.yaml", "workload.context: empty axis"},
+      {"dse", "dse plan {F}/dse_constraint.yaml", "unknown quantity 'blok'"},
+      {"dse", "dse plan {F}/dse_model.yaml", "workload.model: unknown model 'nosuch-model'"},
+      {"dse", "dse plan {F}/dse_yaml.yaml", "not valid YAML"},
+      {"dse", "dse plan {F}/dse_version.yaml", "unsupported version"},
+      {"dse", "dse plan {F}/dse_memory.yaml", "no DRAM energy entry for 'sram9'"},
+      {"dse", "dse plan {F}/dse_objective.yaml", "unknown metric 'speed'"},
+      {"dse", "dse plan {F}/dse_strategy.yaml", "random:N needs N"},
+      {"dse", "dse plan {F}/config.json", "unknown key"},
+      {"dse", "dse run " + OK + " -o {O}/out --jobs 0", "--jobs"},
+      {"dse", "dse run " + OK + " -o {O}/out --jobs 1e400", "--jobs"},
+      {"dse", "dse run " + OK + " -o {F}/adir", "exists"},
+      {"dse", "dse run " + OK + " -o {RO}/out", "cannot create"},
+      {"dse", "dse run " + OK + " -o ''", "must not be empty"},
+      {"dse", "dse shard " + OK + " --index 3 --count 2 -o {O}/s", "--index 3 must be below --count 2"},
+      {"dse", "dse shard " + OK + " --index -1 --count 2 -o {O}/s", "--index"},
+      {"dse", "dse merge {F}/adir -o {O}/m", "not a finished nqkv dse output directory"},
+      {"dse", "dse pareto {F}/adir", "not a finished nqkv dse output directory"},
+      {"dse", "dse report {F}/adir -o {O}/r.md", "not a finished nqkv dse output directory"},
+      {"dse", "dse validate {F}/adir --backend systemc", "not a finished nqkv dse output directory"},
+      {"dse", "dse validate {F}/adir --backend verilog", "unknown backend 'verilog'"},
+      {"dse", "dse validate {F}/adir --max-context 0", "--max-context"},
+  };
+}
+
 std::vector<Case> run_cases() {
   const std::string R = "run --layers 1 --context 8 --report {O}/run.md";
   std::vector<Case> v = {
@@ -1158,6 +1205,7 @@ TEST(BadInput, Backends) { run_table(backends_cases()); }
 TEST(BadInput, Project) { run_table(project_cases()); }
 TEST(BadInput, Sim) { run_table(sim_cases()); }
 TEST(BadInput, Run) { run_table(run_cases()); }
+TEST(BadInput, Dse) { run_table(dse_cases()); }
 TEST(BadInput, Kvstats) { run_table(llama_cases("kvstats")); }
 TEST(BadInput, Eval) { run_table(llama_cases("eval")); }
 
