@@ -154,8 +154,10 @@ class Progress {
     const double eta = rate > 0 ? (total_ - d) / rate : 0;
     const int w = 30, fill = static_cast<int>(w * static_cast<double>(d) / static_cast<double>(total_));
     const std::string bar = std::string(static_cast<size_t>(fill), '#') + std::string(static_cast<size_t>(w - fill), '.');
-    const std::string line = fmt::format("nqkv dse: {:<8} [{}] {}/{} {:.0f}/s {} {:.1f} s", label_, bar, d, total_, rate,
-                                         final ? "took" : "ETA", final ? el : eta);
+    const std::string rate_s = rate >= 10 ? fmt::format("{:.0f}/s", rate) : fmt::format("{:.2f}/s", rate);
+    const std::string time_s = final ? fmt::format("took {:.1f} s", el)
+                                     : d > 0 ? fmt::format("ETA {:.0f} s", eta) : fmt::format("{:.0f} s so far", el);
+    const std::string line = fmt::format("nqkv dse: {:<8} [{}] {}/{} {} {}", label_, bar, d, total_, rate_s, time_s);
     if (tty_)
       std::fprintf(stderr, "\r%s%s", line.c_str(), final ? "\n" : "");
     else
