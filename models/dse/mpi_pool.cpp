@@ -299,21 +299,29 @@ bool mpi_share(std::string& text) {
     return true;
   }
   Backoff backoff(1000);
-  for (;;) {
+  auto take_share = [&]() {
     int flag = 0;
     MPI_Status status;
     MPI_Iprobe(0, kTagShare, MPI_COMM_WORLD, &flag, &status);
-    if (flag) {
-      int bytes = 0;
-      MPI_Get_count(&status, MPI_BYTE, &bytes);
-      text.resize(static_cast<size_t>(bytes));
-      MPI_Recv(text.data(), bytes, MPI_BYTE, 0, kTagShare, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      return true;
-    }
+    if (!flag) return false;
+    int bytes = 0;
+    MPI_Get_count(&status, MPI_BYTE, &bytes);
+    text.resize(static_cast<size_t>(bytes));
+    MPI_Recv(text.data(), bytes, MPI_BYTE, 0, kTagShare, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    return true;
+  };
+  for (;;) {
+    if (take_share()) return true;
+    int flag = 0;
     MPI_Iprobe(0, kTagWork, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-    if (flag) {  // only the session's release is sent before the share: a stop
+    if (flag) {
+      // Messages from one sender arrive in order: if the share was sent before this work message
+      // it is here now (it may have arrived between the two probes); the work message stays
+      // queued for run_pool. Otherwise rank 0 never shared: this is the session's release.
+      if (take_share()) return true;
       int64_t msg[2];
       MPI_Recv(msg, 2, MPI_INT64_T, 0, kTagWork, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      if (msg[0] >= 0) throw std::runtime_error("mpi_share: work arrived before rank 0's share");
       g_pool_state = PoolState::Done;
       return false;
     }
