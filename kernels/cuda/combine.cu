@@ -44,6 +44,9 @@ __global__ void __launch_bounds__(kCombineThreads) combine_kernel(const DecodePa
   __shared__ long long s_M;
   __shared__ int s_serr;
   const int G = p.group, kvh = blockIdx.y, b = blockIdx.z, tid = threadIdx.x;
+  // The next call's partition kernel may be scheduled now (programmatic dependent; it waits for this grid's
+  // completion before touching global memory, wait_for_previous_kernel).
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
   // Inputs the partition kernel does not write, fetched while it may still be running (PDL).
   for (int i = tid; i < 256; i += kCombineThreads) cp_async16(s_exp2 + 4 * i, p.exp2 + 4 * i);
   cp_async_commit();

@@ -42,6 +42,7 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
   uint32_t* wp = reinterpret_cast<uint32_t*>(smem + L.wp);
   int32_t* r1 = reinterpret_cast<int32_t*>(smem + L.r1);
 
+  wait_for_previous_kernel();
   const int len = checked_seq_len(p, b, kvh, G, D, part == 0, kThreads);
   if (len == 0) return;
   const int nparts = (len + kPartTokens - 1) / kPartTokens;

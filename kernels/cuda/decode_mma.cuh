@@ -61,6 +61,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // with no shared-memory page list and no barrier before its copies.
   const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
   const int wt0 = warp * 64;
+  wait_for_previous_kernel();
   const int pg_pre = lane < (64 >> pshift) ? prefetch_page(c, b, part * kPartTokens + wt0, pshift, lane) : -1;
   float qraw[4];
   if (warp < G) {

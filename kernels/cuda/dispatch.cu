@@ -78,12 +78,24 @@ static bool encode_code_maps(const PagedCache& c, CodeMaps& maps) {
 
 namespace {
 
-// Launches one partition kernel over grid with bytes of dynamic shared memory.
+// Launches one partition kernel over grid with bytes of dynamic shared memory; with partition_uses_pdl()
+// as a programmatic dependent of the previous kernel in the stream (wait_for_previous_kernel, partials.cuh).
 template <class Kernel, class... Args>
 Result launch_partition(Kernel kernel, dim3 grid, int bytes, cudaStream_t s, const Args&... args) {
   cudaError_t e = set_dynamic_smem(reinterpret_cast<const void*>(kernel), bytes);
   if (e) return cuda_result(e, "decode_attention: shared memory attribute");
-  kernel<<<grid, kThreads, bytes, s>>>(args...);
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = dim3(kThreads);
+  cfg.dynamicSmemBytes = bytes;
+  cfg.stream = s;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at;
+  cfg.numAttrs = partition_uses_pdl() ? 1 : 0;
+  e = cudaLaunchKernelEx(&cfg, kernel, args...);
+  if (e) return cuda_result(e, "decode_attention launch");
   return cuda_result(cudaGetLastError(), "decode_attention launch");
 }
 

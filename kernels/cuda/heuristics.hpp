@@ -4,6 +4,8 @@
 //   NQKV_CUDA_GENERIC=1  the generic kernel for every shape (decode_generic.cuh)
 //   NQKV_CUDA_TMA=0      cp.async instead of TMA copies in the G = 1 fast path
 //   NQKV_CUDA_PDL=0      the combine as a plain stream-ordered launch instead of a programmatic dependent
+//   NQKV_CUDA_PDL_PARTITION=0  the partition kernel as a plain launch instead of a programmatic dependent
+//                        of the previous kernel in the stream
 #pragma once
 #include <cstdint>
 
@@ -20,7 +22,8 @@ struct DecodeVariant {
 // 32 bits); split_ok = split_mac_table succeeded for the codebook. MmaTma is chosen for G = 1 unless
 // NQKV_CUDA_TMA=0; the dispatch falls back to Mma when the tensor maps cannot be encoded.
 DecodeVariant choose_decode_variant(int bits, int head_dim, int block, int G, int64_t page_rows, bool split_ok);
-bool combine_uses_pdl();  // false with NQKV_CUDA_PDL=0
+bool combine_uses_pdl();    // false with NQKV_CUDA_PDL=0
+bool partition_uses_pdl();  // false with NQKV_CUDA_PDL_PARTITION=0
 
 // Split MAC table of the fast path (see heuristics.cpp): false if the codebook has none.
 bool split_mac_table(const int8_t (&mac)[16], uint32_t (&out)[4]);

@@ -19,4 +19,10 @@ __device__ __forceinline__ void publish_partition_errors(const DecodeParams& p, 
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 }
 
+// Start of a partition CTA: the partition kernel is a programmatic dependent (unless NQKV_CUDA_PDL_PARTITION=0)
+// of the previous kernel in the stream (the previous call's combine, an append, ...), so it may be scheduled
+// while that kernel runs; it reads and writes nothing in global memory before this wait, which returns once
+// that kernel has completed and its writes are visible (and at once for a plain launch).
+__device__ __forceinline__ void wait_for_previous_kernel() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
+
 }  // namespace nqkv::cuda::detail

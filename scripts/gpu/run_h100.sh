@@ -4,7 +4,7 @@
 # on the development machine (scripts/gpu/pack_carry.sh) and carried in build-cuda/devcarry.
 # Usage: scripts/gpu/run_h100.sh OUTDIR [steps...]   steps: test paths golden memcheck racecheck bench benchgraph baselines ncuapp benchgen benchprev sdpadecode ncu sass
 # paths: the decode tests (sweep, golden cases, errors) on the other production paths, NQKV_CUDA_TMA=0, NQKV_CUDA_PDL=0,
-#   NQKV_CUDA_GENERIC=1 (tests_<path>.log).
+#   NQKV_CUDA_PDL_PARTITION=0, NQKV_CUDA_GENERIC=1 (tests_<path>.log).
 # golden: nqkv golden gen + nqkv golden check --backend cuda (the CLI carried in $C too) -> golden_check.txt.
 # benchgraph: bench_cuda --graph=20 (CUDA graphs of 20+ calls over rotating inputs) -> gpu_bench_graph.json.
 # baselines: scripts/gpu/decode_baselines.py (fp16 SDPA backends + FlashInfer if importable, CUDA graphs) -> baselines.json.
@@ -21,10 +21,10 @@ date -u > "$OUTD/env.txt"; nvidia-smi >> "$OUTD/env.txt" 2>&1
 for s in $STEPS; do
   case $s in
     test) timeout 150 $C/cuda_golden_tests 2>&1 | tee "$OUTD/tests.log" | grep -E "^\[ *(OK|FAILED|PASSED|SKIPPED) |sweep|golden cases|Failure|gpu=" | head -80 ;;
-    paths) for pe in NQKV_CUDA_TMA=0 NQKV_CUDA_PDL=0 NQKV_CUDA_GENERIC=1; do env $pe timeout 150 $C/cuda_golden_tests --gtest_filter='CudaRandom.SeededShapeSweep:CudaGolden.*:CudaErrors.*' > "$OUTD/tests_${pe%=*}.log" 2>&1; echo "tests $pe rc=$?"; grep -E "^\[ *(FAILED|PASSED) |mismatch" "$OUTD/tests_${pe%=*}.log" | head -5; done ;;
+    paths) for pe in NQKV_CUDA_TMA=0 NQKV_CUDA_PDL=0 NQKV_CUDA_PDL_PARTITION=0 NQKV_CUDA_GENERIC=1; do env $pe timeout 150 $C/cuda_golden_tests --gtest_filter='CudaRandom.SeededShapeSweep:CudaGolden.*:CudaErrors.*' > "$OUTD/tests_${pe%=*}.log" 2>&1; echo "tests $pe rc=$?"; grep -E "^\[ *(FAILED|PASSED) |mismatch" "$OUTD/tests_${pe%=*}.log" | head -5; done ;;
     golden) rm -rf /tmp/gold; { $C/nqkv golden gen --out /tmp/gold && $C/nqkv golden check /tmp/gold --backend cuda; } > "$OUTD/golden_check.txt" 2>&1; echo "golden check rc=$?"; tail -3 "$OUTD/golden_check.txt" ;;
     benchgraph) timeout 400 $C/bench_cuda --graph=${GRAPH_CALLS:-20} --benchmark_filter="${GRAPH_FILTER:-CopyD2D|DecodeAttention|QuantizeAppend}" --benchmark_out="$OUTD/gpu_bench_graph.json" --benchmark_out_format=json > "$OUTD/benchgraph.log" 2>&1; echo "benchgraph rc=$?"; grep -E "DecodeAttention|CopyD2D" "$OUTD/benchgraph.log" | awk '{print $1, $4, $5}' | head -30 ;;
-    baselines) PYTHONUNBUFFERED=1 timeout 480 python3 scripts/gpu/decode_baselines.py --out "$OUTD/baselines.json" > "$OUTD/baselines.log" 2>&1; echo "baselines rc=$?"; tail -4 "$OUTD/baselines.log" ;;
+    baselines) env -u LD_LIBRARY_PATH PYTHONUNBUFFERED=1 timeout 480 python3 scripts/gpu/decode_baselines.py --out "$OUTD/baselines.json" > "$OUTD/baselines.log" 2>&1; echo "baselines rc=$?"; tail -4 "$OUTD/baselines.log" ;;
     memcheck) NQKV_CUDA_SWEEP=3 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 $C/cuda_golden_tests \
         --gtest_filter='CudaRandom.*:CudaErrors.*:CudaGolden.AllGenerated*' > "$OUTD/memcheck.log" 2>&1; echo "memcheck rc=$?"; tail -4 "$OUTD/memcheck.log" ;;
     racecheck) NQKV_CUDA_SWEEP=2 timeout 240 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 9 $C/cuda_golden_tests \
