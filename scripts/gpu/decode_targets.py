@@ -166,10 +166,12 @@ def main():
             for i, (k, v) in enumerate(fits.items()):
                 if v:
                     fdefs.append(f"f{i}(x) = {v[0]} + x * 1e3 / {v[1]}")
-                    plots.append(f"f{i}(x) lw 2 lc rgb '{colors[k]}' title '{k} fit: {v[0]:.1f} us + bytes / {v[1]:.0f} GB/s'")
+                    plots.append(f"f{i}(x) lw 2 lc rgb '{colors[k]}' title '{k.replace('_hkv', ' Hkv ')} fit: {v[0]:.1f} us + bytes / {v[1]:.0f} GB/s'")
             script = f"""set terminal pngcairo size 1000,700
 set output '{tmp}'
 set logscale xy
+set termoption noenhanced
+set yrange [5:*]
 set xlabel 'bytes read per call (MB): nqkv = NF4 codes + scales, fp16 = K + V'
 set ylabel 'time per call (us, CUDA graph)'
 set key top left
