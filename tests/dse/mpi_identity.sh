@@ -31,5 +31,6 @@ compare() {  # compare NAME SPEC P [ENV...]: --jobs 1 and mpirun -n P, each with
 compare plain "$specs/mpi_identity.yaml" 2
 compare plain3 "$specs/mpi_identity.yaml" 3
 compare area "$specs/mpi_area.yaml" 3
-compare timeout "$specs/mpi_area_timeout.yaml" 3 NQKV_FAKE_AREA_SLEEP=2
+compare timeout "$specs/mpi_area_timeout.yaml" 3 NQKV_FAKE_AREA_SLEEP=20
 grep -q timeout "$dir/timeout.serial/points.csv" || { echo "timeout: no timed-out point in points.csv"; exit 1; }
+[ "$(syntheses "$dir/timeout.serial.log")" -ge 1 ] || { echo "timeout: slow_area.py never started (machine too loaded?)"; exit 1; }
