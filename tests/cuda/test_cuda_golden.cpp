@@ -15,6 +15,7 @@
 #include "golden/attention.hpp"
 #include "golden/rng.hpp"
 #include "golden/vectors.hpp"
+#include "kernels/cuda/heuristics.hpp"
 #include "kernels/cuda/nqkv_cuda.hpp"
 
 namespace nc = nqkv::cuda;
@@ -496,6 +497,70 @@ TEST(CudaAppendTable, BucketSearchEqualsThresholdCount) {
   }
   EXPECT_GE(used, 1);  // NF4 at least takes the table (its thresholds are > 1/32 apart)
   EXPECT_TRUE(nc::check_append_table(ng::CodebookId::NF4, seed, 0).table_used);
+}
+
+// Kernel selection (heuristics.cpp), host only: which partition kernel each shape takes, by the rules of
+// kernels/cuda/README.md (fast path: 4 bits, head_dim 128, G in {1, 2, 4}, block 32/64/128, page rows < 2^31;
+// TMA at G = 1 with a split table). Skipped when an environment switch would change the answers.
+TEST(CudaHeuristics, VariantForShape) {
+  for (const char* e : {"NQKV_CUDA_GENERIC", "NQKV_CUDA_TMA"})
+    if (std::getenv(e)) GTEST_SKIP() << e << " is set";
+  namespace d = nc::detail;
+  using K = d::DecodeVariant::Kind;
+  const int64_t rows = 1000;
+  auto v = d::choose_decode_variant(4, 128, 64, 4, rows, true);
+  EXPECT_EQ(v.kind, K::Mma);
+  EXPECT_EQ(v.nb, 2);
+  EXPECT_EQ(v.G, 4);
+  EXPECT_TRUE(v.split);
+  v = d::choose_decode_variant(4, 128, 32, 1, rows, true);
+  EXPECT_EQ(v.kind, K::MmaTma);
+  EXPECT_EQ(v.nb, 4);
+  v = d::choose_decode_variant(4, 128, 128, 1, rows, false);  // no split table: cp.async, select LUT
+  EXPECT_EQ(v.kind, K::Mma);
+  EXPECT_EQ(v.nb, 1);
+  EXPECT_FALSE(v.split);
+  v = d::choose_decode_variant(4, 128, 64, 2, rows, true);
+  EXPECT_EQ(v.kind, K::Mma);
+  // Generic: other bits, head_dims, groups, blocks, and page rows that need more than 31 bits.
+  EXPECT_EQ(d::choose_decode_variant(3, 128, 64, 4, rows, true).kind, K::Generic);
+  EXPECT_EQ(d::choose_decode_variant(3, 128, 64, 4, rows, true).bits, 3);
+  EXPECT_EQ(d::choose_decode_variant(4, 64, 64, 4, rows, true).kind, K::Generic);
+  EXPECT_EQ(d::choose_decode_variant(4, 256, 64, 1, rows, true).kind, K::Generic);
+  EXPECT_EQ(d::choose_decode_variant(4, 128, 64, 8, rows, true).kind, K::Generic);
+  EXPECT_EQ(d::choose_decode_variant(4, 128, 64, 3, rows, true).kind, K::Generic);
+  EXPECT_EQ(d::choose_decode_variant(4, 128, 256, 4, rows, true).kind, K::Generic);
+  EXPECT_EQ(d::choose_decode_variant(4, 128, 64, 4, int64_t(1) << 31, true).kind, K::Generic);
+  EXPECT_EQ(d::choose_decode_variant(4, 128, 64, 4, (int64_t(1) << 31) - 1, true).kind, K::Mma);
+}
+
+// split_mac_table: known answers (all-zero table; a table with no split: C[j] = -128 and C[j + 8] = 127 leave
+// no sign choice in range), then the defining identities A[j] + sgn(B[j]) = C[j], sgn(A[j]) + B[j] = C[j + 8]
+// on seeded random tables.
+TEST(CudaHeuristics, SplitMacTable) {
+  namespace d = nc::detail;
+  int8_t mac[16] = {};
+  uint32_t out[4] = {1, 1, 1, 1};
+  ASSERT_TRUE(d::split_mac_table(mac, out));
+  for (uint32_t w : out) EXPECT_EQ(w, 0u);
+  mac[3] = -128;
+  mac[11] = 127;
+  EXPECT_FALSE(d::split_mac_table(mac, out));
+  const uint64_t seed = 0x5eed18;
+  ng::SplitMix64 rng(seed);
+  int found = 0;
+  for (int it = 0; it < 200; ++it) {
+    for (auto& m : mac) m = int8_t(int(rng.next() % 201) - 100);
+    if (!d::split_mac_table(mac, out)) continue;
+    ++found;
+    auto byte = [&](int w, int j) { return int(int8_t((out[w] >> (8 * (j % 4))) & 255)); };
+    for (int j = 0; j < 8; ++j) {
+      const int a = byte(j / 4, j), b = byte(2 + j / 4, j);
+      EXPECT_EQ(a + (b < 0 ? -1 : 0), mac[j]) << "seed " << seed << " iteration " << it << " j " << j;
+      EXPECT_EQ((a < 0 ? -1 : 0) + b, mac[j + 8]) << "seed " << seed << " iteration " << it << " j " << j;
+    }
+  }
+  EXPECT_EQ(found, 200) << "seed " << seed;  // |C| <= 100 always has a split (sign choice 0 / -1 stays in range)
 }
 
 // Host-side validation needs no GPU: bad shapes and alignment are refused before any launch.
