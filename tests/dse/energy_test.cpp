@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "io/error.hpp"
@@ -119,6 +120,34 @@ TEST(EnergyModel, HandComputedExample) {
   EXPECT_EQ(em.term_sources(EnergyTerm::Dram), std::vector<std::string>{"oconnor2017.hbm2"});
   EXPECT_EQ(em.term_sources(EnergyTerm::Sram), std::vector<std::string>{"horowitz2014.sram_32KB_64b"});
   EXPECT_EQ(em.term_sources(EnergyTerm::MacLut), std::vector<std::string>{"horowitz2014"});
+}
+
+// Independent route: the cycle model (models/perf accel_mac_cycles, which equals the RTL's
+// dequant-MAC cycles) streams `lanes` codes per MAC beat, so MAC beats x lanes must equal the
+// energy model's product count whenever d/lanes code beats cover a token (d/lanes >= blocks).
+TEST(EnergyModel, MacCountsEqualTheCycleModelsBeatsTimesLanes) {
+  int checked = 0;
+  for (const char* name : {"llama-3-8b", "opt-6.7b", "llama-2-70b"})
+    for (int lanes : {4, 16, 64})
+      for (int block : {32, 64, 128})
+        for (int64_t ctx : {1, 511, 512, 4097}) {
+          SCOPED_TRACE(fmt::format("{} lanes {} block {} context {}", name, lanes, block, ctx));
+          const auto& m = workloads::zoo_model(name);
+          const auto f = perf::parse_kv_format("nf4", block, 32, 128);
+          const EnergyInputs in = decode_energy_inputs(m, f, ctx, 1, false);
+          perf::AcceleratorParams a;
+          a.lanes = lanes;
+          const perf::AccelCycles c = perf::accel_mac_cycles(a, m.heads, m.kv_heads, m.head_dim, ctx + 1, f);
+          // With more blocks than code beats the side stream sets the pace (idle MAC beats, no
+          // products): the cycle model counts beats there, the energy model products.
+          if (m.head_dim / lanes < (m.head_dim + block - 1) / block) continue;
+          ++checked;
+          EXPECT_EQ((in.score_macs + in.value_macs) / static_cast<double>(m.layers), c.mac * lanes);
+          // and the DRAM read of the cache is the accelerator's memory term (bytes x 8) per layer
+          const double kv_bytes = 2.0 * m.kv_heads * m.head_dim * ctx * perf::kv_bits_per_element(f, m.head_dim) / 8.0;
+          EXPECT_EQ(in.dram_read_bits / static_cast<double>(m.layers), kv_bytes * 8.0);
+        }
+  EXPECT_GE(checked, 80);
 }
 
 TEST(EnergyModel, WeightsAreSharedByTheBatch) {
