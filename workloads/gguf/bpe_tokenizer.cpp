@@ -140,6 +140,9 @@ BpeTokenizer BpeTokenizer::from_gguf(const io::gguf::File& f) {
   for (int64_t i = 0; i < n; ++i) {
     if (t.tokens_[i].empty()) throw InputError(src + ": token " + std::to_string(i) + " is empty");
     t.ids_.emplace(t.tokens_[i], static_cast<int>(i));  // the first of duplicates wins
+    // A special token is only ever matched whole in text, never produced by merges (its text is
+    // not byte-alphabet text: decoding it gives the text itself).
+    if (t.types_[i] != 3 && t.types_[i] != 4) t.normal_ids_.emplace(t.tokens_[i], static_cast<int>(i));
   }
   const std::vector<std::string> merges = f.get_string_array("tokenizer.ggml.merges");
   t.merge_rank_.reserve(merges.size());
@@ -210,16 +213,20 @@ void BpeTokenizer::bpe_piece(const std::string& piece, std::vector<int>& out) co
     sym[at] += sym[at + 1];
     sym.erase(sym.begin() + static_cast<std::ptrdiff_t>(at) + 1);
   }
+  auto normal = [&](const std::string& s) {
+    auto it = normal_ids_.find(s);
+    return it == normal_ids_.end() ? -1 : it->second;
+  };
   for (const std::string& s : sym) {
-    const int id = find(s);
+    const int id = normal(s);
     if (id >= 0) {
       out.push_back(id);
       continue;
     }
-    // A symbol the vocabulary lacks (a vocabulary without every byte): fall back to its bytes.
+    // A symbol the vocabulary lacks (merged, but its result is no token): fall back to its bytes.
     for (size_t k = 0; k < s.size();) {
       const size_t len = std::min(s.size() - k, utf8_len(static_cast<unsigned char>(s[k])));
-      const int b = find(s.substr(k, len));
+      const int b = normal(s.substr(k, len));
       if (b < 0) throw InputError("tokenizer: the vocabulary has no token for a byte of the text");
       out.push_back(b);
       k += len;

@@ -45,7 +45,8 @@ class BpeTokenizer {
   void bpe_piece(const std::string& piece, std::vector<int>& out) const;
   std::vector<std::string> tokens_;
   std::vector<int> types_;
-  std::unordered_map<std::string, int> ids_;
+  std::unordered_map<std::string, int> ids_;         // every token (the first of duplicates)
+  std::unordered_map<std::string, int> normal_ids_;  // tokens BPE may produce: special ones excluded
   std::unordered_map<std::string, int> merge_rank_;  // "left right" -> rank
   std::vector<int> specials_;                        // ids of special tokens, longest text first
   std::string pre_;

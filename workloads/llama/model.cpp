@@ -7,12 +7,26 @@
 
 namespace nqkv::llama {
 
+namespace detail {
+void matmat_avx2(float* Y, const float* W, const float* X, int T, int rows, int cols);
+}
+
 namespace {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// y = W x, W row-major rows x cols.
+bool have_avx2() {
+#if NQKV_LLAMA_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return avx2;
+#else
+  return false;
+#endif
+}
+
+// y = W x, W row-major rows x cols (the AVX2 + FMA build when the CPU has both).
 void matvec(float* y, const float* W, const float* x, int rows, int cols) {
+  if (have_avx2()) return detail::matmat_avx2(y, W, x, 1, rows, cols);
   Eigen::Map<const RowMat> Wm(W, rows, cols);
   Eigen::Map<const Eigen::VectorXf> xv(x, cols);
   Eigen::Map<Eigen::VectorXf> yv(y, rows);
@@ -28,8 +42,10 @@ void rmsnorm(float* o, const float* x, const float* w, int n, float eps) {
   for (int j = 0; j < n; ++j) o[j] = w[j] * (ss * x[j]);
 }
 
-// Y (T x rows) = X (T x cols) W^T with W row-major rows x cols: one GEMM.
+// Y (T x rows) = X (T x cols) W^T with W row-major rows x cols: one GEMM (the AVX2 + FMA build of
+// matmat_avx2.cpp when the CPU has both).
 void matmat(float* Y, const float* W, const float* X, int T, int rows, int cols) {
+  if (have_avx2()) return detail::matmat_avx2(Y, W, X, T, rows, cols);
   Eigen::Map<const RowMat> Wm(W, rows, cols);
   Eigen::Map<const RowMat> Xm(X, T, cols);
   Eigen::Map<RowMat> Ym(Y, T, rows);
