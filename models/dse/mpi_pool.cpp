@@ -25,10 +25,9 @@ namespace {
 
 bool g_active = false;  // an MpiSession called MPI_Init
 int g_rank = 0, g_size = 1;
+#ifdef NQKV_HAVE_MPI
 enum class PoolState { NotStarted, Running, Done };
 PoolState g_pool_state = PoolState::NotStarted;
-
-#ifdef NQKV_HAVE_MPI
 void stop_workers(int size);  // rank 0: tells every worker that there is no work (defined below)
 #endif
 
