@@ -3,11 +3,14 @@
 // next to Gaussian data (workloads/llama/kvstats.hpp). --dump writes the capture as safetensors.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
 
 #include "golden/codebook.hpp"
+#include "golden/kivi.hpp"
 #include "io/atomic_file.hpp"
 #include "io/error.hpp"
 #include "io/plot.hpp"
@@ -26,7 +29,33 @@ struct KvstatsOptions {
   std::vector<int> blocks{8, 16, 32};
   std::vector<std::string> codebooks;
   uint64_t seed = 2505162100ull;
+  bool kivi = false, per_head = false;
 };
+
+// KIVI's error on captured K (per channel over groups of G tokens, within each window) or V (per
+// token over groups of G channels): relative MSE against the fp16-rounded input over the elements
+// KIVI quantizes (tokens of a window's final partial K group, which KIVI keeps in fp16, excluded).
+double kivi_rel_mse(bool keys, const std::vector<float>& x, const std::vector<int>& positions, int cols, int bits,
+                    int group) {
+  using namespace nqkv::golden;
+  double num = 0, den = 0;
+  const int64_t T = static_cast<int64_t>(positions.size());
+  for (int64_t s = 0; s < T;) {
+    int64_t e = s + 1;
+    while (e < T && positions[e] != 0) ++e;  // one window: positions restart at 0
+    const int64_t n = e - s, q = keys ? n - n % group : n;
+    const float* w = x.data() + s * cols;
+    const std::vector<float> y = keys ? kivi::roundtrip_keys(w, n, cols, bits, group)
+                                      : kivi::roundtrip_values(w, n, cols, bits, group);
+    for (int64_t i = 0; i < q * cols; ++i) {
+      const double in = kivi::round_f16(w[i]), d = in - y[i];
+      num += d * d;
+      den += in * in;
+    }
+    s = e;
+  }
+  return den > 0 ? num / den : 0;
+}
 
 void run_kvstats(const KvstatsOptions& o) {
   using namespace nqkv;
@@ -134,6 +163,31 @@ void run_kvstats(const KvstatsOptions& o) {
     md << "\n";
   }
 
+  if (o.per_head) {
+    // Per kv head: the head's slice of every row (all layers); blocks inside one head only.
+    const int hs = c.head_size();
+    md << "\n### Normality pass rate per kv head (all layers)\n\n| block | tensor |";
+    for (int h = 0; h < c.n_kv_heads; ++h) md << fmt::format(" head {} |", h);
+    md << "\n|---:|---|";
+    for (int h = 0; h < c.n_kv_heads; ++h) md << "---:|";
+    md << "\n";
+    std::vector<float> slice(static_cast<size_t>(R) * hs);
+    for (int b : o.blocks) {
+      if (hs % b != 0) continue;
+      for (const auto& [name, data] : {std::pair<std::string, const std::vector<float>*>{"K", &Kall}, {"V", &Vall}}) {
+        md << "| " << b << " | " << name << " |";
+        for (int h = 0; h < c.n_kv_heads; ++h) {
+          for (int64_t r = 0; r < R; ++r)
+            std::copy_n(data->data() + r * C + h * hs, hs, slice.data() + r * hs);
+          const NormalitySummary s = normality_of_blocks(name, slice.data(), R, hs, b);
+          md << fmt::format(" {:.1f}% |", 100 * s.pass_fraction);
+          csvrow("normality_head", name, h, b, "", "pass_fraction", s.pass_fraction);
+        }
+        md << "\n";
+      }
+    }
+  }
+
   md << "\n### Per-channel outliers (channel = one of the row's elements, over all tokens)\n\n";
   md << "| layer | K max/median channel RMS | K channels > 2x median | K peak/RMS | K excess kurtosis | "
         "V max/median channel RMS | V channels > 2x median | V peak/RMS | V excess kurtosis |\n";
@@ -175,6 +229,30 @@ void run_kvstats(const KvstatsOptions& o) {
         rank_v[k.bits_per_element].emplace_back(v.sqnr_db, fmt::format("{} B{}", cb->name, b));
       }
     }
+  }
+  if (o.kivi) {
+    // KIVI (golden/kivi.hpp) on the same K and V, without its fp16 window: bits/elem = bits + 32/G.
+    for (int bits : {4, 2})
+      for (int g : {32, 64}) {
+        if (c.head_size() % g != 0) continue;
+        double km = 0, kd = 0, vm = 0, vd = 0;
+        for (int l = 0; l < L; ++l) {  // per layer (the same per-layer weighting as the stacked codebook rows)
+          const double rk = kivi_rel_mse(true, cap.k[l], cap.positions, C, bits, g);
+          const double rv = kivi_rel_mse(false, cap.v[l], cap.positions, C, bits, g);
+          double ek = 0, ev = 0;
+          for (float x : cap.k[l]) ek += static_cast<double>(x) * x;
+          for (float x : cap.v[l]) ev += static_cast<double>(x) * x;
+          km += rk * ek, kd += ek, vm += rv * ev, vd += ev;
+        }
+        const double k_rel = km / kd, v_rel = vm / vd;
+        const std::string name = fmt::format("kivi{} (K per channel, V per token)", bits);
+        md << fmt::format("| {} | G{} | {:.3f} | {:.5f} | {:.2f} | {:.5f} | {:.2f} | - |\n", name, g, bits + 32.0 / g,
+                          k_rel, -10 * std::log10(k_rel), v_rel, -10 * std::log10(v_rel));
+        csvrow("codebook", "K", -1, g, fmt::format("kivi{}", bits), "rel_mse", k_rel);
+        csvrow("codebook", "K", -1, g, fmt::format("kivi{}", bits), "sqnr_db", -10 * std::log10(k_rel));
+        csvrow("codebook", "V", -1, g, fmt::format("kivi{}", bits), "rel_mse", v_rel);
+        csvrow("codebook", "V", -1, g, fmt::format("kivi{}", bits), "sqnr_db", -10 * std::log10(v_rel));
+      }
   }
   md << "\nBest 4-bit format by SQNR at equal storage (bits/elem, scales counted):\n\n";
   md << "| bits/elem | candidates | best on K | best on V |\n|---:|---|---|---|\n";
@@ -242,5 +320,7 @@ NQKV_COMMAND(kvstats) {
   sub->add_option("--csv", o->csv, "write every statistic as long-form CSV");
   sub->add_option("--md", o->md, "write the markdown report to a file as well");
   sub->add_option("--plot-prefix", o->plot_prefix, "write PREFIX_normality.png, PREFIX_sqnr_k.png, PREFIX_sqnr_v.png");
+  sub->add_flag("--kivi", o->kivi, "add KIVI-style rows (INT4/INT2, G 32/64: K per channel, V per token) to the error table");
+  sub->add_flag("--per-head", o->per_head, "add the normality pass rate per kv head");
   sub->callback([o] { run_kvstats(*o); });
 }

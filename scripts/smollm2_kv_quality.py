@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""The SmolLM2-135M section of reports/real-kv.md (issue 19): KV statistics and the perplexity table.
+
+Runs `nqkv kvstats --gguf` and a list of `nqkv eval --gguf` jobs on Debian's licence texts
+(/usr/share/common-licenses, package base-files; sha256 checked below; GPL-3, LGPL-2.1, GFDL-1.3 and
+Apache-2.0: 20,920 tokens, workloads/gguf/texts.md) in windows of 512 tokens, and merges the eval
+CSVs into one markdown table (`--table`).
+
+Each job is one nqkv invocation (which also recomputes the float reference), writes OUT/<job>.csv
+and OUT/<job>.md, and is skipped when its CSV exists, so an interrupted run resumes. Jobs are in
+priority order; --lanes N runs N at a time (each under `nice`). The full table (every codebook at
+block 32 and 64, K only / V only / both, KIVI INT4 and INT2, float baselines) is 16 eval jobs of
+60 model passes over the text: about 7 hours of one core with a default (SSE2) build at roughly
+20 ms per token and pass, less with -march=native (AVX2/FMA).
+
+  scripts/smollm2_kv_quality.py --nqkv build/tools/nqkv/nqkv --out reports/real-kv/smollm2 --lanes 2
+  scripts/smollm2_kv_quality.py --out reports/real-kv/smollm2 --table     # merge into eval_table.md
+  scripts/smollm2_kv_quality.py --list                                     # the jobs and commands
+"""
+import argparse
+import csv
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GGUF = os.path.join(os.environ.get("NQKV_DATA_DIR", os.path.expanduser("~/.cache/nqkv")), "smollm2",
+                    "SmolLM2-135M-Instruct.Q4_1.gguf")
+TEXTS = [  # (path, sha256): Debian 12 base-files; the 20,920-token set of workloads/gguf/texts.md
+    ("/usr/share/common-licenses/GPL-3", "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986"),
+    ("/usr/share/common-licenses/LGPL-2.1", "dc626520dcd53a22f727af3ee42c770e56c97a64fe3adb063799d8ab032fe551"),
+    ("/usr/share/common-licenses/GFDL-1.3", "110535522396708cea37c72a802c5e7e81391139f5f7985631c93ef242b206a4"),
+    ("/usr/share/common-licenses/Apache-2.0", "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"),
+]
+CONTEXT = 512
+CODEBOOKS = "nf4,nf3,nf2,fp4,e2m1,int4,lloyd4"
+KIVI = "--kivi-group 32 --kivi-residual 128"
+
+# (job, eval arguments), highest priority first.
+EVAL_JOBS = [
+    ("eval_base_nf4_b64", "--kv f32,nf4 --block 64"),
+    ("eval_kivi", f"--kv kivi4,kivi2 {KIVI}"),
+    ("eval_k_nf4_kivi", f"--tensors k --kv nf4,kivi4 --block 64 {KIVI}"),
+    ("eval_v_nf4_kivi", f"--tensors v --kv nf4,kivi4 --block 64 {KIVI}"),
+    ("eval_nf4_int4_b32", "--kv nf4,int4 --block 32"),
+    ("eval_int4_b64_kivi4_g64", "--kv int4,kivi4 --block 64 --kivi-group 64 --kivi-residual 128"),
+    ("eval_rest_b64", "--kv nf3,nf2,fp4,e2m1,lloyd4 --block 64"),
+    ("eval_rest_b32", "--kv nf3,nf2,fp4,e2m1,lloyd4 --block 32"),
+    ("eval_k_b64", "--tensors k --kv nf3,nf2,fp4,e2m1,int4,lloyd4 --block 64"),
+    ("eval_v_b64", "--tensors v --kv nf3,nf2,fp4,e2m1,int4,lloyd4 --block 64"),
+    ("eval_k_b32", f"--tensors k --kv {CODEBOOKS} --block 32"),
+    ("eval_v_b32", f"--tensors v --kv {CODEBOOKS} --block 32"),
+    ("eval_k_kivi2", f"--tensors k --kv kivi2 {KIVI}"),
+    ("eval_v_kivi2", f"--tensors v --kv kivi2 {KIVI}"),
+    ("eval_f16_bf16", "--kv f16,bf16"),
+]
+
+
+def check_inputs():
+    if not os.path.isfile(GGUF):
+        sys.exit(f"{GGUF} not found: scripts/setup.sh fetches it (or set NQKV_DATA_DIR)")
+    for path, want in TEXTS:
+        with open(path, "rb") as f:
+            got = hashlib.sha256(f.read()).hexdigest()
+        if got != want:
+            sys.exit(f"{path}: sha256 {got}, expected {want} (a different base-files version?)")
+
+
+def commands(nqkv, out):
+    texts = ",".join(p for p, _ in TEXTS)
+    common = f"--gguf {GGUF} --text {texts} --context {CONTEXT}"
+    cmds = [("kvstats", f"{nqkv} kvstats {common} --blocks 32,64 --kivi --per-head --csv {out}/kvstats.csv --md {out}/kvstats.md "
+                        f"--plot-prefix {out}/kvstats")]
+    for job, args in EVAL_JOBS:
+        cmds.append((job, f"{nqkv} eval {common} --path dequant --gen 16 --no-baselines {args} "
+                          f"--csv {out}/{job}.csv --md {out}/{job}.md"))
+    return cmds
+
+
+def run_jobs(cmds, out, lanes, nice):
+    todo = [(j, c) for j, c in cmds if not os.path.exists(os.path.join(out, j + ".csv"))]
+    lock = threading.Lock()
+
+    def lane():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                job, cmd = todo.pop(0)
+            t = time.time()
+            print(f"[{time.strftime('%H:%M:%S')}] start {job}", flush=True)
+            with open(os.path.join(out, job + ".log"), "w") as log:
+                rc = subprocess.call(f"nice -n {nice} {cmd}", shell=True, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            dt = time.time() - t
+            with lock:
+                with open(os.path.join(out, "times.txt"), "a") as f:
+                    f.write(f"{job}\t{dt:.0f} s\trc {rc}\t{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            print(f"[{time.strftime('%H:%M:%S')}] {job}: rc {rc}, {dt:.0f} s", flush=True)
+
+    threads = [threading.Thread(target=lane) for _ in range(lanes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def merge_table(out):
+    rows = []
+    for job, _ in EVAL_JOBS:
+        p = os.path.join(out, job + ".csv")
+        if os.path.exists(p):
+            with open(p) as f:
+                rows += list(csv.DictReader(f))
+    base = [r for r in rows if r["format"] == "f32"]
+    if not base:
+        sys.exit("no f32 row yet (job eval_base_nf4_b64)")
+    b = float(base[0]["ppl"])
+    order = {"f32": 0, "f16": 1, "bf16": 2}
+    seen, lines = set(), []
+    def key(r):
+        name = r["format"]
+        tensors = "K only" if name.endswith("_konly") else "V only" if name.endswith("_vonly") else "K and V"
+        return (order.get(name, 3), tensors, name.split("_")[0], int(r["block"]))
+    for r in sorted(rows, key=key):
+        name = r["format"]
+        tensors = "K only" if name.endswith("_konly") else "V only" if name.endswith("_vonly") else "K and V"
+        k = (name, r["block"])
+        if k in seen:
+            continue
+        seen.add(k)
+        fmt_name = name.replace("_konly", "").replace("_vonly", "").replace("_R", " R")
+        block = "-" if r["block"] == "0" else (f"G {r['block']}" if fmt_name.startswith("kivi") else r["block"])
+        ppl = float(r["ppl"])
+        lines.append(f"| {fmt_name} | {tensors if r['block'] != '0' else '-'} | {block} | "
+                     f"{float(r['bits_per_element']):.3f} | {ppl:.4f} | {100 * (ppl / b - 1):+.2f}% | "
+                     f"{100 * float(r['text_top1']):.1f}% |")
+    table = ("| KV format | quantized | block / group | bits/elem | PPL | ΔPPL vs f32 | top-1 agreement with f32 |\n"
+             "|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(lines) + "\n")
+    with open(os.path.join(out, "eval_table.md.tmp"), "w") as f:
+        f.write(table)
+    os.replace(os.path.join(out, "eval_table.md.tmp"), os.path.join(out, "eval_table.md"))
+    print(table)
+    plot_ppl_bits(out, rows, b)
+
+
+def plot_ppl_bits(out, rows, base_ppl):
+    """eval_ppl_bits.png (gnuplot, as io/plot does): perplexity increase against bits per element, one
+    series per format family, K and V both quantized."""
+    series = {}
+    for r in rows:
+        name = r["format"]
+        if r["block"] == "0" or name.endswith("only"):
+            continue
+        fam = name.split("_")[0]
+        series.setdefault(fam, set()).add((float(r["bits_per_element"]), 100 * (float(r["ppl"]) / base_ppl - 1)))
+    if not series:
+        return
+    png, tmp = os.path.join(out, "eval_ppl_bits.png"), os.path.join(out, "eval_ppl_bits.png.tmp")
+    gp = ["set terminal pngcairo size 900,560 font 'sans,10'", f"set output '{tmp}'",
+          "set title 'SmolLM2-135M: perplexity increase from quantized K and V caches (block 32/64, KIVI G32 R128)'",
+          "set xlabel 'bits per element (scales, zero points and KIVI fp16 window counted)'",
+          "set ylabel 'perplexity increase over the f32 cache (%)'", "set logscale y", "set grid", "set key outside right"]
+    names = sorted(series)
+    gp.append("plot " + ", ".join(f"'-' using 1:2 with linespoints title '{n}'" for n in names))
+    for n in names:
+        for x, y in sorted(series[n]):
+            gp.append(f"{x} {max(y, 1e-3)}")
+        gp.append("e")
+    try:
+        subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True, check=True)
+        os.replace(tmp, png)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"no plot: gnuplot failed ({e})")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--nqkv", default=os.path.join(ROOT, "build/tools/nqkv/nqkv"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "reports/real-kv/smollm2"))
+    ap.add_argument("--lanes", type=int, default=1)
+    ap.add_argument("--nice", type=int, default=10)
+    ap.add_argument("--only", default="", help="comma-separated job names (kvstats, eval_...)")
+    ap.add_argument("--list", action="store_true", help="print the jobs and their commands")
+    ap.add_argument("--table", action="store_true", help="merge the eval CSVs into OUT/eval_table.md")
+    a = ap.parse_args()
+    if a.lanes < 1:
+        sys.exit("--lanes must be at least 1")
+    out = os.path.abspath(a.out)
+    cmds = commands(a.nqkv, out)
+    if a.only:
+        names = a.only.split(",")
+        unknown = [n for n in names if n not in dict(cmds)]
+        if unknown:
+            sys.exit(f"unknown job(s) {unknown}; --list shows them")
+        cmds = [(j, c) for j, c in cmds if j in names]
+    if a.list:
+        for j, c in cmds:
+            print(f"{j}: {c}")
+        return
+    if a.table:
+        merge_table(out)
+        return
+    check_inputs()
+    os.makedirs(out, exist_ok=True)
+    run_jobs(cmds, out, a.lanes, a.nice)
+
+
+if __name__ == "__main__":
+    main()
