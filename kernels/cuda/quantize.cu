@@ -221,7 +221,7 @@ struct AppendGeom {
 // (cp.async.bulk.prefetch.L2), issued by thread 0 once its first data has arrived: DRAM then streams
 // the input while the resident CTAs compute, and a later CTA's loads find their lines in L2 or on the
 // way. A hint only (slice i is about what CTA i reads; the slices cover the input once; results do
-// not depend on it). Measured (reports/gpu.md round 16, same-run A/Bs on two machines): 512-token
+// not depend on it). Measured (reports/archive/gpu-rounds-2026-11-22.md round 16, same-run A/Bs on two machines): 512-token
 // 4-bit appends 0.958-0.991, 2048 tokens 0.977-0.981; issued before the CTA's data arrived it was neutral at
 // 512 tokens (the first wave's loads waited behind it), and 3-bit appends were 4-8% slower, so the
 // other kernels do not prefetch.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Same-run A/B of bench_cuda JSON files: DIR holds <label>_<rep>.json for each label.
 Usage: ab_compare.py DIR base new [new2 ...]. Per row: each side's median_us per repetition and
-r = min(new) / min(base); last, the geometric mean of r over the decode rows (reports/gpu.md round 15)."""
+r = min(new) / min(base); last, the geometric mean of r over the decode rows (reports/archive/gpu-rounds-2026-11-22.md, round 15)."""
 import json,sys,math,glob,os
 W=sys.argv[1]; labs=sys.argv[2:]
 def load(l):
