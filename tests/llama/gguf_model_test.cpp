@@ -5,7 +5,13 @@
 // (else they skip with the reason).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <cstring>
 #include <random>
 
@@ -255,5 +261,42 @@ TEST(SmolLM2, TokenizationsMatchTransformers) {
   EXPECT_EQ(t.encode(t.decode(ids)), ids);
   EXPECT_EQ(t.decode(ids), prose);
 }
+
+#ifdef NQKV_EXE_PATH
+// The CI part of `nqkv eval --gguf` and `nqkv kvstats --gguf`: the first 800 bytes of the GPL-3
+// text Debian's base-files installs (about 170 tokens), context 128; the report runs the full texts
+// (workloads/gguf/texts.md).
+TEST(SmolLM2, CliEvalAndKvstatsOnShortText) {
+  NQKV_REQUIRE_SMOLLM2(path);
+  std::ifstream gpl("/usr/share/common-licenses/GPL-3", std::ios::binary);
+  if (!gpl) GTEST_SKIP() << "/usr/share/common-licenses/GPL-3 not found";
+  std::string text(800, '\0');
+  gpl.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(gpl.gcount()));
+  const std::filesystem::path d = std::filesystem::temp_directory_path() / ("nqkv_gguf_cli_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(d);
+  std::ofstream(d / "text.txt", std::ios::binary) << text;
+  auto run = [&](const std::string& args) {
+    const std::string cmd = std::string(NQKV_EXE_PATH) + " " + args + " > " + (d / "out.txt").string() + " 2> " +
+                            (d / "err.txt").string();
+    const int rc = std::system(cmd.c_str());
+    std::ifstream e(d / "err.txt");
+    const std::string err((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << args << "\n" << err;
+  };
+  run("eval --gguf " + path + " --text " + (d / "text.txt").string() +
+      " --kv nf4 --block 64 --path dequant --gen 4 --context 128 --csv " + (d / "eval.csv").string());
+  std::ifstream csv(d / "eval.csv");
+  const std::string c((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  EXPECT_NE(c.find("\nf32,0,float,32,"), std::string::npos) << c;
+  EXPECT_NE(c.find("\nnf4,64,dequant,"), std::string::npos) << c;
+  run("kvstats --gguf " + path + " --text " + (d / "text.txt").string() + " --blocks 32,64 --codebooks nf4 --context 128 --md " +
+      (d / "kv.md").string());
+  std::ifstream md(d / "kv.md");
+  const std::string m((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(m.find("head_dim 64"), std::string::npos);
+  std::filesystem::remove_all(d);
+}
+#endif
 
 }  // namespace
