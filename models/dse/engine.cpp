@@ -1319,10 +1319,11 @@ std::string plan(const Study& study) {
   const int64_t survivors = static_cast<int64_t>(total) - pruned;
   const double mean_area = study.mean_cached_area_seconds();
   const double area_s = spec.area ? static_cast<double>(sets - cached) * (mean_area > 0 ? mean_area : 600.0) : 0;
-  // Measured on the 2-core development machine (bench/dse): ~5 us per point (evaluation and
-  // both renderings), ~10 ms per format for the quality sample of 65536 elements.
+  // Measured on the shared 2-core development machine: 20 us of CPU per point for the whole run
+  // (evaluation, both renderings, the Pareto scan and the writes: grid_100k.yaml, 103,680 points in
+  // 2.1 s of CPU), ~10 ms per format for the quality sample of 65536 elements.
   const double quality_s = spec.quality ? formats * 0.010 * (static_cast<double>(spec.quality_elements) / 65536.0) : 0;
-  const double points_s = static_cast<double>(survivors) * 5e-6;
+  const double points_s = static_cast<double>(survivors) * 20e-6;
   std::string s;
   s += fmt::format("spec {} ({}), strategy {}, seed {}\n", spec.path, spec.sha256.substr(0, 16),
                    spec.random ? "random:" + std::to_string(spec.random_points) : "grid", spec.seed);
@@ -1528,7 +1529,7 @@ std::string pareto_command(const std::string& out, const std::vector<std::string
   return pc;
 }
 
-std::string report_markdown(const std::string& out, const std::string& command) {
+std::string report_markdown(const std::string& out, const std::string& command, const std::string& plots) {
   check_out_dir(out);
   const auto s = nlohmann::json::parse(read_file(out + "/summary.json"));
   std::string md = "# Design-space exploration: " + s["spec"]["name"].get<std::string>() + "\n\n";
@@ -1551,21 +1552,58 @@ std::string report_markdown(const std::string& out, const std::string& command) 
   std::unordered_map<uint64_t, size_t> by_id;
   for (size_t i = 0; i < all.size(); ++i) by_id[all[i]["point_id"].get<uint64_t>()] = i;
   md += "| point | lanes | block_max | bits_max | clock GHz | buffer KiB | memory | codebook | block | model | context | "
-        "batch | tokens/s | TPOT ms | area mm2 | rel MSE | SQNR dB |\n";
-  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "batch | tokens/s | TPOT ms | area mm2 | energy uJ/token | rel MSE | SQNR dB |\n";
+  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto f = [](const nlohmann::json& v, const char* spec) {
     return v.is_number() ? fmt::format(fmt::runtime(spec), v.get<double>()) : std::string("");
   };
   for (size_t i = 1; i < pl.size(); ++i) {
     const uint64_t id = std::stoull(pl[i].substr(0, pl[i].find(',')));
     const auto& r = all[by_id.at(id)];
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", id,
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", id,
                       r["lanes"].dump(), r["block_max"].dump(), r["bits_max"].dump(), r["clock_ghz"].dump(),
                       r["buffer_kib"].dump(), r["memory"].get<std::string>(), r["codebook"].get<std::string>(),
                       r["block"].dump(), r["model"].get<std::string>(), r["context"].dump(), r["batch"].dump(),
-                      f(r["tokens_per_s"], "{:.1f}"), f(r["tpot_s"].is_number() ? nlohmann::json(r["tpot_s"].get<double>() * 1e3) : r["tpot_s"], "{:.3f}"),
-                      f(r["area_mm2"], "{:.4f}"), f(r["rel_mse"], "{:.5f}"), f(r["sqnr_db"], "{:.2f}"));
+                      f(r["tokens_per_s"], "{:.4g}"), f(r["tpot_s"].is_number() ? nlohmann::json(r["tpot_s"].get<double>() * 1e3) : r["tpot_s"], "{:.3f}"),
+                      f(r["area_mm2"], "{:.4f}"),
+                      f(r["energy_pj_per_token"].is_number() ? nlohmann::json(r["energy_pj_per_token"].get<double>() * 1e-6)
+                                                              : r["energy_pj_per_token"],
+                        "{:.4g}"),
+                      f(r["rel_mse"], "{:.5f}"), f(r["sqnr_db"], "{:.2f}"));
   }
+  md += "\nEnergy is each term at its lowest source (energy_table.json); `energy_high_pj` in points.csv has every term "
+        "at its highest. TPOT and tokens/s run the whole model on the accelerator's lanes (models/perf "
+        "`make_accelerator`), weights in its memory.\n";
+  // Validation runs (nqkv dse validate), one file per backend.
+  std::vector<std::string> vfiles;
+  for (const auto& e : fs::directory_iterator(out)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("validation-", 0) == 0 && e.path().extension() == ".json") vfiles.push_back(e.path().string());
+  }
+  std::sort(vfiles.begin(), vfiles.end());
+  md += "\n## Validation on the cycle models\n\n";
+  if (vfiles.empty()) md += "Not run (`nqkv dse validate OUT --backend rtl|systemc`).\n";
+  else {
+    md += "Each selected point re-run on the backend with the shape capped (at most 8 query heads with the model's "
+          "GQA ratio, its head_dim, context capped), no back-pressure; the dequant-MAC cycles compared with "
+          "`accel_mac_cycles` and every output with the golden library.\n\n";
+    md += "| backend | points selected | rows | distinct shapes | cycle-exact and bit-exact | cycle differences | data "
+          "mismatches | not built | failed |\n|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& vf : vfiles) {
+      const auto v = nlohmann::json::parse(read_file(vf));
+      md += fmt::format("| {} | {} (seed {}, context <= {}) | {} | {} | {} | {} | {} | {} | {} |\n",
+                        v["backend"].get<std::string>(), v["points"].get<std::string>(), v["seed"].get<uint64_t>(),
+                        v["max_context"].get<int64_t>(), v["rows"].get<int64_t>(), v["shapes"].get<int64_t>(),
+                        v["exact"].get<int64_t>(), v["cycle_mismatch"].get<int64_t>(), v["data_mismatch"].get<int64_t>(),
+                        v["not_built"].get<int64_t>(), v["failed"].get<int64_t>());
+    }
+  }
+  if (!plots.empty()) {
+    md += "\n## Plots\n\n`nqkv dse pareto " + out + " --plot DIR`:\n\n";
+    for (const char* f : {"area_vs_tokens.png", "pareto_front.png", "rel_mse_vs_bits.png"})
+      md += std::string("![") + f + "](" + plots + "/" + f + ")\n";
+  }
+  md += "\n## Spec\n\n```yaml\n" + read_file(out + "/spec.yaml") + "```\n";
   md += "\n## Assumptions\n\n";
   for (const auto& [k, v] : s["assumptions"].items()) md += "- " + k + ": " + v.get<std::string>() + "\n";
   md += "\n## Evaluators\n\n| name | fidelity | inputs | outputs | cost |\n|---|---|---|---|---|\n";
@@ -1763,12 +1801,14 @@ ValidateSummary validate(const ValidateOptions& opt) {
   sum.simulations = sims.load();
   sum.cache_hits = hits.load();
   io::write_text_atomically(opt.out + "/validation.csv", csv);
+  io::write_text_atomically(opt.out + "/validation-" + opt.backend + ".csv", csv);
   nlohmann::json vs = {{"backend", opt.backend},         {"points", opt.points},         {"seed", opt.seed},
                        {"max_context", opt.max_context}, {"rows", sum.points},           {"shapes", sum.shapes},
                        {"simulations", sum.simulations}, {"cache_hits", sum.cache_hits}, {"exact", sum.exact},
                        {"cycle_mismatch", sum.cycle_mismatch}, {"data_mismatch", sum.data_mismatch},
                        {"not_built", sum.not_built},     {"failed", sum.failed}};
   io::write_text_atomically(opt.out + "/validation.json", vs.dump(2) + "\n");
+  io::write_text_atomically(opt.out + "/validation-" + opt.backend + ".json", vs.dump(2) + "\n");
   return sum;
 }
 

@@ -209,6 +209,7 @@ struct ValidateSummary {
 ValidateSummary validate(const ValidateOptions& opt);
 
 // nqkv dse report OUT -o FILE.md
-std::string report_markdown(const std::string& out, const std::string& command);
+// plots: path of the PNGs of `nqkv dse pareto --plot` relative to the report ("": no plot section).
+std::string report_markdown(const std::string& out, const std::string& command, const std::string& plots = "");
 
 }  // namespace nqkv::dse

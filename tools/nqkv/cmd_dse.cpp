@@ -247,10 +247,14 @@ NQKV_COMMAND(dse) {
   auto* report = c->add_subcommand("report", "A Markdown report of a finished OUT");
   report->add_option("out", a->out, "A finished nqkv dse output directory")->required();
   report->add_option("-o,--output", a->report_out, "Markdown file to write")->required();
+  report->add_option("--plots", a->plot, "Link the PNGs of `nqkv dse pareto --plot` at this path (relative to the report)");
   report->callback([a] {
     nqkv::io::check_output_file(a->report_out, "-o");
     const std::string md =
-        nqkv::dse::report_markdown(a->out, "nqkv dse report " + a->out + " -o " + a->report_out);
+        nqkv::dse::report_markdown(a->out,
+                                   "nqkv dse report " + a->out + " -o " + a->report_out +
+                                       (a->plot.empty() ? std::string() : " --plots " + a->plot),
+                                   a->plot);
     nqkv::io::write_text_atomically(a->report_out, md);
     std::fprintf(stderr, "nqkv dse: wrote %s\n", a->report_out.c_str());
   });
