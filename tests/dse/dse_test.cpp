@@ -280,6 +280,15 @@ TEST(DseCli, JobsShardMergeCacheAndFailingPoint) {
   write(d + "/s.yaml", small_spec("lanes: [4, 8, 16]"));
   const std::string env = "NQKV_FAKE_AREA_LOG=" + d + "/log";
   const std::string cache = " --cache " + d + "/cache --quiet";
+  // plan: counts per stage and cache hits, no work (nothing synthesized, nothing written).
+  const Cmd p0 = run("dse plan " + d + "/s.yaml --cache " + d + "/cache", env);
+  ASSERT_EQ(p0.status, 0) << p0.err;
+  EXPECT_NE(p0.out.find("points: 192 (192 in the grid); pruned by axis constraints: 48; to evaluate: 144"), std::string::npos)
+      << p0.out;  // 3 LANES x 2 BITS_MAX x 2 clocks x 2 codebooks x 2 blocks x 2 contexts x 2 batches = 192;
+                  // bits <= bits_max prunes nf4 on BITS_MAX 3: a quarter of the (BITS_MAX, codebook) pairs
+  EXPECT_NE(p0.out.find("area: 6 hardware sets, 0 cached, 6 to synthesize"), std::string::npos) << p0.out;
+  EXPECT_EQ(count_lines(d + "/log"), 0);
+  EXPECT_FALSE(fs::exists(d + "/cache/area"));
   const Cmd r1 = run("dse run " + d + "/s.yaml -o " + d + "/j1 --jobs 1" + cache, env);
   ASSERT_EQ(r1.status, 0) << r1.err;
   EXPECT_EQ(count_lines(d + "/log"), 6);  // 3 LANES x 2 BITS_MAX, each synthesized once
@@ -298,6 +307,8 @@ TEST(DseCli, JobsShardMergeCacheAndFailingPoint) {
   // Area of a known set: 1000 x LANES x BITS_MAX + BLOCK_MAX + DIV_SPS transistors.
   EXPECT_NE(csv.find(",64260,"), std::string::npos) << "(LANES 16 BITS_MAX 4 -> 64000+256+4 = 64260)";
 
+  const Cmd p1 = run("dse plan " + d + "/s.yaml --cache " + d + "/cache", env);
+  EXPECT_NE(p1.out.find("area: 6 hardware sets, 6 cached, 0 to synthesize"), std::string::npos) << p1.out;
   // Re-run of the unchanged spec: 0 syntheses, every set from the cache; jobs 2 gives the same bytes.
   const Cmd r2 = run("dse run " + d + "/s.yaml -o " + d + "/j2 --jobs 2" + cache, env);
   ASSERT_EQ(r2.status, 0) << r2.err;
