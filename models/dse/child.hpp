@@ -16,7 +16,8 @@ struct ChildResult {
 };
 
 // Runs argv[0] (searched in PATH) with argv, in its own process group (the whole group is killed on
-// timeout), stdin from /dev/null. memory_mib <= 0: no address-space limit.
+// timeout), stdin from /dev/null. memory_mib <= 0: no address-space limit (nor in an AddressSanitizer
+// build, whose shadow memory needs terabytes of address space).
 ChildResult run_child(const std::vector<std::string>& argv, double timeout_s, double memory_mib);
 
 }  // namespace nqkv::dse

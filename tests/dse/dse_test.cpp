@@ -428,3 +428,35 @@ TEST(DseCli, ValidateOnSystemcIsCycleAndBitExact) {
   EXPECT_GT(nlohmann::json::parse(slurp(d + "/out/validation.json"))["cycle_mismatch"].get<int>(), 0);
   fs::remove_all(d);
 }
+
+// A synthesis over its timeout or its memory budget is recorded as the points' failure (with the
+// reason) and the sweep completes; a timeout is not cached (it is retried), a budget failure is.
+TEST(DseCli, TimeoutAndMemoryBudgetAreRecorded) {
+  const std::string d = tmpdir("budget");
+  std::string spec = small_spec();
+  spec.replace(spec.find("timeout_s: 60"), 13, "timeout_s: 0.5");
+  write(d + "/t.yaml", spec);
+  const Cmd t = run("dse run " + d + "/t.yaml -o " + d + "/t --cache " + d + "/c1 --quiet", "NQKV_FAKE_AREA_SLEEP=5");
+  ASSERT_EQ(t.status, 0) << t.err;
+  const auto st = nlohmann::json::parse(slurp(d + "/t/summary.json"));
+  EXPECT_EQ(st["stages"]["area"]["failed"], 4);
+  EXPECT_EQ(st["counts"]["ok"], 0);
+  EXPECT_NE(slurp(d + "/t/points.csv").find("area: area script timeout"), std::string::npos);
+  EXPECT_FALSE(fs::exists(d + "/c1/area") && !fs::is_empty(d + "/c1/area"));  // timeouts are not cached
+  std::string mspec = small_spec();
+  mspec.replace(mspec.find("timeout_s: 60"), 13, "timeout_s: 60, memory_mib: 200");
+  write(d + "/m.yaml", mspec);
+  const Cmd m = run("dse run " + d + "/m.yaml -o " + d + "/m --cache " + d + "/c2 --quiet", "NQKV_FAKE_AREA_ALLOC_MIB=400");
+  ASSERT_EQ(m.status, 0) << m.err;
+  const auto sm = nlohmann::json::parse(slurp(d + "/m/summary.json"));
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "no address-space budget under AddressSanitizer";
+#endif
+  EXPECT_EQ(sm["stages"]["area"]["failed"], 4);
+  EXPECT_NE(slurp(d + "/m/points.csv").find("MemoryError"), std::string::npos);
+  // The same spec within the budget succeeds.
+  const Cmd ok = run("dse run " + d + "/m.yaml -o " + d + "/m2 --cache " + d + "/c3 --quiet", "NQKV_FAKE_AREA_ALLOC_MIB=10");
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(d + "/m2/summary.json"))["stages"]["area"]["failed"], 0);
+  fs::remove_all(d);
+}

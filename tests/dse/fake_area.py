@@ -2,7 +2,8 @@
 """A stand-in for tools/area/nqkv_area.py in the dse tests: same command line (--set S --print-json),
 a transistor count that is a known function of the set, no Yosys. Every call appends its set to
 $NQKV_FAKE_AREA_LOG (so tests count syntheses). LANES 8 fails (a deliberately failing point);
-$NQKV_FAKE_AREA_SLEEP seconds of sleep per call (for the kill/resume test)."""
+$NQKV_FAKE_AREA_SLEEP seconds of sleep per call (for the kill/resume and timeout tests);
+$NQKV_FAKE_AREA_ALLOC_MIB MiB allocated per call (for the memory-budget test)."""
 import json, os, sys, time
 
 args = sys.argv[1:]
@@ -14,6 +15,8 @@ if os.environ.get("NQKV_FAKE_AREA_SLEEP"):
 if log:
     with open(log, "a") as f:
         f.write(s + "\n")
+if os.environ.get("NQKV_FAKE_AREA_ALLOC_MIB"):
+    blob = bytearray(int(os.environ["NQKV_FAKE_AREA_ALLOC_MIB"]) << 20)  # MemoryError under a smaller budget
 if lanes == 8:
     sys.stderr.write("fake synthesis: LANES 8 fails on purpose\n")
     sys.exit(3)
