@@ -1809,6 +1809,76 @@ ValidateSummary validate(const ValidateOptions& opt) {
                        {"not_built", sum.not_built},     {"failed", sum.failed}};
   io::write_text_atomically(opt.out + "/validation.json", vs.dump(2) + "\n");
   io::write_text_atomically(opt.out + "/validation-" + opt.backend + ".json", vs.dump(2) + "\n");
+  // RTL results also go into points.csv / points.jsonl (rtl_cycle_diff, bit_exact of each
+  // validated point; rewritten atomically, every other byte unchanged).
+  if (opt.backend == "rtl") {
+    std::unordered_map<uint64_t, std::pair<std::string, std::string>> res;
+    for (const auto& w : rows)
+      if (w.status == "ok")
+        res[w.id] = {fmt::format("{}", w.measured - w.model), w.mismatches == 0 ? "yes" : "no"};
+    const std::string csv_text = read_file(opt.out + "/points.csv");
+    const auto lines = split_lines(csv_text);
+    // Field boundaries of a CSV line (quotes respected).
+    auto fields = [](const std::string& l) {
+      std::vector<std::pair<size_t, size_t>> f;
+      size_t b = 0;
+      bool q = false;
+      for (size_t i = 0; i <= l.size(); ++i) {
+        if (i < l.size() && l[i] == '"') q = !q;
+        if (i == l.size() || (l[i] == ',' && !q)) f.push_back({b, i}), b = i + 1;
+      }
+      return f;
+    };
+    const auto head = fields(lines.at(0));
+    size_t col_diff = 0, col_exact = 0;
+    for (size_t k = 0; k < head.size(); ++k) {
+      const std::string h = lines[0].substr(head[k].first, head[k].second - head[k].first);
+      if (h == "rtl_cycle_diff") col_diff = k;
+      if (h == "bit_exact") col_exact = k;
+    }
+    std::string out_csv = lines[0] + "\n";
+    for (size_t i = 1; i < lines.size(); ++i) {
+      const std::string& l = lines[i];
+      if (l.empty()) continue;
+      const auto it = res.find(std::stoull(l.substr(0, l.find(','))));
+      if (it == res.end()) {
+        out_csv += l + "\n";
+        continue;
+      }
+      const auto f = fields(l);
+      std::string nl;
+      for (size_t k = 0; k < f.size(); ++k) {
+        if (k) nl += ',';
+        if (k == col_diff) nl += it->second.first;
+        else if (k == col_exact) nl += it->second.second;
+        else nl.append(l, f[k].first, f[k].second - f[k].first);
+      }
+      out_csv += nl + "\n";
+    }
+    std::string out_jsonl;
+    for (const auto& l : split_lines(read_file(opt.out + "/points.jsonl"))) {
+      if (l.empty()) continue;
+      const size_t p0 = l.find(':') + 1;
+      const auto it = res.find(std::stoull(l.substr(p0, l.find(',') - p0)));
+      std::string nl = l;
+      const std::string key = "\"rtl_cycle_diff\":";
+      const size_t a = nl.find(key);
+      const size_t e = nl.find(",\"error\":", a);
+      if (it != res.end() && a != std::string::npos && e != std::string::npos)
+        nl = nl.substr(0, a) + key + it->second.first + ",\"bit_exact\":\"" + it->second.second + "\"" + nl.substr(e);
+      out_jsonl += nl + "\n";
+    }
+    // pareto.csv holds the same rows: rebuilt from the new lines.
+    std::unordered_map<uint64_t, std::string> by_id;
+    for (const auto& l : split_lines(out_csv))
+      if (!l.empty() && l[0] != 'p') by_id[std::stoull(l.substr(0, l.find(',')))] = l;
+    std::string out_pareto = csv_header();
+    for (const auto& l : split_lines(read_file(opt.out + "/pareto.csv")))
+      if (!l.empty() && l[0] != 'p') out_pareto += by_id.at(std::stoull(l.substr(0, l.find(',')))) + "\n";
+    io::write_text_atomically(opt.out + "/points.csv", out_csv);
+    io::write_text_atomically(opt.out + "/points.jsonl", out_jsonl);
+    io::write_text_atomically(opt.out + "/pareto.csv", out_pareto);
+  }
   return sum;
 }
 

@@ -420,6 +420,8 @@ TEST(DseCli, ValidateOnSystemcIsCycleAndBitExact) {
   EXPECT_EQ(j2["simulations"].get<int>(), 0);
   EXPECT_EQ(count_lines(d + "/out/validation.csv"), rows + 1);
   EXPECT_EQ(j2["exact"].get<int>(), rows);
+  // Only the rtl backend fills points.csv's rtl_cycle_diff / bit_exact: systemc leaves them empty.
+  EXPECT_EQ(slurp(d + "/out/points.jsonl").find("\"bit_exact\":\"yes\""), std::string::npos);
   const Cmd planted = run("dse validate " + d + "/out --backend systemc --points pareto --max-context 96 --cache " + d +
                               "/cache2 --quiet",
                           "NQKV_DSE_PLANT_CYCLE_ERROR=1");
@@ -458,5 +460,32 @@ TEST(DseCli, TimeoutAndMemoryBudgetAreRecorded) {
   const Cmd ok = run("dse run " + d + "/m.yaml -o " + d + "/m2 --cache " + d + "/c3 --quiet", "NQKV_FAKE_AREA_ALLOC_MIB=10");
   ASSERT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(nlohmann::json::parse(slurp(d + "/m2/summary.json"))["stages"]["area"]["failed"], 0);
+  fs::remove_all(d);
+}
+
+// On the verilated RTL (where built): the Pareto set, 0 cycle difference, bit-exact, and the verdicts
+// land in points.csv / points.jsonl / pareto.csv (rtl_cycle_diff 0, bit_exact yes), nothing else changes.
+TEST(DseCli, ValidateOnRtlFillsPointsColumns) {
+  const Cmd b = run("backends");
+  if (b.out.find("rtl      available") == std::string::npos) GTEST_SKIP() << "the rtl backend is not built";
+  const std::string d = tmpdir("rtl");
+  write(d + "/s.yaml", small_spec());
+  const std::string cache = " --cache " + d + "/cache --quiet";
+  ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/out" + cache).status, 0);
+  const std::string before = slurp(d + "/out/points.csv");
+  const Cmd v = run("dse validate " + d + "/out --backend rtl --points pareto --max-context 64 --jobs 2" + cache);
+  ASSERT_EQ(v.status, 0) << v.err << v.out;
+  const auto j = nlohmann::json::parse(slurp(d + "/out/validation.json"));
+  const int rows = j["rows"].get<int>();
+  EXPECT_GT(rows, 0);
+  EXPECT_EQ(j["exact"].get<int>(), rows);
+  const std::string after = slurp(d + "/out/points.csv");
+  int filled = 0;
+  for (size_t p = after.find(",0,yes,"); p != std::string::npos; p = after.find(",0,yes,", p + 1)) ++filled;
+  EXPECT_EQ(filled, rows);
+  EXPECT_EQ(after.size(), before.size() + 4 * static_cast<size_t>(rows));  // "0" and "yes" in two empty fields
+  const std::string pareto = slurp(d + "/out/pareto.csv");
+  EXPECT_EQ(static_cast<int>(std::count(pareto.begin(), pareto.end(), '\n')) - 1, rows);
+  EXPECT_NE(pareto.find(",0,yes,"), std::string::npos);
   fs::remove_all(d);
 }
