@@ -394,6 +394,7 @@ Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_d
 }
 
 std::string Study::tool_version() const { return kToolVersion; }
+std::string Study::area_key_inputs() const { return rtl_hash_; }
 
 uint64_t Study::grid_index(uint64_t id) const {
   if (!spec_.random) return id;
@@ -1092,6 +1093,28 @@ RunSummary mpi_worker(const Study& study, const RunOptions& opt) {
 
 }  // namespace
 
+namespace {
+// The first line a tool prints for `cmd` ("" when it cannot run).
+std::string first_line_of(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+  if (!p) return "";
+  char buf[512];
+  std::string line = std::fgets(buf, sizeof buf, p) ? buf : "";
+  ::pclose(p);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+nlohmann::json tool_versions(const Study& study) {
+  nlohmann::json j = {{"nqkv_dse", study.tool_version()}};
+  if (study.spec().area) {
+    j["area_key_inputs_sha256"] = study.area_key_inputs();
+    j["yosys"] = first_line_of("yosys -V");
+    j["python3"] = first_line_of("python3 --version");
+  }
+  return j;
+}
+}  // namespace
+
 RunSummary run(const Study& study, const RunOptions& opt) {
   if (mpi_size() > 1 && mpi_rank() != 0) return mpi_worker(study, opt);
   const Spec& spec = study.spec();
@@ -1223,6 +1246,7 @@ RunSummary run(const Study& study, const RunOptions& opt) {
   auto& C = study.counters();
   nlohmann::json summary = {
       {"tool", study.tool_version()},
+      {"tool_versions", tool_versions(study)},
       {"spec", {{"file", spec.path}, {"name", spec.name}, {"sha256", spec.sha256}}},
       {"command", opt.command},
       {"strategy", spec.random ? "random:" + std::to_string(spec.random_points) : "grid"},

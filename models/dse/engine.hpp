@@ -121,6 +121,8 @@ class Study {
   void write_energy_table(const std::string& dir) const;
   std::string cache_dir() const { return cache_dir_; }
   std::string tool_version() const;
+  // SHA-256 of the area script, the RTL file list and every RTL source and include ("" when area is off).
+  std::string area_key_inputs() const;
 
  private:
   struct QualityResult {
