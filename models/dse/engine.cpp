@@ -1330,15 +1330,16 @@ std::string plan(const Study& study) {
     need_hw[study.hw_index(r.idx)] = 1;
     need_fmt[(r.idx[kCodebook] * spec.axes[kBlock].size() + r.idx[kBlock]) * spec.axes[kElem].size() + r.idx[kElem]] = 1;
   }
-  int64_t sets = 0, cached = 0, invalid = 0;
+  int64_t sets = 0, cached = 0, illegal = 0;
   for (size_t h = 0; h < need_hw.size(); ++h) {
     if (!need_hw[h]) continue;
+    if (!hw_config(spec, h).validate().empty()) {
+      ++illegal;  // never synthesized: its points are `invalid`
+      continue;
+    }
     ++sets;
-    accel::AccelConfig c;
-    const auto lab = study.hw_label(h);
     if (study.area_is_cached(h)) ++cached;
   }
-  (void)invalid;
   const int64_t formats = std::count(need_fmt.begin(), need_fmt.end(), 1);
   const int64_t survivors = static_cast<int64_t>(total) - pruned;
   const double mean_area = study.mean_cached_area_seconds();
@@ -1354,8 +1355,9 @@ std::string plan(const Study& study) {
   s += fmt::format("points: {} ({} in the grid); pruned by axis constraints: {}; to evaluate: {}\n", total,
                    spec.grid_size(), pruned, survivors);
   if (spec.area)
-    s += fmt::format("area: {} hardware sets, {} cached, {} to synthesize (about {:.0f} s each{})\n", sets, cached,
-                     sets - cached, mean_area > 0 ? mean_area : 600.0, mean_area > 0 ? ", the mean of the cache" : ", a guess");
+    s += fmt::format("area: {} hardware sets, {} cached, {} to synthesize (about {:.0f} s each{}){}\n", sets, cached,
+                     sets - cached, mean_area > 0 ? mean_area : 600.0, mean_area > 0 ? ", the mean of the cache" : ", a guess",
+                     illegal ? fmt::format("; {} sets illegal for the RTL (their points are invalid)", illegal) : "");
   else
     s += "area: off\n";
   s += fmt::format("quality: {}\n", spec.quality ? fmt::format("{} formats", formats) : std::string("off"));
