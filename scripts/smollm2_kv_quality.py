@@ -59,18 +59,20 @@ EVAL_JOBS = [
 ]
 
 
-def check_inputs():
+def check_inputs(texts):
     if not os.path.isfile(GGUF):
         sys.exit(f"{GGUF} not found: scripts/setup.sh fetches it (or set NQKV_DATA_DIR)")
-    for path, want in TEXTS:
+    for path, want in texts:
+        if want is None:
+            continue
         with open(path, "rb") as f:
             got = hashlib.sha256(f.read()).hexdigest()
         if got != want:
             sys.exit(f"{path}: sha256 {got}, expected {want} (a different base-files version?)")
 
 
-def commands(nqkv, out):
-    texts = ",".join(p for p, _ in TEXTS)
+def commands(nqkv, out, texts):
+    texts = ",".join(p for p, _ in texts)
     common = f"--gguf {GGUF} --text {texts} --context {CONTEXT}"
     cmds = [("kvstats", f"{nqkv} kvstats {common} --blocks 32,64 --kivi --per-head --csv {out}/kvstats.csv --md {out}/kvstats.md "
                         f"--plot-prefix {out}/kvstats")]
@@ -185,11 +187,13 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated job names (kvstats, eval_...)")
     ap.add_argument("--list", action="store_true", help="print the jobs and their commands")
     ap.add_argument("--table", action="store_true", help="merge the eval CSVs into OUT/eval_table.md")
+    ap.add_argument("--texts", default="", help="comma-separated text files instead of the report's set (a pilot)")
     a = ap.parse_args()
+    texts = [(p, None) for p in a.texts.split(",")] if a.texts else TEXTS
     if a.lanes < 1:
         sys.exit("--lanes must be at least 1")
     out = os.path.abspath(a.out)
-    cmds = commands(a.nqkv, out)
+    cmds = commands(a.nqkv, out, texts)
     if a.only:
         names = a.only.split(",")
         unknown = [n for n in names if n not in dict(cmds)]
@@ -203,7 +207,7 @@ def main():
     if a.table:
         merge_table(out)
         return
-    check_inputs()
+    check_inputs(texts)
     os.makedirs(out, exist_ok=True)
     run_jobs(cmds, out, a.lanes, a.nice)
 
