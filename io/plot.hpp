@@ -19,4 +19,10 @@ struct PlotSpec {
 
 void write_line_plot_png(const std::string& path, const PlotSpec& spec, const std::vector<PlotSeries>& series);
 
+// The pieces for other plot kinds: a gnuplot string literal; the temporary PNG a script must
+// `set output` to; running such a script and renaming its PNG into place (InputError on failure).
+std::string gnuplot_quote(const std::string& s);
+std::string plot_tmp_path(const std::string& path);
+void run_gnuplot_script(const std::string& script, const std::string& path);
+
 }  // namespace nqkv::io

@@ -24,6 +24,7 @@
 #include "golden/rng.hpp"
 #include "io/atomic_file.hpp"
 #include "io/error.hpp"
+#include "io/plot.hpp"
 #include "io/sha256.hpp"
 #include "models/accel/accel_config.hpp"
 #include "models/dse/child.hpp"
@@ -1444,17 +1445,9 @@ struct Scatter {
 };
 void write_scatter_png(const std::string& path, const std::string& title, const std::string& xl, const std::string& yl,
                        bool logx, bool logy, const std::vector<Scatter>& series, const std::string& cbl) {
-  const fs::path tmp = fs::path(path).parent_path() / (".tmp." + fs::path(path).filename().string());
   std::ostringstream gp;
-  auto q = [](const std::string& t) {
-    std::string o = "\"";
-    for (char ch : t) {
-      if (ch == '"' || ch == '\\') o += '\\';
-      o += ch;
-    }
-    return o + "\"";
-  };
-  gp << "set terminal pngcairo size 1000,640 font 'sans,10'\nset output " << q(tmp.string()) << "\nset title " << q(title)
+  const auto q = io::gnuplot_quote;
+  gp << "set terminal pngcairo size 1000,640 font 'sans,10'\nset output " << q(io::plot_tmp_path(path)) << "\nset title " << q(title)
      << "\nset xlabel " << q(xl) << "\nset ylabel " << q(yl) << "\nset grid\nset key outside right\n";
   if (logx) gp << "set logscale x\n";
   if (logy) gp << "set logscale y\n";
@@ -1475,18 +1468,7 @@ void write_scatter_png(const std::string& path, const std::string& title, const 
     }
     gp << "e\n";
   }
-  FILE* pipe = ::popen("gnuplot 2>/dev/null", "w");
-  if (!pipe) throw InputError("cannot run gnuplot (install Debian package gnuplot-nox)");
-  const std::string script = gp.str();
-  std::fwrite(script.data(), 1, script.size(), pipe);
-  const int rc = ::pclose(pipe);
-  std::error_code ec;
-  if (rc != 0 || !fs::exists(tmp, ec)) {
-    fs::remove(tmp, ec);
-    throw InputError("gnuplot failed to write " + path + " (is Debian package gnuplot-nox installed?)");
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) throw InputError("cannot write " + path + ": " + ec.message());
+  io::run_gnuplot_script(gp.str(), path);
 }
 
 double num_of(const nlohmann::json& r, const char* k) {
