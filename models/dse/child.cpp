@@ -1,5 +1,7 @@
 #include "models/dse/child.hpp"
 
+#include "io/sanitizers.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -19,19 +21,9 @@
 namespace nqkv::dse {
 namespace {
 
-// AddressSanitizer reserves terabytes of address space for its shadow memory: an ASan build (whose
-// children are often the same binary) cannot run under RLIMIT_AS, so the budget is not applied there.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+// An ASan build (whose children are often the same binary) cannot run under RLIMIT_AS, so the
+// budget is not applied there (io/sanitizers.hpp).
+constexpr bool kSanitized = io::kAddressSanitizer;
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

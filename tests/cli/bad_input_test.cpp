@@ -38,6 +38,7 @@
 
 #include "golden/float_formats.hpp"
 #include "io/safetensors.hpp"
+#include "io/sanitizers.hpp"
 #include "tests/llama/gguf_fixtures.hpp"
 
 namespace fs = std::filesystem;
@@ -47,17 +48,7 @@ using nqkv::io::Tensor;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;  // ASan reserves terabytes of address space: no RLIMIT_AS
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = nqkv::io::kAddressSanitizer;  // ASan reserves terabytes of address space: no RLIMIT_AS
 
 constexpr rlim_t kMemoryCeiling = rlim_t{2} << 30;
 constexpr int kTimeLimitSeconds = 20;

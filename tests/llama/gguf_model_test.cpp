@@ -5,6 +5,8 @@
 // (else they skip with the reason).
 #include <gtest/gtest.h>
 
+#include "io/sanitizers.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,16 +213,9 @@ TEST(GgufModel, BadModelMetadataIsAnInputError) {
 
 // The 135M-parameter forward pass at -O1 under ASan/UBSan (scripts/sanitize.sh) would take minutes of
 // CI time; there the tiny-model tests above and the fuzz harness cover the same code.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NQKV_UNDER_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(NQKV_UNDER_ASAN)
-#define NQKV_SKIP_UNDER_SANITIZERS() GTEST_SKIP() << "SmolLM2 forward passes are skipped in sanitizer builds (CI time)"
-#else
-#define NQKV_SKIP_UNDER_SANITIZERS() (void)0
-#endif
+#define NQKV_SKIP_UNDER_SANITIZERS() \
+  if (::nqkv::io::kAddressSanitizer)  \
+  GTEST_SKIP() << "SmolLM2 forward passes are skipped in sanitizer builds (CI time)"
 
 TEST(SmolLM2, ConfigAndGreedyChatAnswer) {
   NQKV_REQUIRE_SMOLLM2(path);
