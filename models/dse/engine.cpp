@@ -73,25 +73,6 @@ std::string one_line(const std::string& s) {
   return out.size() > 300 ? out.substr(out.size() - 300) : out;
 }
 
-struct MemoKey {
-  uint32_t study, model, bits, block, mem;
-  int64_t value;
-  bool context;  // true: max_context at batch `value`; false: max_batch at context `value`
-  bool operator==(const MemoKey& o) const {
-    return study == o.study && model == o.model && bits == o.bits && block == o.block && mem == o.mem &&
-           value == o.value && context == o.context;
-  }
-};
-struct MemoHash {
-  size_t operator()(const MemoKey& k) const {
-    uint64_t h = k.study;
-    for (uint64_t v : {uint64_t(k.model), uint64_t(k.bits), uint64_t(k.block), uint64_t(k.mem),
-                       static_cast<uint64_t>(k.value), uint64_t(k.context)})
-      h = (h ^ v) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;
-    return static_cast<size_t>(h ^ (h >> 29));
-  }
-};
-std::atomic<uint32_t> g_study_serial{0};
 
 uint64_t splitmix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -265,14 +246,20 @@ const std::vector<EvaluatorInfo>& evaluators() {
        "one synthesis per distinct hardware set (minutes), cached"},
       {"quality", "golden library, bit-exact encode/decode on a seeded synthetic KV sample",
        "format.{codebook,block,elem}", "rel_mse, sqnr_db, bits_per_element", "milliseconds per distinct format"},
-      {"analytic", "accelerator cycle formulas of models/perf (equal to the RTL's cycles) + serving projection",
-       "every axis", "cycles_per_layer, mac_cycles, tpot_s, tokens_per_s, batch, max_batch, max_context",
+      {"analytic", "host weight step (models/perf roofline of system.host) + accelerator attention by its cycle "
+                   "formulas (equal to the RTL's cycles)",
+       "every axis, system.host, system.overlap",
+       "cycles_per_layer, mac_cycles, tpot_s, tokens_per_s, host_step_s, accel_step_s, batch, max_batch, max_context",
        "microseconds per point"},
       {"energy", "models/dse/energy (sourced constant table), when built", "system.memory, buffer, format, workload",
        "energy_pj_per_token and its DRAM/SRAM/MAC-LUT/quantizer split", "microseconds per point"},
   };
   return v;
 }
+
+struct HostState {
+  perf::Hardware hw;
+};
 
 struct Study::EnergyState {
   // One model per (memory, buffer size, BITS_MAX): the constants resolved once.
@@ -295,7 +282,6 @@ struct CompiledConstraint {
 };
 struct Study::Compiled {
   std::vector<CompiledConstraint> cons;
-  uint32_t serial = 0;
 };
 
 Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_dir_(std::move(cache_dir)) {
@@ -308,6 +294,23 @@ Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_d
       throw InputError(file + ": workload.model" + (A[kModel].str.size() > 1 ? "[" + std::to_string(i) + "]" : "") +
                        ": " + e.what());
     }
+  }
+  {
+    auto hs = std::make_shared<HostState>();
+    std::vector<std::string> names;
+    std::string known;
+    for (const auto& h : perf::builtin_hardware()) {
+      if (h.accelerator) continue;  // the host is a GPU/NPU entry; the accelerator is the point's own
+      names.push_back(h.name);
+      known += (known.empty() ? "" : ", ") + h.name;
+      if (h.name == spec_.host) hs->hw = h;
+    }
+    if (hs->hw.name.empty()) {
+      const std::string m = did_you_mean(spec_.host, names);
+      throw InputError(file + ": system.host: unknown host '" + spec_.host + "'" +
+                       (m.empty() ? " (known: " + known + ")" : "; did you mean '" + m + "'?"));
+    }
+    host_ = hs;
   }
   for (size_t i = 0; i < spec_.constraints.size(); ++i) {
     const int st = spec_.constraints[i].stage;
@@ -383,7 +386,6 @@ Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_d
   quality_once_.reset(new std::once_flag[nfmt]);
 
   auto c = std::make_shared<Study::Compiled>();
-  c->serial = ++g_study_serial;
   for (const auto& con : spec_.constraints) {
     CompiledConstraint cc{con.stage, con.text, {}};
     for (const auto& cl : con.clauses)
@@ -612,14 +614,22 @@ bool Study::check(const Record& r, int stage, std::string& failed) const {
   return true;
 }
 
+// The point's system: a host (system.host, a models/perf GPU entry) holds the weights and runs the
+// weight matmuls (perf::linear_step: weights streamed once per step, roofline); the accelerator
+// holds the quantized KV cache in its memory, quantizes each new token's K and V and runs decode
+// attention over the cache (perf::accel_layer_cycles at the point's LANES and clock: the
+// dequant-MAC the RTL implements, the quantizer, softmax and DMA terms, bounded by the memory's
+// bandwidth for the quantized KV bytes), one sequence and one layer after another. A decode step
+// is host + accelerator (system.overlap: none, the default: a layer's attention needs its q from the
+// host and the host's next matmul needs the attention output) or max(host, accelerator) (full: the
+// batch split in two halves pipelined between the two, an upper bound). The transfer of q and the
+// attention output between them is not modelled (assumptions in summary.json).
 void Study::analytic(Record& r) const {
   using namespace perf;
-  static thread_local std::unordered_map<MemoKey, int64_t, MemoHash> memo;
-  const uint32_t serial = compiled_->serial;
-  if (memo.size() > 4'000'000) memo.clear();
-  const auto& A = spec_.axes;
   auto& q = r.q;
+  const auto& A = spec_.axes;
   const auto& m = models_[r.idx[kModel]];
+  const Hardware& host = host_->hw;
   KvFormat f;
   const int bits = static_cast<int>(q[qBits]);
   f.kind = bits == 4 ? KvKind::NF4 : bits == 3 ? KvKind::NF3 : KvKind::NF2;
@@ -629,7 +639,6 @@ void Study::analytic(Record& r) const {
   p.mem_bw = q[qBandwidthGbs] * 1e9;
   p.buffer_bytes = q[qBufferKib] * 1024.0;
   p.mem_bytes = q[qCapacityGib] * 1073741824.0;
-  const Hardware hw = make_accelerator("nqkv-dse", p);
   const MemoryParams mp;
   const TimeParams tp;
   const int64_t context = static_cast<int64_t>(q[qContext]), gen = static_cast<int64_t>(q[qGen]);
@@ -639,35 +648,82 @@ void Study::analytic(Record& r) const {
     r.error = fmt::format("context {} must exceed gen {} (the prompt needs a token)", context, gen);
     return;
   }
-  const MemoKey kb{serial, r.idx[kModel], static_cast<uint32_t>(bits), r.idx[kBlock], r.idx[kMemory], context, false};
-  auto it = memo.find(kb);
-  const int64_t mb = it != memo.end() ? it->second : (memo[kb] = max_batch(m, hw, f, mp, context));
+  // Memory: the host keeps the weights (its paged-memory budget after weights, reserve and
+  // workspace must be positive); the accelerator's memory keeps only KV pages (utilization 0.90 of
+  // the capacity, no weights, no activations).
+  KvFormat fp16;
+  fp16.kind = KvKind::FP16;
+  if (memory_breakdown(m, host, fp16, mp).kv_budget <= 0) {
+    r.status = Status::Infeasible;
+    r.error = fmt::format("the weights ({:.1f} GiB) do not fit in the host {} ({} GiB)", weight_bytes(m) / 1073741824.0,
+                          host.name, host.mem_bytes / 1073741824.0);
+    return;
+  }
+  MemoryParams kvp;
+  kvp.act_per_seq_bytes = 0;  // activations live on the host
+  const double kv_budget = p.mem_bytes * mp.utilization;
+  const int64_t mb = static_cast<int64_t>(std::floor(kv_budget / per_sequence_bytes(m, f, kvp, context)));
   const double bax = A[kBatch].num[r.idx[kBatch]];
   const int64_t batch = bax < 0 ? mb : static_cast<int64_t>(bax);
   q[qMaxBatch] = static_cast<double>(mb);
   if (batch < 1 || batch > mb) {
     r.status = Status::Infeasible;
-    r.error = mb == 0 ? fmt::format("no sequence of {} tokens fits in {} GiB (weights + KV + reserve)", context, q[qCapacityGib])
+    r.error = mb == 0 ? fmt::format("no sequence of {} tokens fits in {} GiB of KV memory", context, q[qCapacityGib])
                       : fmt::format("batch {} exceeds the max batch {} at context {}", batch, mb, context);
     return;
   }
-  const MemoKey kc{serial, r.idx[kModel], static_cast<uint32_t>(bits), r.idx[kBlock], r.idx[kMemory], batch, true};
-  it = memo.find(kc);
-  const int64_t mc = it != memo.end() ? it->second : (memo[kc] = max_context(m, hw, f, mp, batch));
   q[qBatch] = static_cast<double>(batch);
-  q[qMaxContext] = static_cast<double>(mc);
-  // Decode time over the generation: the trapezoid of the first and the last decode step (the
-  // step time is affine in the cached tokens up to the formulas' ceil terms; docs/dse.md).
-  const PhaseCost pre = prefill(m, hw, f, batch, prompt, tp);
-  const PhaseCost first = decode_step(m, hw, f, batch, prompt, tp);
-  const double last = gen > 1 ? decode_step(m, hw, f, batch, prompt + gen - 2, tp).time : first.time;
-  const double decode = gen > 1 ? static_cast<double>(gen - 1) * 0.5 * (first.time + last) : 0.0;
-  q[qTpotS] = gen > 1 ? decode / static_cast<double>(gen - 1) : first.time;
-  q[qTokensPerS] = static_cast<double>(batch) * static_cast<double>(gen) / (pre.time + decode);
-  q[qCyclesPerLayer] = accel_layer_cycles(hw.accel, m.heads, m.kv_heads, m.head_dim, context - 1, f).total;
-  q[qMacCycles] = accel_mac_cycles(hw.accel, m.heads, m.kv_heads, m.head_dim, context, f).dequant_mac;
+  q[qMaxContext] = static_cast<double>(kv_token_capacity(m, f, mp.page_tokens, kv_budget / static_cast<double>(batch)));
+  const double b = static_cast<double>(batch), layers = static_cast<double>(m.layers);
+  auto combine = [&](double h, double a) { return spec_.overlap ? std::max(h, a) : h + a; };
+  // Prefill: the host runs the prompt (weights and causal attention, fp16) and hands the prompt's K
+  // and V to the accelerator's quantizer (one run per layer per sequence).
+  const double host_pre = prefill(m, host, fp16, batch, prompt, tp).time;
+  const double quant_pre =
+      b * layers * accel_quantize_cycles(p, 2.0 * m.kv_heads * m.head_dim * static_cast<double>(prompt), 1, f.block) / p.clock_hz;
+  const double pre = combine(host_pre, quant_pre);
+  // Decode: the host's weight step does not depend on the context; the accelerator's does.
+  const double host_step = linear_step(m, host, batch, tp).time;
+  const AccelCycles last_c = accel_layer_cycles(p, m.heads, m.kv_heads, m.head_dim, context - 1, f);
+  auto accel_step = [&](int64_t cached) {
+    return b * layers * accel_layer_cycles(p, m.heads, m.kv_heads, m.head_dim, cached, f).total / p.clock_hz;
+  };
+  const double a_first = accel_step(prompt), a_last = b * layers * last_c.total / p.clock_hz;
+  // Decode time over the generation: the accelerator's step is affine in the cached tokens up to
+  // the formulas' ceil terms (docs/dse.md), so its sum over the n = gen - 1 steps is the trapezoid
+  // of the first and the last step; with full overlap, the steps where the accelerator's part is
+  // below the host's are counted at the host's time (max of an affine sequence and a constant).
+  const double first = combine(host_step, a_first);
+  const int64_t n = gen - 1;
+  double decode = 0;
+  if (n > 0) {
+    const double a_n = n > 1 ? accel_step(prompt + n - 1) : a_first;
+    const double slope = n > 1 ? (a_n - a_first) / static_cast<double>(n - 1) : 0.0;
+    auto series = [&](int64_t k0, int64_t k1) {  // sum of the accelerator's steps k0..k1 (0-based)
+      return k1 < k0 ? 0.0 : static_cast<double>(k1 - k0 + 1) * (a_first + 0.5 * slope * static_cast<double>(k0 + k1));
+    };
+    if (!spec_.overlap) {
+      decode = static_cast<double>(n) * host_step + series(0, n - 1);
+    } else {
+      // Steps with a_k >= host_step: k >= k_cross when the slope is >= 0, k <= k_cross when < 0.
+      int64_t lo = 0, hi = n - 1;  // the accelerator-bound range [lo, hi]
+      if (slope > 0) lo = std::clamp<int64_t>(static_cast<int64_t>(std::ceil((host_step - a_first) / slope)), 0, n);
+      else if (slope < 0) hi = std::clamp<int64_t>(static_cast<int64_t>(std::floor((host_step - a_first) / slope)), -1, n - 1);
+      else if (a_first < host_step) lo = n;
+      const int64_t bound = std::max<int64_t>(0, hi - lo + 1);
+      decode = series(lo, hi) + static_cast<double>(n - bound) * host_step;
+    }
+  }
+  q[qTpotS] = n > 0 ? decode / static_cast<double>(n) : first;
+  q[qTokensPerS] = b * static_cast<double>(gen) / (pre + decode);
+  q[qHostStepS] = host_step;
+  q[qAccelStepS] = a_last;
+  q[qCyclesPerLayer] = last_c.total;
+  q[qMacCycles] = accel_mac_cycles(p, m.heads, m.kv_heads, m.head_dim, context, f).dequant_mac;
   if (energy_) {
-    // Per generated token at the last decode step (context - 1 cached tokens), as cycles_per_layer.
+    // The accelerator's energy per generated token at the last decode step (context - 1 cached
+    // tokens, as cycles_per_layer): its KV traffic, buffer, dequant-MAC and quantizer; the host's
+    // weight reads only with evaluators.energy.weights.
     const EnergyResult e = energy_->models[energy_->index(spec_, r.idx)]->evaluate(
         decode_energy_inputs(m, f, context - 1, batch, spec_.energy_weights));
     r.has_energy = true;
@@ -759,7 +815,7 @@ Record Study::evaluate(uint64_t id) const {
 std::string csv_header() {
   return "point_id,grid_index,lanes,block_max,bits_max,div_sps,clock_ghz,buffer_kib,memory,bandwidth_gbs,capacity_gib,"
          "pj_per_bit,codebook,block,elem,model,context,batch_axis,gen,status,batch,max_batch,max_context,"
-         "cycles_per_layer,mac_cycles,tpot_s,tokens_per_s,transistors,area_logic_mm2,area_sram_mm2,area_mm2,"
+         "cycles_per_layer,mac_cycles,tpot_s,tokens_per_s,host_step_s,accel_step_s,transistors,area_logic_mm2,area_sram_mm2,area_mm2,"
          "energy_pj_per_token,energy_dram_pj,energy_sram_pj,energy_mac_lut_pj,energy_quant_pj,energy_high_pj,"
          "bits_per_element,rel_mse,sqnr_db,fidelity_perf,fidelity_area,fidelity_energy,fidelity_quality,"
          "rtl_cycle_diff,bit_exact,error\n";
@@ -795,7 +851,8 @@ void append_csv(std::string& out, const Study& s, const Record& r) {
   num(out, q[qGen]);
   out += ',';
   out += status_name(r.status);
-  for (int k : {qBatch, qMaxBatch, qMaxContext, qCyclesPerLayer, qMacCycles, qTpotS, qTokensPerS, qTransistors}) {
+  for (int k : {qBatch, qMaxBatch, qMaxContext, qCyclesPerLayer, qMacCycles, qTpotS, qTokensPerS, qHostStepS,
+                qAccelStepS, qTransistors}) {
     out += ',';
     num(out, q[k]);
   }
@@ -840,9 +897,10 @@ void append_jsonl(std::string& out, const Study& s, const Record& r) {
   else jnum(out, bax);
   fmt::format_to(std::back_inserter(out), ",\"gen\":{},\"status\":\"{}\"", q[qGen], status_name(r.status));
   static const char* names[] = {"batch", "max_batch", "max_context", "cycles_per_layer", "mac_cycles", "tpot_s",
-                                "tokens_per_s", "transistors"};
-  const int ks[] = {qBatch, qMaxBatch, qMaxContext, qCyclesPerLayer, qMacCycles, qTpotS, qTokensPerS, qTransistors};
-  for (int i = 0; i < 8; ++i) {
+                                "tokens_per_s", "host_step_s", "accel_step_s", "transistors"};
+  const int ks[] = {qBatch,     qMaxBatch,   qMaxContext, qCyclesPerLayer, qMacCycles,
+                    qTpotS,     qTokensPerS, qHostStepS,  qAccelStepS,     qTransistors};
+  for (int i = 0; i < 10; ++i) {
     fmt::format_to(std::back_inserter(out), ",\"{}\":", names[i]);
     jnum(out, q[ks[i]]);
   }
@@ -1288,11 +1346,30 @@ RunSummary run(const Study& study, const RunOptions& opt) {
       {"assumptions",
        {{"area_logic", AreaAssumptions::logic_source()},
         {"area_sram", AreaAssumptions::sram_source()},
-        {"memory", "vLLM-style paged memory model of models/perf (0.90 utilization, 512 MiB reserve, 16-token pages); "
-                   "weights live in the accelerator's memory"},
+        {"system", "host " + spec.host + " (" + perf::find_hardware(spec.host).source +
+                       ") holds the weights and runs the weight matmuls (models/perf linear_step: roofline at its peak "
+                       "bandwidth and FLOP/s); the accelerator holds the quantized KV cache, quantizes each new token's "
+                       "K/V and runs decode attention (accel_layer_cycles at the point's LANES and clock, bounded by "
+                       "the memory's bandwidth for the quantized KV bytes), one sequence and layer after another"},
+        {"overlap", spec.overlap ? "full (assumption): a decode step takes max(host, accelerator), the batch pipelined "
+                                   "between the two; an upper bound"
+                                 : "none (assumption): a decode step takes host + accelerator (a layer's attention "
+                                   "needs its q from the host's matmul, the next matmul needs the attention output)"},
+        {"interconnect", "the transfer of q, K/V and the attention output between host and accelerator is not modelled"},
+        {"prefill", "the host runs the prompt in fp16 (models/perf prefill); the accelerator quantizes the prompt's K/V "
+                    "(accel_quantize_cycles), " + std::string(spec.overlap ? "overlapped" : "after it")},
+        {"memory", "the host's paged memory model of models/perf (0.90 utilization, 512 MiB reserve, prefill "
+                   "workspace) must hold the weights; the accelerator's memory holds KV pages only (16-token "
+                   "pages in 0.90 of its capacity): max_batch, max_context"},
+        {"energy_scope", spec.energy_weights
+                             ? "the accelerator's energy per token plus the host's weight reads (/ batch) at the "
+                               "memory's pJ/bit (evaluators.energy.weights); the host's matmuls are not counted"
+                             : "the accelerator's energy per token (KV traffic, buffer, dequant-MAC, quantizer); the "
+                               "host's weight reads and matmuls are not counted"},
         {"not_in_rtl", "DMA (tile_cycles per KV tile), softmax and memory traffic are model terms the RTL does not have; "
                        "mac_cycles is the part the RTL implements and validates"},
-        {"generation", "decode time over the generation = trapezoid of the first and last decode step"}}},
+        {"generation", "decode time over the generation: the accelerator's step summed as an arithmetic series "
+                       "(trapezoid of the first and last step; exact where it is affine in the cached tokens)"}}},
   };
   for (const auto& e : evaluators())
     summary["evaluators"].push_back(
@@ -1560,28 +1637,31 @@ std::string report_markdown(const std::string& out, const std::string& command, 
   std::unordered_map<uint64_t, size_t> by_id;
   for (size_t i = 0; i < all.size(); ++i) by_id[all[i]["point_id"].get<uint64_t>()] = i;
   md += "| point | lanes | block_max | bits_max | clock GHz | buffer KiB | memory | codebook | block | model | context | "
-        "batch | tokens/s | TPOT ms | area mm2 | energy uJ/token | rel MSE | SQNR dB |\n";
-  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "batch | tokens/s | TPOT ms | host ms | accel ms | area mm2 | energy uJ/token | rel MSE | SQNR dB |\n";
+  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto f = [](const nlohmann::json& v, const char* spec) {
     return v.is_number() ? fmt::format(fmt::runtime(spec), v.get<double>()) : std::string("");
   };
   for (size_t i = 1; i < pl.size(); ++i) {
     const uint64_t id = std::stoull(pl[i].substr(0, pl[i].find(',')));
     const auto& r = all[by_id.at(id)];
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", id,
+    auto ms = [&](const char* k) { return r[k].is_number() ? nlohmann::json(r[k].get<double>() * 1e3) : r[k]; };
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", id,
                       r["lanes"].dump(), r["block_max"].dump(), r["bits_max"].dump(), r["clock_ghz"].dump(),
                       r["buffer_kib"].dump(), r["memory"].get<std::string>(), r["codebook"].get<std::string>(),
                       r["block"].dump(), r["model"].get<std::string>(), r["context"].dump(), r["batch"].dump(),
-                      f(r["tokens_per_s"], "{:.4g}"), f(r["tpot_s"].is_number() ? nlohmann::json(r["tpot_s"].get<double>() * 1e3) : r["tpot_s"], "{:.3f}"),
+                      f(r["tokens_per_s"], "{:.4g}"), f(ms("tpot_s"), "{:.3f}"), f(ms("host_step_s"), "{:.3f}"),
+                      f(ms("accel_step_s"), "{:.3f}"),
                       f(r["area_mm2"], "{:.4f}"),
                       f(r["energy_pj_per_token"].is_number() ? nlohmann::json(r["energy_pj_per_token"].get<double>() * 1e-6)
                                                               : r["energy_pj_per_token"],
                         "{:.4g}"),
                       f(r["rel_mse"], "{:.5f}"), f(r["sqnr_db"], "{:.2f}"));
   }
-  md += "\nEnergy is each term at its lowest source (energy_table.json); `energy_high_pj` in points.csv has every term "
-        "at its highest. TPOT and tokens/s run the whole model on the accelerator's lanes (models/perf "
-        "`make_accelerator`), weights in its memory.\n";
+  md += "\nEnergy is the accelerator's, each term at its lowest source (energy_table.json); `energy_high_pj` in "
+        "points.csv has every term at its highest. TPOT and tokens/s: the host's weight step (host ms) and the "
+        "accelerator's attention over the quantized cache (accel ms, at the last token) per decode step; see "
+        "Assumptions.\n";
   // Validation runs (nqkv dse validate), one file per backend.
   std::vector<std::string> vfiles;
   for (const auto& e : fs::directory_iterator(out)) {

@@ -33,7 +33,7 @@ enum Q : int {
   qBlock, qElemBits, qContext, qGen, qLayers, qHeads, qKvHeads, qHeadDim,
   qTransistors, qAreaMm2,
   qRelMse, qSqnrDb, qBitsPerElement,
-  qBatch, qCyclesPerLayer, qMacCycles, qTokensPerS, qTpotS, qMaxBatch, qMaxContext,
+  qBatch, qCyclesPerLayer, qMacCycles, qTokensPerS, qTpotS, qMaxBatch, qMaxContext, qHostStepS, qAccelStepS,
   qEnergy,
   kQuantities
 };
@@ -81,6 +81,8 @@ struct Counters {
   std::atomic<int64_t> area_computed{0}, area_cached{0}, area_failed{0};
   std::atomic<int64_t> quality_computed{0};
 };
+
+struct HostState;  // engine.cpp: the resolved system.host
 
 class Study {
  public:
@@ -135,6 +137,7 @@ class Study {
   Spec spec_;
   std::string cache_dir_, area_script_, rtl_hash_;
   std::vector<workloads::ModelConfig> models_;
+  std::shared_ptr<const HostState> host_;  // system.host resolved (models/perf Hardware)
   std::vector<std::string> memory_tech_;
   AreaAssumptions area_assumptions_;
   mutable std::vector<AreaResult> area_;
@@ -146,7 +149,7 @@ class Study {
   struct EnergyState;
   std::shared_ptr<EnergyState> energy_;
  public:
-  struct Compiled;  // constraints compiled to quantity indices, and the memo serial
+  struct Compiled;  // constraints compiled to quantity indices
  private:
   std::shared_ptr<const Compiled> compiled_;
 };

@@ -199,7 +199,8 @@ const std::vector<std::string>& quantity_names() {
       // quality
       "rel_mse", "sqnr_db", "bits_per_element",
       // analytic
-      "batch", "cycles_per_layer", "mac_cycles", "tokens_per_s", "tpot_s", "max_batch", "max_context",
+      "batch", "cycles_per_layer", "mac_cycles", "tokens_per_s", "tpot_s", "max_batch", "max_context", "host_step_s",
+      "accel_step_s",
       // energy
       "energy_pj_per_token"};
   return v;
@@ -213,7 +214,7 @@ int quantity_stage(const std::string& name) {
   if (i < 18) return kStageAxes;
   if (i < 20) return kStageArea;
   if (i < 23) return kStageQuality;
-  if (i < 30) return kStageAnalytic;
+  if (i < 32) return kStageAnalytic;
   return kStageEnergy;
 }
 
@@ -364,7 +365,13 @@ Spec parse_spec(const std::string& content, const std::string& origin) {
       if (hw["div_sps"]) A[kDivSps].num = numeric_axis(c, hw["div_sps"], "hardware.div_sps", true, 1, 24);
     }
     if (const auto sys = root["system"]) {
-      check_keys(c, sys, "system", {"clock_ghz", "buffer_kib", "memory"});
+      check_keys(c, sys, "system", {"clock_ghz", "buffer_kib", "memory", "host", "overlap"});
+      if (sys["host"]) s.host = text(c, sys["host"], "system.host");  // resolved (and checked) by the Study
+      if (sys["overlap"]) {
+        const std::string o = text(c, sys["overlap"], "system.overlap");
+        if (o != "none" && o != "full") c.fail("system.overlap", "expected none or full, got '" + o + "'");
+        s.overlap = o == "full";
+      }
       if (sys["clock_ghz"]) A[kClockGhz].num = numeric_axis(c, sys["clock_ghz"], "system.clock_ghz", false, 1e-3, 100);
       if (sys["buffer_kib"]) A[kBufferKib].num = numeric_axis(c, sys["buffer_kib"], "system.buffer_kib", false, 1, 1 << 20);
       if (const auto m = sys["memory"]) {

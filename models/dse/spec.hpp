@@ -74,11 +74,15 @@ struct Spec {
   bool random = false;      // strategy random:N (else grid)
   uint64_t random_points = 0;
   uint64_t seed = 1;
+  // The host beside the accelerator (system.host: a models/perf GPU entry): it holds the weights and
+  // runs the weight matmuls; the accelerator keeps the quantized KV cache and runs decode attention.
+  std::string host = "h100-80gb";
+  bool overlap = false;     // system.overlap: none (host then accelerator, per step) | full (max of the two)
   // evaluators
   bool quality = true;
   int64_t quality_elements = 65536;  // synthetic KV elements per format
   bool energy = true;
-  bool energy_weights = true;  // DRAM energy counts the weights (read once per step, shared by the batch)
+  bool energy_weights = false;  // DRAM energy also counts the host's weight reads (/ batch) at the memory's pJ/bit
   bool area = true;
   std::string area_script = "tools/area/nqkv_area.py";  // relative to the repository root
   double area_timeout_s = 3600;

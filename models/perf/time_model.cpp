@@ -35,6 +35,15 @@ double streamed_weight_bytes(const ModelConfig& m) {
   return static_cast<double>(streamed) * m.weight_bytes;
 }
 
+PhaseCost linear_step(const ModelConfig& m, const Hardware& hw, int64_t batch, const TimeParams& p) {
+  PhaseCost lin;
+  const double b = static_cast<double>(batch);
+  lin.bytes = streamed_weight_bytes(m);
+  lin.tensor_flops = linear_flops(m, b, b);
+  finish(lin, hw, p);
+  return lin;
+}
+
 PhaseCost decode_step(const ModelConfig& m, const Hardware& hw, const KvFormat& f, int64_t batch, int64_t kv_tokens,
                       const TimeParams& p) {
   if (f.kind == KvKind::NONE) return recompute_step(m, hw, batch, kv_tokens + 1, p);
@@ -48,10 +57,7 @@ PhaseCost decode_step(const ModelConfig& m, const Hardware& hw, const KvFormat& 
   c.vector_ops = b * kv_elements_per_token(m) * ((T - fp16_tokens) * dequant_ops_per_element(f) + quant_ops_per_element(f));
   if (hw.accelerator) {
     // Matmuls on the lanes (roofline), attention by the cycle formula.
-    PhaseCost lin;
-    lin.bytes = streamed_weight_bytes(m);
-    lin.tensor_flops = linear_flops(m, b, b);
-    finish(lin, hw, p);
+    const PhaseCost lin = linear_step(m, hw, batch, p);
     const AccelCycles a = accel_layer_cycles(hw.accel, m.heads, m.kv_heads, m.head_dim, kv_tokens, f);
     const double attn_s = b * m.layers * a.total / hw.accel.clock_hz;
     c.t_memory = lin.t_memory + b * m.layers * a.memory / hw.accel.clock_hz;

@@ -32,6 +32,10 @@ double streamed_weight_bytes(const ModelConfig& m);
 
 PhaseCost decode_step(const ModelConfig& m, const Hardware& hw, const KvFormat& f, int64_t batch, int64_t kv_tokens,
                       const TimeParams& p);
+// The weight part of a decode step alone: every streamed weight read once, the matmuls (and the LM
+// head) of `batch` positions; no attention, no KV traffic. What a host (GPU/NPU) does beside a KV
+// attention unit, and the accelerator branch of decode_step on its own lanes.
+PhaseCost linear_step(const ModelConfig& m, const Hardware& hw, int64_t batch, const TimeParams& p);
 PhaseCost prefill(const ModelConfig& m, const Hardware& hw, const KvFormat& f, int64_t batch, int64_t prompt,
                   const TimeParams& p);
 // No KV cache: one output token costs a full forward over all `tokens` positions.

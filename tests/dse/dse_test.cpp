@@ -184,50 +184,98 @@ TEST(DseSpec, RandomStrategyIsSeededAndInRange) {
 }
 
 // The analytic evaluator against models/perf called directly (the same formulas the RTL matches,
-// tests/systemc/test_perf_formulas.cpp), and the generation's trapezoid against perf::generate.
+// tests/systemc/test_perf_formulas.cpp): the host's weight step (perf::linear_step on the H100
+// entry) plus the accelerator's attention (perf::accel_layer_cycles), the KV pages in the
+// accelerator's memory, and the generation summed step by step against the engine's trapezoid.
 TEST(DseAnalytic, MatchesThePerfModel) {
-  const Study st(parse_spec("version: 1\nhardware: {lanes: [4, 16, 32]}\nsystem: {clock_ghz: 0.8, buffer_kib: 128, memory: "
-                            "{name: m, bandwidth_gbs: 400, capacity_gib: 40, pj_per_bit: 4, technology: hbm2}}\nformat: {codebook: [nf4, nf3], block: [32, 64]}\n"
-                            "workload: {model: llama-3-8b, context: [512, 3000], batch: [1, 4], gen: 100}\n"
-                            "evaluators: {area: {enabled: 0}}\n",
-                            "a.yaml"),
-                 "");
   using namespace nqkv::perf;
   const auto m = nqkv::workloads::resolve_model("llama-3-8b");
-  for (uint64_t i = 0; i < st.point_count(); ++i) {
-    const Record r = st.evaluate(i);
-    ASSERT_EQ(r.status, Status::Ok) << i << " " << r.error;
-    nqkv::accel::AccelConfig cfg;
-    cfg.lanes = static_cast<int>(r.q[qLanes]);
-    AcceleratorParams p = AcceleratorParams::from_config(cfg);
-    p.clock_hz = 0.8e9, p.mem_bw = 400e9, p.buffer_bytes = 128 * 1024.0, p.mem_bytes = 40 * 1073741824.0;
-    const Hardware hw = make_accelerator("x", p);
-    KvFormat f;
-    f.kind = r.q[qBits] == 4 ? KvKind::NF4 : KvKind::NF3;
-    f.block = static_cast<int>(r.q[qBlock]);
-    const auto ctx = static_cast<int64_t>(r.q[qContext]);
-    const auto b = static_cast<int64_t>(r.q[qBatch]);
-    EXPECT_EQ(r.q[qMacCycles], accel_mac_cycles(p, m.heads, m.kv_heads, m.head_dim, ctx, f).dequant_mac);
-    EXPECT_EQ(r.q[qCyclesPerLayer], accel_layer_cycles(p, m.heads, m.kv_heads, m.head_dim, ctx - 1, f).total);
-    EXPECT_EQ(r.q[qMaxBatch], static_cast<double>(max_batch(m, hw, f, MemoryParams{}, ctx)));
-    EXPECT_EQ(r.q[qMaxContext], static_cast<double>(max_context(m, hw, f, MemoryParams{}, b)));
-    const Generation g = generate(m, hw, f, b, ctx - 100, 100, TimeParams{});
-    EXPECT_NEAR(r.q[qTokensPerS] / g.tokens_per_s, 1.0, 1e-3) << i;
-    EXPECT_NEAR(r.q[qTpotS] / g.tpot, 1.0, 1e-3) << i;
-    // bits per element with the fp16 scale: k + 16/B
-    EXPECT_EQ(r.q[qBitsPerElement], r.q[qBits] + 16.0 / r.q[qBlock]);
-    // The energy split sums to the total bit for bit; the spread is ordered.
-    ASSERT_TRUE(r.has_energy);
-    EXPECT_EQ(((r.e_dram + r.e_sram) + r.e_mac) + r.e_quant, r.q[qEnergy]) << i;
-    EXPECT_GT(r.e_dram, 0);
-    EXPECT_GT(r.e_mac, 0);
-    EXPECT_LE(r.q[qEnergy], r.e_high);
+  for (const bool full : {false, true}) {
+    const Study st(parse_spec(std::string("version: 1\nhardware: {lanes: [4, 16, 32]}\nsystem: {clock_ghz: 0.8, buffer_kib: 128, ") +
+                                  (full ? "overlap: full, " : "") +
+                                  "memory: {name: m, bandwidth_gbs: 400, capacity_gib: 40, pj_per_bit: 4, technology: hbm2}}\n"
+                                  "format: {codebook: [nf4, nf3], block: [32, 64]}\n"
+                                  "workload: {model: llama-3-8b, context: [512, 3000], batch: [1, 4], gen: 100}\n"
+                                  "evaluators: {area: {enabled: 0}}\n",
+                              "a.yaml"),
+                   "");
+    const Hardware& host = find_hardware("h100-80gb");  // the default system.host
+    for (uint64_t i = 0; i < st.point_count(); ++i) {
+      const Record r = st.evaluate(i);
+      ASSERT_EQ(r.status, Status::Ok) << i << " " << r.error;
+      nqkv::accel::AccelConfig cfg;
+      cfg.lanes = static_cast<int>(r.q[qLanes]);
+      AcceleratorParams p = AcceleratorParams::from_config(cfg);
+      p.clock_hz = 0.8e9, p.mem_bw = 400e9, p.buffer_bytes = 128 * 1024.0, p.mem_bytes = 40 * 1073741824.0;
+      KvFormat f;
+      f.kind = r.q[qBits] == 4 ? KvKind::NF4 : KvKind::NF3;
+      f.block = static_cast<int>(r.q[qBlock]);
+      const auto ctx = static_cast<int64_t>(r.q[qContext]);
+      const auto b = static_cast<int64_t>(r.q[qBatch]);
+      EXPECT_EQ(r.q[qMacCycles], accel_mac_cycles(p, m.heads, m.kv_heads, m.head_dim, ctx, f).dequant_mac);
+      EXPECT_EQ(r.q[qCyclesPerLayer], accel_layer_cycles(p, m.heads, m.kv_heads, m.head_dim, ctx - 1, f).total);
+      // KV pages of 16 tokens in 90% of the accelerator's 40 GiB, nothing else there.
+      const double page = 16.0 * 2 * m.layers * m.kv_heads * m.head_dim * kv_bits_per_element(f, m.head_dim) / 8;
+      const double pages = std::floor(0.9 * 40 * 1073741824.0 / page);
+      EXPECT_EQ(r.q[qMaxBatch], std::floor(pages / std::ceil(ctx / 16.0))) << i;
+      EXPECT_EQ(r.q[qMaxContext], std::floor(pages / static_cast<double>(b)) * 16) << i;
+      // Step by step: host weights then accelerator attention (or the max of the two with full overlap).
+      auto combine = [&](double h, double a) { return full ? std::max(h, a) : h + a; };
+      const double host_step = linear_step(m, host, b, TimeParams{}).time;
+      KvFormat fp16;
+      fp16.kind = KvKind::FP16;
+      const int64_t prompt = ctx - 100;
+      double t = combine(prefill(m, host, fp16, b, prompt, TimeParams{}).time,
+                         b * m.layers * accel_quantize_cycles(p, 2.0 * m.kv_heads * m.head_dim * prompt, 1, f.block) / 0.8e9);
+      double decode = 0;
+      for (int64_t k = 1; k < 100; ++k)
+        decode += combine(host_step, b * m.layers * accel_layer_cycles(p, m.heads, m.kv_heads, m.head_dim, prompt + k - 1, f).total / 0.8e9);
+      t += decode;
+      EXPECT_NEAR(r.q[qTokensPerS] / (b * 100.0 / t), 1.0, 1e-3) << i;
+      EXPECT_NEAR(r.q[qTpotS] / (decode / 99), 1.0, 1e-3) << i;
+      EXPECT_EQ(r.q[qHostStepS], host_step);
+      EXPECT_EQ(r.q[qAccelStepS], b * m.layers * r.q[qCyclesPerLayer] / 0.8e9);
+      // The weight matmuls of Llama-3-8B on an H100 take milliseconds, not seconds (the whole model
+      // on the lanes took ~2 s per token at LANES 4).
+      EXPECT_GT(host_step, 4e-3);
+      EXPECT_LT(host_step, 10e-3);
+      // bits per element with the fp16 scale: k + 16/B
+      EXPECT_EQ(r.q[qBitsPerElement], r.q[qBits] + 16.0 / r.q[qBlock]);
+      // The energy split sums to the total bit for bit; the spread is ordered.
+      ASSERT_TRUE(r.has_energy);
+      EXPECT_EQ(((r.e_dram + r.e_sram) + r.e_mac) + r.e_quant, r.q[qEnergy]) << i;
+      EXPECT_GT(r.e_dram, 0);
+      EXPECT_GT(r.e_mac, 0);
+      EXPECT_LE(r.q[qEnergy], r.e_high);
+    }
   }
+}
+
+TEST(DseAnalytic, HostAndOverlapAreCheckedAndUsed) {
+  const std::string base = "version: 1\nevaluators: {area: {enabled: 0}}\nsystem: {";
+  try {
+    Study(parse_spec(base + "host: h10-80gb}\n", "h.yaml"), "");
+    FAIL() << "an unknown host was accepted";
+  } catch (const nqkv::InputError& e) {
+    EXPECT_STREQ(e.what(), "h.yaml: system.host: unknown host 'h10-80gb'; did you mean 'h100-80gb'?");
+  }
+  EXPECT_THROW(Study(parse_spec(base + "host: nqkv-accel}\n", "h.yaml"), ""), nqkv::InputError);  // not a host
+  EXPECT_THROW(parse_spec(base + "overlap: some}\n", "h.yaml"), nqkv::InputError);
+  // A slower host: slower steps; the accelerator's part is the same.
+  const Record h100 = Study(parse_spec(base + "host: h100-80gb}\n", "h.yaml"), "").evaluate(0);
+  const Record l4 = Study(parse_spec(base + "host: l4}\n", "h.yaml"), "").evaluate(0);
+  const Record full = Study(parse_spec(base + "host: l4, overlap: full}\n", "h.yaml"), "").evaluate(0);
+  ASSERT_EQ(l4.status, Status::Ok) << l4.error;
+  EXPECT_GT(l4.q[qHostStepS], 3 * h100.q[qHostStepS]);  // 300 vs 3350 GB/s for the weights
+  EXPECT_EQ(l4.q[qAccelStepS], h100.q[qAccelStepS]);
+  EXPECT_GT(l4.q[qTpotS], h100.q[qTpotS]);
+  EXPECT_LT(full.q[qTpotS], l4.q[qTpotS]);
+  EXPECT_NEAR(full.q[qTpotS], std::max(full.q[qHostStepS], full.q[qAccelStepS]), 0.01 * full.q[qTpotS]);
 }
 
 TEST(DseAnalytic, InvalidAndInfeasiblePointsSayWhy) {
   const Study st(parse_spec("version: 1\nhardware: {lanes: [4, 128], bits_max: 3}\nformat: {codebook: [nf3, nf4], block: [32]}\n"
-                            "system: {memory: {name: gddr6, bandwidth_gbs: 100, capacity_gib: 1, pj_per_bit: 4}}\n"
+                            "system: {memory: {name: gddr6, bandwidth_gbs: 100, capacity_gib: 0.05, pj_per_bit: 4}}\n"
                             "evaluators: {area: {enabled: 0}}\n",
                             "i.yaml"),
                  "");
@@ -238,8 +286,8 @@ TEST(DseAnalytic, InvalidAndInfeasiblePointsSayWhy) {
     EXPECT_NE(r.status, Status::Ok);
     EXPECT_FALSE(r.error.empty());
   }
-  // LANES 128 is not a legal build (2 points); nf4 on BITS_MAX 3 (1 point); nf3 at LANES 4 does
-  // not fit in 1 GiB with Llama-3-8B's weights (1 point).
+  // LANES 128 is not a legal build (2 points); nf4 on BITS_MAX 3 (1 point); nf3 at LANES 4: one
+  // sequence of 2048 tokens of Llama-3-8B's KV (NF3 B32: 58.7 MB) does not fit in 0.05 GiB (1 point).
   EXPECT_EQ(seen["invalid"], 3);
   EXPECT_EQ(seen["infeasible"], 1);
 }
