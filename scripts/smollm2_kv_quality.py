@@ -39,24 +39,25 @@ CONTEXT = 512
 CODEBOOKS = "nf4,nf3,nf2,fp4,e2m1,int4,lloyd4"
 KIVI = "--kivi-group 32 --kivi-residual 128"
 
-# (job, eval arguments), highest priority first.
-EVAL_JOBS = [
-    ("eval_base_nf4_b64", "--kv f32,nf4 --block 64"),
-    ("eval_kivi", f"--kv kivi4,kivi2 {KIVI}"),
-    ("eval_k_nf4_kivi", f"--tensors k --kv nf4,kivi4 --block 64 {KIVI}"),
-    ("eval_v_nf4_kivi", f"--tensors v --kv nf4,kivi4 --block 64 {KIVI}"),
-    ("eval_nf4_int4_b32", "--kv nf4,int4 --block 32"),
-    ("eval_int4_b64_kivi4_g64", "--kv int4,kivi4 --block 64 --kivi-group 64 --kivi-residual 128"),
-    ("eval_rest_b64", "--kv nf3,nf2,fp4,e2m1,lloyd4 --block 64"),
-    ("eval_rest_b32", "--kv nf3,nf2,fp4,e2m1,lloyd4 --block 32"),
-    ("eval_k_b64", "--tensors k --kv nf3,nf2,fp4,e2m1,int4,lloyd4 --block 64"),
-    ("eval_v_b64", "--tensors v --kv nf3,nf2,fp4,e2m1,int4,lloyd4 --block 64"),
-    ("eval_k_b32", f"--tensors k --kv {CODEBOOKS} --block 32"),
-    ("eval_v_b32", f"--tensors v --kv {CODEBOOKS} --block 32"),
-    ("eval_k_kivi2", f"--tensors k --kv kivi2 {KIVI}"),
-    ("eval_v_kivi2", f"--tensors v --kv kivi2 {KIVI}"),
-    ("eval_f16_bf16", "--kv f16,bf16"),
-]
+# (job, eval arguments), highest priority first: one KV format per job, so an interrupted run loses at
+# most one format's pass. Every job reads the float reference from OUT/reference.json (`nqkv eval
+# --reference`), which the first job computes; the other lanes wait for it.
+def _eval_jobs():
+    jobs = [("eval_f32", "--kv f32")]
+    for tensors, flag in (("kv", ""), ("k", "--tensors k "), ("v", "--tensors v ")):
+        for block in (64, 32):
+            for cb in CODEBOOKS.split(","):
+                jobs.append((f"eval_{tensors}_{cb}_b{block}", f"{flag}--kv {cb} --block {block}"))
+        for kivi in ("kivi4", "kivi2"):
+            jobs.append((f"eval_{tensors}_{kivi}", f"{flag}--kv {kivi} {KIVI}"))
+    jobs.append(("eval_kv_kivi4_g64", "--kv kivi4 --kivi-group 64 --kivi-residual 128"))
+    jobs += [("eval_f16", "--kv f16"), ("eval_bf16", "--kv bf16")]
+    # Priority: the K-and-V rows first, then K only and V only interleaved by block.
+    rank = {"eval_f32": 0, "eval_f16": 2, "eval_bf16": 2}
+    return sorted(jobs, key=lambda j: (rank.get(j[0], 1), "_b32" in j[0], j[0].split("_")[1] != "kv"))
+
+
+EVAL_JOBS = _eval_jobs()
 
 
 def check_inputs(texts):
@@ -78,7 +79,7 @@ def commands(nqkv, out, texts):
                         f"--plot-prefix {out}/kvstats")]
     for job, args in EVAL_JOBS:
         cmds.append((job, f"{nqkv} eval {common} --path dequant --gen 16 --no-baselines {args} "
-                          f"--csv {out}/{job}.csv --md {out}/{job}.md"))
+                          f"--reference {out}/reference.json --csv {out}/{job}.csv --md {out}/{job}.md"))
     return cmds
 
 
@@ -86,12 +87,24 @@ def run_jobs(cmds, out, lanes, nice):
     todo = [(j, c) for j, c in cmds if not os.path.exists(os.path.join(out, j + ".csv"))]
     lock = threading.Lock()
 
+    ref = os.path.join(out, "reference.json")
+    first = [True]
+
     def lane():
         while True:
             with lock:
                 if not todo:
                     return
-                job, cmd = todo.pop(0)
+                # The first eval job writes the shared float reference; the others wait for it.
+                if todo[0][0].startswith("eval") and not os.path.exists(ref) and not first[0]:
+                    job = None
+                else:
+                    job, cmd = todo.pop(0)
+                    if job.startswith("eval"):
+                        first[0] = False
+            if job is None:
+                time.sleep(5)
+                continue
             t = time.time()
             print(f"[{time.strftime('%H:%M:%S')}] start {job}", flush=True)
             with open(os.path.join(out, job + ".log"), "w") as log:

@@ -104,6 +104,52 @@ TEST(LlamaCli, KvstatsDumpHoldsTheCapture) {
   fs::remove_all(d);
 }
 
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// --reference: the first run computes and writes the float reference, a second run with the same
+// model, text and --gen reads it and gives the same CSV (bar the seconds column); a reference for
+// another --gen is recomputed, not trusted; a file that is not a reference is exit 2, no output.
+TEST(LlamaCli, EvalReferenceIsSharedOnlyForTheSameInputs) {
+  NQKV_REQUIRE_TINYLLAMAS();
+  const fs::path d = temp_dir("reference");
+  std::ofstream(d / "text.txt") << "Lily had a red ball. She liked to play with it in the park. One day it rolled away.";
+  const std::string base = "eval --checkpoint " + test::data_file("stories260K.bin") + " --text " +
+                           (d / "text.txt").string() + " --kv nf4 --block 32 --no-baselines --reference " +
+                           (d / "ref.json").string();
+  auto without_seconds = [](std::string csv) {  // drop the last column (wall time) of each row
+    std::string out;
+    size_t pos = 0;
+    while (pos < csv.size()) {
+      size_t nl = csv.find('\n', pos);
+      if (nl == std::string::npos) nl = csv.size();
+      const std::string line = csv.substr(pos, nl - pos);
+      out += line.substr(0, line.rfind(',')) + "\n";
+      pos = nl + 1;
+    }
+    return out;
+  };
+  CliRun r = run(base + " --gen 8 --csv " + (d / "a.csv").string(), d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("eval: float reference ("), std::string::npos) << r.err;
+  ASSERT_TRUE(fs::exists(d / "ref.json"));
+  r = run(base + " --gen 8 --csv " + (d / "b.csv").string(), d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("float reference from"), std::string::npos) << r.err;
+  EXPECT_EQ(without_seconds(slurp(d / "a.csv")), without_seconds(slurp(d / "b.csv")));
+  r = run(base + " --gen 6 --csv " + (d / "c.csv").string(), d);  // another key: recomputed
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("eval: float reference ("), std::string::npos) << r.err;
+  std::ofstream(d / "ref.json") << "{\"key\": 3}";
+  r = run(base + " --gen 6 --csv " + (d / "d.csv").string(), d);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(d / "d.csv"));
+  fs::remove_all(d);
+}
+
 }  // namespace
 }  // namespace nqkv::llama
 #endif

@@ -10,6 +10,7 @@
 #include "io/atomic_file.hpp"
 #include "io/error.hpp"
 #include "io/plot.hpp"
+#include "io/sha256.hpp"
 #include "tools/nqkv/commands.hpp"
 #include "workloads/gguf/text_model.hpp"
 #include "workloads/llama/cli_common.hpp"
@@ -20,7 +21,7 @@
 namespace {
 
 struct EvalOptions {
-  std::string checkpoint, tokenizer, gguf, csv, md, plot, type = "f16", path = "auto", tensors = "kv";
+  std::string checkpoint, tokenizer, gguf, csv, md, plot, reference, type = "f16", path = "auto", tensors = "kv";
   std::vector<std::string> text_files;
   int context = 0;
   std::vector<std::string> kv{"nf4", "nf3", "nf2", "int4", "fp4"};
@@ -40,7 +41,7 @@ void run_eval(const EvalOptions& o) {
   for (const std::string& t : o.text_files) io::check_input_file(t, "--text", io::kMaxTextFileBytes);
   std::vector<std::string> inputs{o.checkpoint, o.tokenizer, o.gguf};
   inputs.insert(inputs.end(), o.text_files.begin(), o.text_files.end());
-  const std::vector<std::pair<std::string, std::string>> outputs = {{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}};
+  const std::vector<std::pair<std::string, std::string>> outputs = {{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}, {o.reference, "--reference"}};
   auto check_outputs = [&](const std::vector<std::string>& inputs) {
     for (const auto& [p, f] : outputs)
       if (!p.empty()) check_output_path(p, f, inputs);
@@ -100,8 +101,16 @@ void run_eval(const EvalOptions& o) {
   for (const KVFormat& f : formats) (void)make_kv_store(c, f);
   const auto windows = gguf::text_windows(tm, o.text_files, builtin_eval_text(), context);
   Model model(std::move(tm.checkpoint));
-  std::fprintf(stderr, "eval: float reference (%zu window(s), %d greedy steps)\n", windows.size(), o.gen);
-  const EvalReference ref = make_reference(model, windows, o.gen);
+  EvalReference ref;
+  const std::string ref_key =
+      o.reference.empty() ? "" : reference_key(io::sha256_file(o.gguf.empty() ? o.checkpoint : o.gguf), windows, o.gen);
+  if (!o.reference.empty() && load_reference(o.reference, ref_key, ref)) {
+    std::fprintf(stderr, "eval: float reference from %s (same model, text windows and --gen)\n", o.reference.c_str());
+  } else {
+    std::fprintf(stderr, "eval: float reference (%zu window(s), %d greedy steps)\n", windows.size(), o.gen);
+    ref = make_reference(model, windows, o.gen);
+    if (!o.reference.empty()) save_reference(o.reference, ref_key, ref);
+  }
   std::vector<EvalResult> results;
   for (const KVFormat& f : formats) {
     const std::string label = f.label();
@@ -196,6 +205,9 @@ NQKV_COMMAND(eval) {
       ->check(CLI::IsMember({"kv", "k", "v"}));
   sub->add_option("--gen", o->gen, "greedy tokens to generate and compare")->check(nqkv::cli::int_range(1, 1 << 16));
   sub->add_flag("--no-baselines", o->no_baselines, "omit the f32 and f16 float-cache rows");
+  sub->add_option("--reference", o->reference,
+                  "float-reference cache (JSON): read when it matches the model, text windows and --gen, else "
+                  "computed and written; lets several eval jobs on one long text share the reference pass");
   sub->add_option("--csv", o->csv, "write the table as CSV");
   sub->add_option("--md", o->md, "write the markdown table to a file as well");
   sub->add_option("--plot", o->plot, "write a PNG of perplexity increase against block size");

@@ -1,8 +1,15 @@
 #include "workloads/llama/eval.hpp"
 
-#include <chrono>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <fstream>
+
+#include "io/atomic_file.hpp"
+#include "io/error.hpp"
+#include "io/sha256.hpp"
 
 namespace nqkv::llama {
 
@@ -33,6 +40,50 @@ EvalReference make_reference(Model& m, std::vector<std::vector<int>> windows, in
   }
   r.greedy = generate_greedy(m, kv, greedy_steps);
   return r;
+}
+
+std::string reference_key(const std::string& model_identity, const std::vector<std::vector<int>>& windows,
+                          int greedy_steps) {
+  std::string tokens;
+  for (const auto& w : windows) {
+    const uint32_t n = static_cast<uint32_t>(w.size());
+    tokens.append(reinterpret_cast<const char*>(&n), sizeof n);
+    tokens.append(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(int));
+  }
+  return "nqkv-eval-reference-1 model " + model_identity + " gen " + std::to_string(greedy_steps) + " windows " +
+         std::to_string(windows.size()) + " tokens-sha256 " + io::sha256_hex(tokens);
+}
+
+bool load_reference(const std::string& path, const std::string& key, EvalReference& ref) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+    if (j.at("key").get<std::string>() != key) return false;
+    EvalReference r;
+    r.windows = j.at("windows").get<std::vector<std::vector<int>>>();
+    r.greedy = j.at("greedy").get<std::vector<int>>();
+    r.text_argmax = j.at("text_argmax").get<std::vector<int>>();
+    size_t scored = 0;
+    for (const auto& w : r.windows) scored += w.size() >= 2 ? w.size() - 1 : 0;
+    if (r.text_argmax.size() != scored)
+      throw InputError(path + ": --reference holds " + std::to_string(r.text_argmax.size()) + " argmax entries for " +
+                       std::to_string(scored) + " scored tokens");
+    ref = std::move(r);
+    return true;
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": not an nqkv eval reference (" + std::string(e.what()) + ")");
+  }
+}
+
+void save_reference(const std::string& path, const std::string& key, const EvalReference& ref) {
+  nlohmann::json j;
+  j["key"] = key;
+  j["windows"] = ref.windows;
+  j["greedy"] = ref.greedy;
+  j["text_argmax"] = ref.text_argmax;
+  io::write_text_atomically(path, j.dump() + "\n");
 }
 
 EvalResult evaluate_format(Model& m, const KVFormat& f, const EvalReference& ref, const Progress& progress) {

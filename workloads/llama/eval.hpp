@@ -18,6 +18,18 @@ struct EvalReference {
   std::vector<int> text_argmax;           // float-cache argmax after each text position
 };
 
+// A content key for a reference: the model's identity (e.g. its file's sha256), the greedy steps
+// and the sha256 of every window's tokens. Two references with the same key are the same
+// computation, so one can stand for the other.
+std::string reference_key(const std::string& model_identity, const std::vector<std::vector<int>>& windows,
+                          int greedy_steps);
+// `nqkv eval --reference FILE`: the float reference of a long text is one full model pass; jobs that
+// evaluate different formats on the same text share it through this file (JSON, written atomically).
+// load_reference returns false when the file is absent or holds another key; a file that is not a
+// reference is an InputError.
+bool load_reference(const std::string& path, const std::string& key, EvalReference& ref);
+void save_reference(const std::string& path, const std::string& key, const EvalReference& ref);
+
 struct EvalResult {
   KVFormat format;
   double bits_per_element = 0;

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "io/error.hpp"
+#include "workloads/llama/simd.hpp"
 
 namespace nqkv::llama {
 
@@ -37,14 +38,20 @@ void FloatKVStore::attend(int layer, const float* q, float* out) {
   const float* K = k_[layer].data();
   const float* V = v_[layer].data();
   const float inv = std::sqrt(static_cast<float>(hs));
+  // The AVX2 kernels (attend_avx2.cpp) give the scalar loops' results bit for bit.
+  const bool simd = detail::have_avx2() && hs % 8 == 0 && hs <= 256;
   for (int h = 0; h < c_.n_heads; ++h) {
     const float* qh = q + h * hs;
     const int off = (h / kv_mul) * hs;
-    for (int64_t t = 0; t < T; ++t) {
-      const float* kt = K + t * kv_dim_ + off;
-      float score = 0.f;
-      for (int i = 0; i < hs; ++i) score += qh[i] * kt[i];
-      att_[t] = score / inv;
+    if (simd) {
+      detail::attend_scores_avx2(qh, K + off, kv_dim_, T, hs, inv, att_.data());
+    } else {
+      for (int64_t t = 0; t < T; ++t) {
+        const float* kt = K + t * kv_dim_ + off;
+        float score = 0.f;
+        for (int i = 0; i < hs; ++i) score += qh[i] * kt[i];
+        att_[t] = score / inv;
+      }
     }
     float mx = att_[0];
     for (int64_t t = 1; t < T; ++t) mx = std::max(mx, att_[t]);
@@ -55,6 +62,10 @@ void FloatKVStore::attend(int layer, const float* q, float* out) {
     }
     for (int64_t t = 0; t < T; ++t) att_[t] /= sum;
     float* oh = out + h * hs;
+    if (simd) {
+      detail::attend_values_avx2(att_.data(), V + off, kv_dim_, T, hs, oh);
+      continue;
+    }
     std::fill(oh, oh + hs, 0.f);
     for (int64_t t = 0; t < T; ++t) {
       const float* vt = V + t * kv_dim_ + off;

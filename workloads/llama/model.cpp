@@ -4,18 +4,11 @@
 #include <cmath>
 
 #include "io/error.hpp"
+#include "workloads/llama/simd.hpp"
 
 namespace nqkv::llama {
 
-namespace detail {
-void matmat_avx2(float* Y, const float* W, const float* X, int T, int rows, int cols);
-}
-
-namespace {
-
-using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-bool have_avx2() {
+bool detail::have_avx2() {
 #if NQKV_LLAMA_AVX2
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return avx2;
@@ -23,6 +16,11 @@ bool have_avx2() {
   return false;
 #endif
 }
+
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using detail::have_avx2;
 
 // y = W x, W row-major rows x cols (the AVX2 + FMA build when the CPU has both).
 void matvec(float* y, const float* W, const float* x, int rows, int cols) {
