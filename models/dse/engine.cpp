@@ -55,6 +55,30 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// The RTL file list (rtl/nqkv_rtl.f), every source it lists and every include (.svh), concatenated:
+// what the keys of synthesis and of on-demand Verilator builds hash.
+std::string rtl_sources_text() {
+  std::string h;
+  const std::string rtl = std::string(NQKV_SOURCE_DIR) + "/rtl";
+  if (!fs::is_regular_file(rtl + "/nqkv_rtl.f")) return h;
+  const std::string list = read_file(rtl + "/nqkv_rtl.f");
+  h += list;
+  std::istringstream is(list);
+  std::string l;
+  while (std::getline(is, l)) {
+    l.erase(0, l.find_first_not_of(" \t"));
+    l.erase(l.find_last_not_of(" \t\r") + 1);
+    if (l.empty() || l[0] == '#' || l.rfind("//", 0) == 0) continue;
+    if (fs::is_regular_file(rtl + "/" + l)) h += read_file(rtl + "/" + l);
+  }
+  std::vector<std::string> inc;
+  for (const auto& e : fs::directory_iterator(rtl))
+    if (e.path().extension() == ".svh") inc.push_back(e.path().string());
+  std::sort(inc.begin(), inc.end());
+  for (const auto& p : inc) h += read_file(p);
+  return h;
+}
+
 int codebook_bits(const std::string& name) { return golden::codebook_by_name(name).bits; }
 
 golden::ElemType elem_type(const std::string& s) { return s == "bf16" ? golden::ElemType::BF16 : golden::ElemType::F16; }
@@ -328,25 +352,7 @@ Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_d
     if (!fs::is_regular_file(area_script_))
       throw InputError(file + ": evaluators.area.script: not found: " + area_script_);
     // The key of every area entry: the script, the RTL file list, every listed source and include.
-    std::string h = read_file(area_script_);
-    const std::string rtl = std::string(NQKV_SOURCE_DIR) + "/rtl";
-    if (fs::is_regular_file(rtl + "/nqkv_rtl.f")) {
-      const std::string list = read_file(rtl + "/nqkv_rtl.f");
-      h += list;
-      std::istringstream is(list);
-      std::string l;
-      while (std::getline(is, l)) {
-        l.erase(0, l.find_first_not_of(" \t"));
-        l.erase(l.find_last_not_of(" \t\r") + 1);
-        if (l.empty() || l[0] == '#' || l.rfind("//", 0) == 0) continue;
-        if (fs::is_regular_file(rtl + "/" + l)) h += read_file(rtl + "/" + l);
-      }
-      std::vector<std::string> inc;
-      for (const auto& e : fs::directory_iterator(rtl))
-        if (e.path().extension() == ".svh") inc.push_back(e.path().string());
-      std::sort(inc.begin(), inc.end());
-      for (const auto& p : inc) h += read_file(p);
-    }
+    const std::string h = read_file(area_script_) + rtl_sources_text();
     rtl_hash_ = io::sha256_hex(h);
   }
   if (spec_.energy) {
@@ -1614,7 +1620,46 @@ std::string pareto_command(const std::string& out, const std::vector<std::string
   return pc;
 }
 
-std::string report_markdown(const std::string& out, const std::string& command, const std::string& plots) {
+namespace {
+
+// The validation runs of OUT (nqkv dse validate: validation-<backend>.json), one row per backend.
+std::string validation_section(const std::string& out) {
+  std::vector<std::string> vfiles;
+  for (const auto& e : fs::directory_iterator(out)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("validation-", 0) == 0 && e.path().extension() == ".json") vfiles.push_back(e.path().string());
+  }
+  std::sort(vfiles.begin(), vfiles.end());
+  if (vfiles.empty()) return "Not run (`nqkv dse validate OUT --backend rtl|systemc`).\n";
+  std::string md =
+      "Each selected point re-run on the backend with the shape capped (at most 8 query heads with the model's "
+      "GQA ratio, its head_dim, context capped), no back-pressure; the dequant-MAC cycles compared with "
+      "`accel_mac_cycles` and every output with the golden library. RTL builds: LANES without a built-in "
+      "verilated model, built on demand (sim/rtl/build_plugin.sh) and cached.\n\n";
+  md += "| backend | points selected | rows | distinct shapes | cycle-exact and bit-exact | cycle differences | data "
+        "mismatches | not built | failed | RTL builds |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& vf : vfiles) {
+    const auto v = nlohmann::json::parse(read_file(vf));
+    std::string builds = "-";
+    if (v.contains("rtl_builds") && v["rtl_builds"]["lanes"].get<int64_t>() > 0) {
+      const auto& b = v["rtl_builds"];
+      builds = fmt::format("{} LANES, {:.0f} s of Verilator build: {} built in this run, {} from the cache, {} failed",
+                           b["lanes"].get<int64_t>(), b["seconds"].get<double>(), b["built"].get<int64_t>(),
+                           b["cache_hits"].get<int64_t>(), b["failed"].get<int64_t>());
+    }
+    md += fmt::format("| {} | {} (seed {}, context <= {}) | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                      v["backend"].get<std::string>(), v["points"].get<std::string>(), v["seed"].get<uint64_t>(),
+                      v["max_context"].get<int64_t>(), v["rows"].get<int64_t>(), v["shapes"].get<int64_t>(),
+                      v["exact"].get<int64_t>(), v["cycle_mismatch"].get<int64_t>(), v["data_mismatch"].get<int64_t>(),
+                      v["not_built"].get<int64_t>(), v["failed"].get<int64_t>(), builds);
+  }
+  return md;
+}
+
+}  // namespace
+
+std::string report_markdown(const std::string& out, const std::string& command, const std::string& plots,
+                            const std::vector<std::string>& also) {
   check_out_dir(out);
   const auto s = nlohmann::json::parse(read_file(out + "/summary.json"));
   std::string md = "# Design-space exploration: " + s["spec"]["name"].get<std::string>() + "\n\n";
@@ -1662,34 +1707,37 @@ std::string report_markdown(const std::string& out, const std::string& command, 
         "points.csv has every term at its highest. TPOT and tokens/s: the host's weight step (host ms) and the "
         "accelerator's attention over the quantized cache (accel ms, at the last token) per decode step; see "
         "Assumptions.\n";
-  // Validation runs (nqkv dse validate), one file per backend.
-  std::vector<std::string> vfiles;
-  for (const auto& e : fs::directory_iterator(out)) {
-    const std::string n = e.path().filename().string();
-    if (n.rfind("validation-", 0) == 0 && e.path().extension() == ".json") vfiles.push_back(e.path().string());
-  }
-  std::sort(vfiles.begin(), vfiles.end());
-  md += "\n## Validation on the cycle models\n\n";
-  if (vfiles.empty()) md += "Not run (`nqkv dse validate OUT --backend rtl|systemc`).\n";
-  else {
-    md += "Each selected point re-run on the backend with the shape capped (at most 8 query heads with the model's "
-          "GQA ratio, its head_dim, context capped), no back-pressure; the dequant-MAC cycles compared with "
-          "`accel_mac_cycles` and every output with the golden library.\n\n";
-    md += "| backend | points selected | rows | distinct shapes | cycle-exact and bit-exact | cycle differences | data "
-          "mismatches | not built | failed |\n|---|---|---|---|---|---|---|---|---|\n";
-    for (const auto& vf : vfiles) {
-      const auto v = nlohmann::json::parse(read_file(vf));
-      md += fmt::format("| {} | {} (seed {}, context <= {}) | {} | {} | {} | {} | {} | {} | {} |\n",
-                        v["backend"].get<std::string>(), v["points"].get<std::string>(), v["seed"].get<uint64_t>(),
-                        v["max_context"].get<int64_t>(), v["rows"].get<int64_t>(), v["shapes"].get<int64_t>(),
-                        v["exact"].get<int64_t>(), v["cycle_mismatch"].get<int64_t>(), v["data_mismatch"].get<int64_t>(),
-                        v["not_built"].get<int64_t>(), v["failed"].get<int64_t>());
-    }
-  }
+  md += "\n## Validation on the cycle models\n\n" + validation_section(out);
   if (!plots.empty()) {
     md += "\n## Plots\n\n`nqkv dse pareto " + out + " --plot DIR`:\n\n";
     for (const char* f : {"area_vs_tokens.png", "pareto_front.png", "rel_mse_vs_bits.png"})
       md += std::string("![") + f + "](" + plots + "/" + f + ")\n";
+  }
+  for (const auto& o : also) {
+    // Another OUT (e.g. a LANES validated on an on-demand RTL build): its counts, validation runs
+    // and every validation row.
+    check_out_dir(o);
+    const auto so = nlohmann::json::parse(read_file(o + "/summary.json"));
+    const auto& co = so["counts"];
+    md += "\n## Also: " + so["spec"]["name"].get<std::string>() + " (`" + o + "`, spec `" +
+          so["spec"]["file"].get<std::string>() + "`)\n\n";
+    md += fmt::format("Points: {} evaluated, {} ok.\n\n", co["points"].get<int64_t>(), co["ok"].get<int64_t>());
+    md += validation_section(o);
+    for (const auto& e : fs::directory_iterator(o)) {
+      const std::string n = e.path().filename().string();
+      if (n.rfind("validation-", 0) != 0 || e.path().extension() != ".csv") continue;
+      const auto lines = split_lines(read_file(e.path().string()));
+      md += "\n`" + n + "`:\n\n";
+      for (size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].empty()) continue;
+        std::string row = "| " + lines[i] + " |";
+        for (size_t k = row.find(','); k != std::string::npos; k = row.find(',', k + 3)) row.replace(k, 1, " | ");
+        md += row + "\n";
+        if (i == 0)
+          for (size_t k = 0, cols = std::count(lines[0].begin(), lines[0].end(), ',') + 1; k <= cols; ++k)
+            md += k == 0 ? "|" : k == cols ? "---|\n" : "---|";
+      }
+    }
   }
   md += "\n## Spec\n\n```yaml\n" + read_file(out + "/spec.yaml") + "```\n";
   md += "\n## Assumptions\n\n";
@@ -1710,6 +1758,90 @@ void Study::write_energy_table(const std::string& dir) const {
 }  // namespace nqkv::dse
 
 namespace nqkv::dse {
+
+namespace {
+
+struct RtlBuild {
+  std::string status, error, key, library;  // status: ok | failed | timeout | not built
+  double seconds = 0;
+};
+struct RtlBuildCounts {
+  int64_t built = 0, cached = 0, failed = 0;
+  double seconds = 0;
+};
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream is(s);
+  for (std::string w; is >> w;) v.push_back(w);
+  return v;
+}
+
+// Builds (or finds in the cache) the verilated model of each LANES in `builds` as a shared library:
+// `<builder> --lanes L --out DIR` must leave DIR/libnq_rtl.so. Entry DIR = cache/rtl/<key>, key =
+// SHA-256 of the RTL sources (rtl_sources_text), LANES, `verilator --version`, the builder's command
+// and files, and the plugin sources; build.json records status, seconds and error. Failures are
+// cached like syntheses (a timeout is not).
+void build_rtl_models(const ValidateOptions& opt, std::map<int, RtlBuild>& builds, RtlBuildCounts& n) {
+  const std::string src = NQKV_SOURCE_DIR;
+  const std::vector<std::string> builder =
+      split_words(opt.rtl_builder.empty() ? src + "/sim/rtl/build_plugin.sh" : opt.rtl_builder);
+  const ChildResult ver = run_child({"verilator", "--version"}, 60, 0);
+  if (ver.status != "ok" || builder.empty()) {
+    for (auto& [lanes, b] : builds)
+      b.status = "not built", b.error = fmt::format("LANES {} has no verilated model and Verilator was not found to build it", lanes);
+    return;
+  }
+  std::string inputs = std::string(kToolVersion) + "\nrtl-build\n" + rtl_sources_text() + "\n" + ver.out + "\n";
+  for (const auto& a : builder) inputs += a + "\n" + (fs::is_regular_file(a) ? read_file(a) : std::string()) + "\n";
+  for (const char* f : {"/sim/rtl/rtl_plugin.cpp", "/sim/rtl/dut_impl.hpp", "/sim/rtl/vl_ports.hpp", "/sim/common/dut.hpp"})
+    if (fs::is_regular_file(src + f)) inputs += read_file(src + f);
+  for (auto& [lanes, b] : builds) {
+    b.key = io::sha256_hex(inputs + "\nLANES " + std::to_string(lanes)).substr(0, 32);
+    const std::string dir = opt.cache_dir + "/rtl/" + b.key;
+    b.library = fs::absolute(dir + "/libnq_rtl.so").string();
+    nlohmann::json j;
+    if (fs::is_regular_file(dir + "/build.json")) {
+      try {
+        j = nlohmann::json::parse(read_file(dir + "/build.json"));
+      } catch (...) {
+        j = nullptr;
+      }
+    }
+    if (j.is_object() && (j.value("status", "") != "ok" || fs::is_regular_file(b.library))) {
+      ++n.cached;
+    } else {
+      const std::string tmp = dir + ".partial-" + std::to_string(getpid());
+      fs::remove_all(tmp);
+      fs::create_directories(tmp);
+      std::vector<std::string> argv = builder;
+      argv.insert(argv.end(), {"--lanes", std::to_string(lanes), "--out", tmp});
+      if (opt.progress) std::fprintf(stderr, "nqkv dse validate: building the RTL model of LANES %d (Verilator)\n", lanes);
+      const ChildResult c = run_child(argv, opt.build_timeout_s, opt.build_memory_mib);
+      ++n.built;
+      const bool ok = c.status == "ok" && fs::is_regular_file(tmp + "/libnq_rtl.so");
+      j = {{"status", ok ? "ok" : c.status == "ok" ? "failed" : c.status},
+           {"lanes", lanes},
+           {"seconds", c.elapsed_s},
+           {"verilator", one_line(ver.out)},
+           {"error", ok ? "" : c.status == "ok" ? "the builder left no libnq_rtl.so" : fmt::format("{} (exit {}): {}", c.status, c.exit_code, one_line(c.err_tail))}};
+      if (j["status"] != "timeout") {
+        io::write_text_atomically(tmp + "/build.json", j.dump(1) + "\n");
+        fs::remove_all(dir);
+        fs::rename(tmp, dir);
+      } else {
+        fs::remove_all(tmp);
+      }
+    }
+    b.status = j.value("status", "failed");
+    b.error = j.value("error", "");
+    b.seconds = j.value("seconds", 0.0);
+    n.seconds += b.seconds;  // the build's own time, also when it comes from the cache
+    if (b.status != "ok") ++n.failed;
+  }
+}
+
+}  // namespace
 
 ValidateSummary validate(const ValidateOptions& opt) {
   check_out_dir(opt.out);
@@ -1754,10 +1886,10 @@ ValidateSummary validate(const ValidateOptions& opt) {
     uint64_t id = 0;
     int lanes = 0, block_max = 0, bits_max = 0, div_sps = 0, q_heads = 0, kv_heads = 0, head_dim = 0, block = 0;
     int64_t context = 0;
-    std::string codebook, elem, key, status, error;
+    std::string codebook, elem, key, status, error, plugin;  // plugin: "LANES=path" of an on-demand build
     double model = 0, measured = 0;
     int64_t compared = 0, mismatches = 0;
-    bool cached = false;
+    bool cached = false, needs_build = false;
   };
   std::vector<Row> rows;
   const std::string exe_hash = opt.backend_built ? io::sha256_file(opt.exe) : "";
@@ -1789,15 +1921,33 @@ ValidateSummary validate(const ValidateOptions& opt) {
     // point of another BLOCK_MAX/BITS_MAX runs there (its formats are a subset; the dequant-MAC's
     // cycles do not depend on them); another DIV_SPS has no build yet.
     if (!opt.backend_built) w.status = "not built", w.error = opt.not_built_reason;
-    else if (std::find(opt.built_lanes.begin(), opt.built_lanes.end(), w.lanes) == opt.built_lanes.end())
-      w.status = "not built", w.error = fmt::format("LANES {} is not among the {} builds", w.lanes, opt.backend);
     else if (w.div_sps != accel::AccelConfig{}.div_sps)
       w.status = "not built", w.error = fmt::format("DIV_SPS {} has no simulation build", w.div_sps);
-    w.key = io::sha256_hex(fmt::format("{}\nvalidate\n{}\n{}\n{} {} {} {} {} {} {} {} {}", kToolVersion, exe_hash, opt.backend,
-                                       w.lanes, w.q_heads, w.kv_heads, w.head_dim, w.context, w.codebook, w.elem, w.block,
-                                       opt.seed))
-                .substr(0, 32);
+    else if (std::find(opt.built_lanes.begin(), opt.built_lanes.end(), w.lanes) == opt.built_lanes.end()) {
+      if (opt.backend == "rtl" && opt.rtl_builder != "none") w.needs_build = true;  // built on demand below
+      else w.status = "not built", w.error = fmt::format("LANES {} is not among the {} builds", w.lanes, opt.backend);
+    }
     rows.push_back(w);
+  }
+  // LANES without a built-in model: one Verilator build each, in a child process, cached by the
+  // RTL sources, LANES, the Verilator version and the builder (sim/rtl/build_plugin.sh).
+  std::map<int, RtlBuild> builds;
+  for (const auto& w : rows)
+    if (w.needs_build) builds[w.lanes];
+  RtlBuildCounts bc;
+  if (!builds.empty()) build_rtl_models(opt, builds, bc);
+  for (auto& w : rows) {
+    std::string plugin_key;
+    if (w.needs_build) {
+      const RtlBuild& b = builds.at(w.lanes);
+      if (b.status == "not built") w.status = "not built", w.error = b.error;
+      else if (b.status != "ok") w.status = "failed", w.error = "rtl build of LANES " + std::to_string(w.lanes) + ": " + b.error;
+      else w.plugin = fmt::format("{}={}", w.lanes, b.library), plugin_key = b.key;
+    }
+    w.key = io::sha256_hex(fmt::format("{}\nvalidate\n{}\n{}\n{} {} {} {} {} {} {} {} {}{}", kToolVersion, exe_hash, opt.backend,
+                                       w.lanes, w.q_heads, w.kv_heads, w.head_dim, w.context, w.codebook, w.elem, w.block,
+                                       opt.seed, plugin_key.empty() ? "" : "\nrtl-build " + plugin_key))
+                .substr(0, 32);
   }
   // One simulation per distinct key (many points share a capped shape), in child processes.
   std::vector<size_t> todo;
@@ -1823,12 +1973,13 @@ ValidateSummary validate(const ValidateOptions& opt) {
           }
         }
         if (!w.cached) {
-          const ChildResult c = run_child(
-              {opt.exe, "dse", "validate-point", "--backend", opt.backend, "--lanes", std::to_string(w.lanes), "--q-heads",
-               std::to_string(w.q_heads), "--kv-heads", std::to_string(w.kv_heads), "--head-dim", std::to_string(w.head_dim),
-               "--context", std::to_string(w.context), "--codebook", w.codebook, "--dtype", w.elem, "--block",
-               std::to_string(w.block), "--seed", std::to_string(opt.seed)},
-              opt.timeout_s, opt.memory_mib);
+          std::vector<std::string> argv = {
+              opt.exe, "dse", "validate-point", "--backend", opt.backend, "--lanes", std::to_string(w.lanes), "--q-heads",
+              std::to_string(w.q_heads), "--kv-heads", std::to_string(w.kv_heads), "--head-dim", std::to_string(w.head_dim),
+              "--context", std::to_string(w.context), "--codebook", w.codebook, "--dtype", w.elem, "--block",
+              std::to_string(w.block), "--seed", std::to_string(opt.seed)};
+          if (!w.plugin.empty()) argv.insert(argv.end(), {"--rtl-plugin", w.plugin});
+          const ChildResult c = run_child(argv, opt.timeout_s, opt.memory_mib);
           ++sims;
           if (c.status == "ok") {
             try {
@@ -1886,6 +2037,7 @@ ValidateSummary validate(const ValidateOptions& opt) {
     }
   }
   sum.shapes = static_cast<int64_t>(todo.size());
+  sum.builds = bc.built, sum.build_cache_hits = bc.cached, sum.build_failed = bc.failed, sum.build_seconds = bc.seconds;
   sum.simulations = sims.load();
   sum.cache_hits = hits.load();
   io::write_text_atomically(opt.out + "/validation.csv", csv);
@@ -1894,7 +2046,9 @@ ValidateSummary validate(const ValidateOptions& opt) {
                        {"max_context", opt.max_context}, {"rows", sum.points},           {"shapes", sum.shapes},
                        {"simulations", sum.simulations}, {"cache_hits", sum.cache_hits}, {"exact", sum.exact},
                        {"cycle_mismatch", sum.cycle_mismatch}, {"data_mismatch", sum.data_mismatch},
-                       {"not_built", sum.not_built},     {"failed", sum.failed}};
+                       {"not_built", sum.not_built},     {"failed", sum.failed},
+                       {"rtl_builds", {{"lanes", builds.size()}, {"built", sum.builds}, {"cache_hits", sum.build_cache_hits},
+                                       {"failed", sum.build_failed}, {"seconds", sum.build_seconds}}}};
   io::write_text_atomically(opt.out + "/validation.json", vs.dump(2) + "\n");
   io::write_text_atomically(opt.out + "/validation-" + opt.backend + ".json", vs.dump(2) + "\n");
   // RTL results also go into points.csv / points.jsonl (rtl_cycle_diff, bit_exact of each

@@ -206,15 +206,25 @@ struct ValidateOptions {
   int jobs = 1;
   double timeout_s = 600, memory_mib = 4096;
   bool progress = true;
+  // rtl: a LANES without a built-in model is built on demand, `<rtl_builder> --lanes L --out DIR`
+  // leaving DIR/libnq_rtl.so ("" = sim/rtl/build_plugin.sh of the source tree; "none" = off), in a
+  // child process with this timeout and budget, cached under cache_dir/rtl/ by the RTL sources,
+  // LANES, the Verilator version and the builder.
+  std::string rtl_builder;
+  double build_timeout_s = 3600, build_memory_mib = 8192;
 };
 struct ValidateSummary {
   int64_t points = 0, shapes = 0, simulations = 0, cache_hits = 0, exact = 0, cycle_mismatch = 0, data_mismatch = 0,
           not_built = 0, failed = 0;
+  int64_t builds = 0, build_cache_hits = 0, build_failed = 0;  // on-demand RTL builds
+  double build_seconds = 0;  // time of the builds used (from build.json when cached)
 };
 ValidateSummary validate(const ValidateOptions& opt);
 
 // nqkv dse report OUT -o FILE.md
-// plots: path of the PNGs of `nqkv dse pareto --plot` relative to the report ("": no plot section).
-std::string report_markdown(const std::string& out, const std::string& command, const std::string& plots = "");
+// plots: path of the PNGs of `nqkv dse pareto --plot` relative to the report ("": no plot section);
+// also: other finished OUTs whose counts, validation runs and validation rows are appended.
+std::string report_markdown(const std::string& out, const std::string& command, const std::string& plots = "",
+                            const std::vector<std::string>& also = {});
 
 }  // namespace nqkv::dse

@@ -1,11 +1,12 @@
 // The Dut interface for each verilated parameter set (sim/CMakeLists.txt verilates one model per
-// LANES of NQKV_SIM_LANES; rtl_models.hpp, generated there, includes them and lists them).
-// RTL assertions (rtl/nq_assert.svh, verilated with --assert): a failed `NQ_ASSERT calls the DPI
-// function nq_assert_fail below, which appends the message to the errors of the model whose
-// eval() is running on this thread; Dut::take_errors() hands them to the harness. Nothing is
-// printed and the simulation goes on (the context is also made non-fatal, so a stray $stop or
-// $error is reported the same way instead of aborting the process).
-#include <cstdio>
+// LANES of NQKV_SIM_LANES; rtl_models.hpp, generated there, includes them and lists them), and
+// the models of other LANES built on demand (sim/rtl/build_plugin.sh: a shared library made from
+// rtl_plugin.cpp, named by NQKV_RTL_PLUGINS="LANES=path[:LANES=path...]", loaded with dlopen).
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -13,131 +14,58 @@
 
 #include "io/error.hpp"
 #include "models/accel/accel_config.hpp"
+#include "sim/rtl/dut_impl.hpp"
 #include "sim/rtl/rtl_dut.hpp"
-#include "verilated.h"
-#include "sim/rtl/vl_ports.hpp"
-#include "verilated_fst_c.h"
 #include "rtl_models.hpp"
 
+// DPI import of rtl/nq_assert.svh (one definition serves every verilated model of this binary).
+extern "C" void nq_assert_fail(const char* msg) { nqkv::sim::rtl_assert_fail(msg); }
+
 namespace nqkv::sim {
-namespace {
 
-// The error list of the model evaluating on this thread (set around each eval()).
-thread_local std::string* t_rtl_errors = nullptr;
-
-}  // namespace
-}  // namespace nqkv::sim
-
-// DPI import of rtl/nq_assert.svh (one definition serves every verilated model).
-extern "C" void nq_assert_fail(const char* msg) {
-  if (nqkv::sim::t_rtl_errors) {
-    *nqkv::sim::t_rtl_errors += "RTL assertion failed: ";
-    *nqkv::sim::t_rtl_errors += msg ? msg : "?";
-    *nqkv::sim::t_rtl_errors += '\n';
-  } else {
-    std::fprintf(stderr, "nqkv: RTL assertion failed outside eval(): %s\n", msg ? msg : "?");
+std::vector<std::pair<int, std::string>> rtl_plugins() {
+  std::vector<std::pair<int, std::string>> v;
+  const char* env = std::getenv("NQKV_RTL_PLUGINS");
+  if (!env || !*env) return v;
+  const std::string s = env;
+  size_t b = 0;
+  while (b <= s.size()) {
+    const size_t e = std::min(s.find(':', b), s.size());
+    const std::string item = s.substr(b, e - b);
+    const size_t eq = item.find('=');
+    int lanes = 0;
+    if (eq != std::string::npos) lanes = std::atoi(item.substr(0, eq).c_str());
+    if (lanes <= 0 || eq + 1 >= item.size())
+      throw InputError("NQKV_RTL_PLUGINS: expected LANES=path[:LANES=path...], got '" + item + "'");
+    v.emplace_back(lanes, item.substr(eq + 1));
+    b = e + 1;
   }
+  return v;
 }
 
-namespace nqkv::sim {
+std::vector<int> rtl_lanes() {
+  std::vector<int> v = accel::sim_lanes();
+  for (const auto& p : rtl_plugins())
+    if (std::find(v.begin(), v.end(), p.first) == v.end()) v.push_back(p.first);
+  return v;
+}
+
 namespace {
 
-template <class V>
-class DutImpl final : public Dut {
- public:
-  DutImpl(int lanes, int rand_reset, uint64_t seed) {
-    ctx_ = std::make_unique<VerilatedContext>();
-    const std::string rr = "+verilator+rand+reset+" + std::to_string(rand_reset);
-    const std::string sd = "+verilator+seed+" + std::to_string(1 + seed % 2147483000ull);
-    const char* argv[] = {"nqkv-sim", rr.c_str(), sd.c_str()};
-    ctx_->commandArgs(3, argv);
-    ctx_->traceEverOn(true);
-    ctx_->fatalOnError(false);  // a failed assertion is an error to report, not an abort
-    top_ = std::make_unique<V>(ctx_.get(), "top");
-    p_.lanes = lanes;
-  }
-  ~DutImpl() override {
-    trace_close();
-    top_->final();
-  }
-  const DutParams& params() const override { return p_; }
-  void eval() override {
-    std::string* const outer = std::exchange(t_rtl_errors, &errors_);
-    top_->eval();
-    t_rtl_errors = outer;
-    if (ctx_->gotError()) {  // $stop/$error outside nq_assert_fail (Verilator printed it)
-      errors_ += "RTL: $stop or $error in the model (message on stdout)\n";
-      ctx_->gotError(false);
-      ctx_->gotFinish(false);
-    }
-  }
-  std::string take_errors() override { return std::exchange(errors_, std::string()); }
-  void set_clk(bool v) override { top_->clk = v; }
-  void set_rst_n(bool v) override { top_->rst_n = v; }
-  void set_reg(bool we, uint32_t addr, uint32_t wdata) override {
-    top_->reg_we = we;
-    top_->reg_addr = addr;
-    top_->reg_wdata = wdata;
-  }
-  uint32_t reg_rdata() const override { return top_->reg_rdata; }
-  void set_qi(bool valid, const uint16_t* e) override {
-    top_->qi_valid = valid;
-    std::vector<uint32_t> w((p_.lanes * 16 + 31) / 32, 0);
-    if (e)
-      for (int i = 0; i < p_.lanes; ++i) w[i / 2] |= static_cast<uint32_t>(e[i]) << (16 * (i % 2));
-    put_words(top_->qi_data, w.data(), p_.lanes * 16);
-  }
-  bool qi_ready() const override { return top_->qi_ready; }
-  void set_qo_ready(bool r) override { top_->qo_ready = r; }
-  bool qo_valid() const override { return top_->qo_valid; }
-  void qo(std::vector<uint32_t>& codes, uint16_t& scale, int& status, bool& last) const override {
-    codes.assign((p_.lanes * p_.bits_max + 31) / 32, 0);
-    get_words(top_->qo_codes, codes.data(), p_.lanes * p_.bits_max);
-    scale = top_->qo_scale;
-    status = top_->qo_status;
-    last = top_->qo_last;
-  }
-  void set_ms(bool valid, uint16_t data) override {
-    top_->ms_valid = valid;
-    top_->ms_data = data;
-  }
-  bool ms_ready() const override { return top_->ms_ready; }
-  void set_mc(bool valid, const std::vector<uint32_t>& codes, bool last) override {
-    top_->mc_valid = valid;
-    top_->mc_last = last;
-    std::vector<uint32_t> w((p_.lanes * p_.bits_max + 31) / 32, 0);
-    for (size_t i = 0; i < w.size() && i < codes.size(); ++i) w[i] = codes[i];
-    put_words(top_->mc_data, w.data(), p_.lanes * p_.bits_max);
-  }
-  bool mc_ready() const override { return top_->mc_ready; }
-  void set_mo_ready(bool r) override { top_->mo_ready = r; }
-  bool mo_valid() const override { return top_->mo_valid; }
-  void mo(uint64_t& data, int& x, bool& last) const override {
-    data = top_->mo_data;
-    const int raw = top_->mo_x & 0x3ff;
-    x = raw >= 512 ? raw - 1024 : raw;
-    last = top_->mo_last;
-  }
-  void trace_open(const std::string& path) override {
-    tfp_ = std::make_unique<VerilatedFstC>();
-    top_->trace(tfp_.get(), 99);
-    tfp_->open(path.c_str());
-  }
-  void trace_dump(uint64_t t) override {
-    if (tfp_) tfp_->dump(t);
-  }
-  void trace_close() override {
-    if (tfp_) tfp_->close();
-    tfp_.reset();
-  }
-
- private:
-  DutParams p_;
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<V> top_;
-  std::unique_ptr<VerilatedFstC> tfp_;
-  std::string errors_;  // since the last take_errors(), one per line
-};
+// The factory of an on-demand build (rtl_plugin.cpp); loaded once per path, never unloaded.
+using PluginFactory = Dut* (*)(int lanes, int rand_reset, uint64_t seed);
+PluginFactory load_plugin(const std::string& path, int lanes) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) throw InputError("cannot load the RTL model of LANES " + std::to_string(lanes) + ": " + dlerror());
+  auto* lanes_of = reinterpret_cast<int (*)()>(dlsym(h, "nqkv_rtl_plugin_lanes"));
+  auto* make = reinterpret_cast<PluginFactory>(dlsym(h, "nqkv_rtl_make_dut"));
+  if (!lanes_of || !make) throw InputError(path + ": not an nqkv RTL model (no nqkv_rtl_make_dut)");
+  if (lanes_of() != lanes)
+    throw InputError(path + ": holds LANES " + std::to_string(lanes_of()) + ", not " + std::to_string(lanes));
+  return make;
+}
 
 }  // namespace
 
@@ -146,8 +74,10 @@ std::unique_ptr<Dut> make_rtl_dut(int lanes, int rand_reset, uint64_t rand_seed)
   if (lanes == L) return std::make_unique<DutImpl<Vnq_l##L>>(L, rand_reset, rand_seed);
   NQKV_RTL_MODELS(NQKV_MAKE_RTL)
 #undef NQKV_MAKE_RTL
+  for (const auto& p : rtl_plugins())
+    if (p.first == lanes) return std::unique_ptr<Dut>(load_plugin(p.second, lanes)(lanes, rand_reset, rand_seed));
   std::string built;
-  for (int l : accel::sim_lanes()) built += (built.empty() ? "" : ", ") + std::to_string(l);
+  for (int l : rtl_lanes()) built += (built.empty() ? "" : ", ") + std::to_string(l);
   throw InputError("no verilated model with LANES " + std::to_string(lanes) + " (built: " + built + ")");
 }
 

@@ -7,6 +7,7 @@ namespace {
 class RtlBackend final : public nqkv::sim::CycleBackend {
  public:
   RtlBackend() : CycleBackend("rtl", "rtl/nq_accel_top.sv verilated (Verilator, --assert)", nqkv::sim::make_rtl_dut) {}
+  std::vector<int> lanes() const override { return nqkv::sim::rtl_lanes(); }  // + on-demand builds
 };
 }  // namespace
 

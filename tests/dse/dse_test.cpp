@@ -511,6 +511,55 @@ TEST(DseCli, TimeoutAndMemoryBudgetAreRecorded) {
   fs::remove_all(d);
 }
 
+// A LANES without a built-in RTL model is built on demand, once: the builder (here
+// tests/dse/fake_rtl_builder.py, no Verilator) runs in a child process and its result is cached
+// under the cache root, so a re-run performs 0 builds; a failing build is recorded on its points
+// (and cached), the validation completes; builds off gives "not built".
+TEST(DseCli, ValidateBuildsMissingRtlLanesOnceAndCachesThem) {
+  const Cmd b = run("backends");
+  if (b.out.find("rtl      available") == std::string::npos) GTEST_SKIP() << "the rtl backend is not built";
+  const std::string d = tmpdir("rtlbuild");
+  write(d + "/s.yaml", small_spec("lanes: [32]"));  // LANES 32: not among NQKV_SIM_LANES (4, 16, 64)
+  const std::string cache = " --cache " + d + "/cache --quiet";
+  ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/out" + cache).status, 0);
+  const std::string builder = std::string(" --rtl-builder 'python3 ") + FAKE_RTL_BUILDER_PATH + "'";
+  const std::string env = "NQKV_FAKE_RTL_LOG=" + d + "/log";
+  const Cmd v1 = run("dse validate " + d + "/out --backend rtl --points pareto --max-context 64" + builder + cache, env);
+  ASSERT_EQ(v1.status, 0) << v1.err << v1.out;
+  EXPECT_EQ(count_lines(d + "/log"), 1);  // one build for LANES 32, however many points
+  const auto j1 = nlohmann::json::parse(slurp(d + "/out/validation.json"));
+  EXPECT_EQ(j1["rtl_builds"]["built"], 1);
+  EXPECT_EQ(j1["rtl_builds"]["cache_hits"], 0);
+  EXPECT_GT(j1["rows"].get<int>(), 0);
+  EXPECT_EQ(j1["failed"], j1["rows"]);  // the fake library does not load: every row says why
+  EXPECT_NE(slurp(d + "/out/validation.csv").find("cannot load the RTL model of LANES 32"), std::string::npos);
+  const Cmd v2 = run("dse validate " + d + "/out --backend rtl --points pareto --max-context 64" + builder + cache, env);
+  ASSERT_EQ(v2.status, 0) << v2.err;
+  EXPECT_EQ(count_lines(d + "/log"), 1);  // the re-run builds nothing
+  const auto j2 = nlohmann::json::parse(slurp(d + "/out/validation.json"));
+  EXPECT_EQ(j2["rtl_builds"]["built"], 0);
+  EXPECT_EQ(j2["rtl_builds"]["cache_hits"], 1);
+  // A failing build (another cache): the rows are failed with the builder's error, cached too.
+  const Cmd f1 = run("dse validate " + d + "/out --backend rtl --points pareto --max-context 64" + builder + " --cache " + d +
+                         "/cache2 --quiet",
+                     env + " NQKV_FAKE_RTL_FAIL=1");
+  ASSERT_EQ(f1.status, 0) << f1.err;
+  EXPECT_EQ(count_lines(d + "/log"), 2);
+  EXPECT_NE(slurp(d + "/out/validation.csv").find("rtl build of LANES 32: failed (exit 4): fake rtl build: LANES 32 fails on purpose"),
+            std::string::npos);
+  ASSERT_EQ(run("dse validate " + d + "/out --backend rtl --points pareto --max-context 64" + builder + " --cache " + d +
+                    "/cache2 --quiet",
+                env + " NQKV_FAKE_RTL_FAIL=1")
+                .status,
+            0);
+  EXPECT_EQ(count_lines(d + "/log"), 2);
+  // Builds off: not built.
+  ASSERT_EQ(run("dse validate " + d + "/out --backend rtl --points pareto --max-context 64 --rtl-builder none" + cache).status, 0);
+  const auto j3 = nlohmann::json::parse(slurp(d + "/out/validation.json"));
+  EXPECT_EQ(j3["not_built"], j3["rows"]);
+  fs::remove_all(d);
+}
+
 // On the verilated RTL (where built): the Pareto set, 0 cycle difference, bit-exact, and the verdicts
 // land in points.csv / points.jsonl / pareto.csv (rtl_cycle_diff 0, bit_exact yes), nothing else changes.
 TEST(DseCli, ValidateOnRtlFillsPointsColumns) {

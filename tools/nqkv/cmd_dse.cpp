@@ -25,7 +25,7 @@
 namespace {
 
 struct PointArgs {
-  std::string backend, codebook = "nf4", dtype = "f16";
+  std::string backend, codebook = "nf4", dtype = "f16", rtl_plugin;
   int lanes = 16, q_heads = 8, kv_heads = 2, head_dim = 128, block = 64;
   int64_t context = 256;
   uint64_t seed = 1;
@@ -42,8 +42,9 @@ struct DseArgs {
   std::string spec, out, cache, plot, report_out, points = "pareto", backend = "rtl";
   int64_t max_context = 256;
   uint64_t seed = 1;
-  double timeout_s = 600, memory_mib = 4096;
-  std::vector<std::string> inputs, objectives;
+  double timeout_s = 600, memory_mib = 4096, build_timeout_s = 3600, build_memory_mib = 8192;
+  std::string rtl_builder;
+  std::vector<std::string> inputs, objectives, also;
   int jobs = 1;
   int64_t index = 0, count = 1;
   bool resume = false, quiet = false;
@@ -55,6 +56,12 @@ std::string default_cache() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/nqkv/dse";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/nqkv/dse";
   return ".nqkv-dse-cache";
+}
+
+std::string also_args(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& o : v) s += " --also " + o;
+  return s;
 }
 
 std::string cache_of(const DseArgs& a) { return a.cache.empty() ? default_cache() : a.cache; }
@@ -180,12 +187,22 @@ NQKV_COMMAND(dse) {
   val->add_option("--memory-mib", a->memory_mib, "Address-space budget per simulation (MiB)")
       ->check(nqkv::cli::real_range(64, 1 << 24))
       ->capture_default_str();
+  val->add_option("--rtl-builder", a->rtl_builder,
+                  "Command that builds a missing LANES of the rtl backend (`CMD --lanes L --out DIR` -> DIR/libnq_rtl.so; "
+                  "default sim/rtl/build_plugin.sh; none: no on-demand builds)");
+  val->add_option("--build-timeout", a->build_timeout_s, "Seconds per on-demand RTL build")
+      ->check(nqkv::cli::real_range(1, 86400))
+      ->capture_default_str();
+  val->add_option("--build-memory-mib", a->build_memory_mib, "Address-space budget per on-demand RTL build (MiB)")
+      ->check(nqkv::cli::real_range(64, 1 << 24))
+      ->capture_default_str();
   val->add_flag("--quiet", a->quiet, "No progress output");
   cache_opt(val);
   val->callback([a] {
     nqkv::dse::ValidateOptions o;
     o.out = a->out, o.backend = a->backend, o.points = a->points, o.max_context = a->max_context, o.seed = a->seed;
     o.jobs = a->jobs, o.timeout_s = a->timeout_s, o.memory_mib = a->memory_mib, o.progress = !a->quiet;
+    o.rtl_builder = a->rtl_builder, o.build_timeout_s = a->build_timeout_s, o.build_memory_mib = a->build_memory_mib;
     o.cache_dir = cache_of(*a);
     o.exe = self_exe();
     bool known = false;
@@ -204,11 +221,12 @@ NQKV_COMMAND(dse) {
     const auto s = nqkv::dse::validate(o);
     std::printf("nqkv dse validate --backend %s: %lld points (%lld shapes, %lld simulations, %lld from the cache): %lld "
                 "cycle-exact and bit-exact, %lld cycle differences, %lld data mismatches, %lld not built, %lld failed; "
-                "wrote %s/validation.csv\n",
+                "%lld RTL builds, %lld from the cache (%.0f s of build time); wrote %s/validation.csv\n",
                 a->backend.c_str(), static_cast<long long>(s.points), static_cast<long long>(s.shapes),
                 static_cast<long long>(s.simulations), static_cast<long long>(s.cache_hits), static_cast<long long>(s.exact),
                 static_cast<long long>(s.cycle_mismatch), static_cast<long long>(s.data_mismatch),
-                static_cast<long long>(s.not_built), static_cast<long long>(s.failed), a->out.c_str());
+                static_cast<long long>(s.not_built), static_cast<long long>(s.failed), static_cast<long long>(s.builds),
+                static_cast<long long>(s.build_cache_hits), s.build_seconds, a->out.c_str());
     if (s.cycle_mismatch || s.data_mismatch) std::exit(1);
   });
 
@@ -226,7 +244,10 @@ NQKV_COMMAND(dse) {
   vp->add_option("--dtype", p->dtype);
   vp->add_option("--block", p->block)->check(nqkv::cli::int_range(1, 4096));
   vp->add_option("--seed", p->seed)->check(nqkv::cli::seed_range());
+  vp->add_option("--rtl-plugin", p->rtl_plugin);  // LANES=path of an on-demand RTL build
   vp->callback([p] {
+    // This child is single-threaded here: the rtl backend reads its on-demand builds from the environment.
+    if (!p->rtl_plugin.empty()) setenv("NQKV_RTL_PLUGINS", p->rtl_plugin.c_str(), 1);
     const nqkv::backend::Backend& be = nqkv::backend::find(p->backend);
     nqkv::backend::Options opt;
     opt.lanes = nqkv::backend::resolve_lanes(be, p->lanes);
@@ -248,13 +269,14 @@ NQKV_COMMAND(dse) {
   report->add_option("out", a->out, "A finished nqkv dse output directory")->required();
   report->add_option("-o,--output", a->report_out, "Markdown file to write")->required();
   report->add_option("--plots", a->plot, "Link the PNGs of `nqkv dse pareto --plot` at this path (relative to the report)");
+  report->add_option("--also", a->also, "Other finished OUTs whose validation runs and rows are appended");
   report->callback([a] {
     nqkv::io::check_output_file(a->report_out, "-o");
     const std::string md =
         nqkv::dse::report_markdown(a->out,
                                    "nqkv dse report " + a->out + " -o " + a->report_out +
-                                       (a->plot.empty() ? std::string() : " --plots " + a->plot),
-                                   a->plot);
+                                       (a->plot.empty() ? std::string() : " --plots " + a->plot) + also_args(a->also),
+                                   a->plot, a->also);
     nqkv::io::write_text_atomically(a->report_out, md);
     std::fprintf(stderr, "nqkv dse: wrote %s\n", a->report_out.c_str());
   });
