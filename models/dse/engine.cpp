@@ -12,6 +12,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string_view>
@@ -275,6 +276,9 @@ const std::vector<EvaluatorInfo>& evaluators() {
        "every axis, system.host, system.overlap",
        "cycles_per_layer, mac_cycles, tpot_s, tokens_per_s, host_step_s, accel_step_s, batch, max_batch, max_context",
        "microseconds per point"},
+      {"perplexity", "nqkv eval on a llama2.c checkpoint (stories260K): golden decode attention over the quantized cache",
+       "format.{codebook,block,elem} of the selected points", "ppl, ppl_delta_pct (vs the f32 cache)",
+       "seconds per distinct format (nqkv dse perplexity OUT), cached"},
       {"energy", "models/dse/energy (sourced constant table), when built", "system.memory, buffer, format, workload",
        "energy_pj_per_token and its DRAM/SRAM/MAC-LUT/quantizer split", "microseconds per point"},
   };
@@ -351,8 +355,19 @@ Study::Study(Spec spec, std::string cache_dir) : spec_(std::move(spec)), cache_d
                                                              : std::string(NQKV_SOURCE_DIR) + "/" + spec_.area_script;
     if (!fs::is_regular_file(area_script_))
       throw InputError(file + ": evaluators.area.script: not found: " + area_script_);
-    // The key of every area entry: the script, the RTL file list, every listed source and include.
-    const std::string h = read_file(area_script_) + rtl_sources_text();
+    // The key of every area entry: the script, the RTL file list, every listed source and include;
+    // with a Liberty file also the library's bytes and nqkv_area.py (which the Liberty script imports).
+    std::string h = read_file(area_script_) + rtl_sources_text();
+    if (!spec_.area_liberty.empty()) {
+      area_liberty_ = spec_.area_liberty;
+      if (!fs::is_regular_file(area_liberty_) && !fs::path(area_liberty_).is_absolute())
+        area_liberty_ = std::string(NQKV_SOURCE_DIR) + "/" + spec_.area_liberty;
+      if (!fs::is_regular_file(area_liberty_))
+        throw InputError(file + ": evaluators.area.liberty: not found: " + spec_.area_liberty);
+      area_liberty_ = fs::absolute(area_liberty_).string();
+      const std::string base = std::string(NQKV_SOURCE_DIR) + "/tools/area/nqkv_area.py";
+      h += "\nliberty\n" + read_file(area_liberty_) + (fs::is_regular_file(base) ? read_file(base) : std::string());
+    }
     rtl_hash_ = io::sha256_hex(h);
   }
   if (spec_.energy) {
@@ -488,6 +503,7 @@ const AreaResult& Study::area(size_t hw) const {
         const auto j = nlohmann::json::parse(read_file(path));
         r.status = j.at("status").get<std::string>();
         r.transistors = j.at("transistors").get<double>();
+        r.area_um2 = j.value("area_um2", 0.0);
         r.elapsed_s = j.at("elapsed_s").get<double>();
         r.error = j.at("error").get<std::string>();
         r.cached = true;
@@ -497,8 +513,9 @@ const AreaResult& Study::area(size_t hw) const {
         // A damaged entry is recomputed (and replaced).
       }
     }
-    const ChildResult c = run_child({"python3", area_script_, "--set", hw_label(hw), "--print-json"}, spec_.area_timeout_s,
-                                    spec_.area_memory_mib);
+    std::vector<std::string> argv = {"python3", area_script_, "--set", hw_label(hw), "--print-json"};
+    if (!area_liberty_.empty()) argv.insert(argv.end(), {"--liberty", area_liberty_});
+    const ChildResult c = run_child(argv, spec_.area_timeout_s, spec_.area_memory_mib);
     r.elapsed_s = c.elapsed_s;
     ++counters_.area_computed;
     if (c.status == "ok") {
@@ -506,6 +523,7 @@ const AreaResult& Study::area(size_t hw) const {
         const auto j = nlohmann::json::parse(c.out);
         const auto& e = j.is_array() ? j.at(0) : j;
         r.transistors = e.at("total").at("transistors").get<double>();
+        if (!area_liberty_.empty()) r.area_um2 = e.at("total").at("area_um2").get<double>();
         r.status = "ok";
       } catch (const std::exception& e) {
         r.status = "failed";
@@ -520,6 +538,7 @@ const AreaResult& Study::area(size_t hw) const {
     nlohmann::json j = {{"status", r.status},   {"transistors", r.transistors}, {"elapsed_s", r.elapsed_s},
                         {"error", r.error},     {"params", hw_label(hw)},       {"tool", kToolVersion},
                         {"script", area_script_}};
+    if (!area_liberty_.empty()) j["area_um2"] = r.area_um2, j["liberty"] = area_liberty_;
     fs::create_directories(cache_dir_ + "/area");
     io::write_text_atomically(path, j.dump(1) + "\n");
   });
@@ -530,8 +549,8 @@ std::string Study::export_area(const std::vector<size_t>& hws) const {
   nlohmann::json j = nlohmann::json::array();
   for (size_t hw : hws) {
     const AreaResult& r = area(hw);
-    j.push_back({{"hw", hw}, {"status", r.status}, {"transistors", r.transistors}, {"elapsed_s", r.elapsed_s},
-                 {"error", r.error}, {"cached", r.cached}});
+    j.push_back({{"hw", hw}, {"status", r.status}, {"transistors", r.transistors}, {"area_um2", r.area_um2},
+                 {"elapsed_s", r.elapsed_s}, {"error", r.error}, {"cached", r.cached}});
   }
   return j.dump();
 }
@@ -545,6 +564,7 @@ void Study::import_area(const std::string& text) const {
       AreaResult& r = area_[hw];
       r.status = e.at("status").get<std::string>();
       r.transistors = e.at("transistors").get<double>();
+      r.area_um2 = e.at("area_um2").get<double>();
       r.elapsed_s = e.at("elapsed_s").get<double>();
       r.error = e.at("error").get<std::string>();
       r.cached = e.at("cached").get<bool>();
@@ -772,8 +792,9 @@ Record Study::evaluate(uint64_t id) const {
       return r;
     }
     q[qTransistors] = a.transistors;
-    r.area_logic_mm2 = a.transistors / (area_assumptions_.logic_mtr_per_mm2 * 1e6);
-    r.area_sram_mm2 = q[qBufferKib] * 8192.0 * area_assumptions_.sram_um2_per_bit * area_assumptions_.sram_array_overhead / 1e6;
+    r.area_logic_mm2 = area_liberty_.empty() ? a.transistors / (area_assumptions_.logic_mtr_per_mm2 * 1e6) : a.area_um2 * 1e-6;
+    const double bit = spec_.sram_um2_per_bit > 0 ? spec_.sram_um2_per_bit : area_assumptions_.sram_um2_per_bit;
+    r.area_sram_mm2 = q[qBufferKib] * 8192.0 * bit * area_assumptions_.sram_array_overhead / 1e6;
     q[qAreaMm2] = r.area_logic_mm2 + r.area_sram_mm2;
   }
   r.reached = kStageArea;
@@ -824,13 +845,14 @@ std::string csv_header() {
          "cycles_per_layer,mac_cycles,tpot_s,tokens_per_s,host_step_s,accel_step_s,transistors,area_logic_mm2,area_sram_mm2,area_mm2,"
          "energy_pj_per_token,energy_dram_pj,energy_sram_pj,energy_mac_lut_pj,energy_quant_pj,energy_high_pj,"
          "bits_per_element,rel_mse,sqnr_db,fidelity_perf,fidelity_area,fidelity_energy,fidelity_quality,"
-         "rtl_cycle_diff,bit_exact,error\n";
+         "rtl_cycle_diff,bit_exact,ppl,ppl_delta_pct,fidelity_ppl,error\n";
 }
 
 namespace {
 const char* fidelity_perf(const Record& r) { return r.reached >= kStageAnalytic ? "analytic" : ""; }
 const char* fidelity_area(const Study& s, const Record& r) {
-  return s.spec().area && r.reached >= kStageArea ? "yosys-cmos" : "";
+  if (!s.spec().area || r.reached < kStageArea) return "";
+  return s.spec().area_liberty.empty() ? "yosys-cmos" : "yosys-liberty";
 }
 const char* fidelity_quality(const Study& s, const Record& r) {
   return s.spec().quality && r.reached >= kStageQuality ? "golden-synthetic" : "";
@@ -878,7 +900,7 @@ void append_csv(std::string& out, const Study& s, const Record& r) {
     out += ',';
     num(out, q[k]);
   }
-  fmt::format_to(std::back_inserter(out), ",{},{},{},{},,,", fidelity_perf(r), fidelity_area(s, r),
+  fmt::format_to(std::back_inserter(out), ",{},{},{},{},,,,,,", fidelity_perf(r), fidelity_area(s, r),
                  r.has_energy ? "table-low" : "", fidelity_quality(s, r));
   csv_str(out, r.error);
   out += '\n';
@@ -933,7 +955,8 @@ void append_jsonl(std::string& out, const Study& s, const Record& r) {
   jnum(out, q[qSqnrDb]);
   fmt::format_to(std::back_inserter(out),
                  ",\"fidelity\":{{\"perf\":\"{}\",\"area\":\"{}\",\"energy\":\"{}\",\"quality\":\"{}\"}},"
-                 "\"rtl_cycle_diff\":null,\"bit_exact\":null,\"error\":",
+                 "\"rtl_cycle_diff\":null,\"bit_exact\":null,\"ppl\":null,\"ppl_delta_pct\":null,\"fidelity_ppl\":\"\","
+                 "\"error\":",
                  fidelity_perf(r), fidelity_area(s, r), r.has_energy ? "table-low" : "", fidelity_quality(s, r));
   json_str(out, r.error);
   out += "}\n";
@@ -1350,8 +1373,14 @@ RunSummary run(const Study& study, const RunOptions& opt) {
       {"cache_dir", study.cache_dir()},
       {"evaluators", nlohmann::json::array()},
       {"assumptions",
-       {{"area_logic", AreaAssumptions::logic_source()},
-        {"area_sram", AreaAssumptions::sram_source()},
+       {{"area_logic", spec.area_liberty.empty()
+                           ? std::string(AreaAssumptions::logic_source())
+                           : "logic area: Yosys dfflibmap + abc -liberty + stat -liberty with " + spec.area_liberty +
+                                 " (chip area of nq_accel_top with its hierarchy, in the library's unit, taken as um2)"},
+        {"area_sram", spec.sram_um2_per_bit > 0
+                          ? fmt::format("SRAM {} um2/bit (evaluators.area.sram_um2_per_bit of the spec) x{} array-to-macro "
+                                        "overhead (an assumption)", spec.sram_um2_per_bit, AreaAssumptions{}.sram_array_overhead)
+                          : std::string(AreaAssumptions::sram_source())},
         {"system", "host " + spec.host + " (" + perf::find_hardware(spec.host).source +
                        ") holds the weights and runs the weight matmuls (models/perf linear_step: roofline at its peak "
                        "bandwidth and FLOP/s); the accelerator holds the quantized KV cache, quantizes each new token's "
@@ -1682,8 +1711,8 @@ std::string report_markdown(const std::string& out, const std::string& command, 
   std::unordered_map<uint64_t, size_t> by_id;
   for (size_t i = 0; i < all.size(); ++i) by_id[all[i]["point_id"].get<uint64_t>()] = i;
   md += "| point | lanes | block_max | bits_max | clock GHz | buffer KiB | memory | codebook | block | model | context | "
-        "batch | tokens/s | TPOT ms | host ms | accel ms | area mm2 | energy uJ/token | rel MSE | SQNR dB |\n";
-  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "batch | tokens/s | TPOT ms | host ms | accel ms | area mm2 | energy uJ/token | rel MSE | SQNR dB | PPL +% |\n";
+  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto f = [](const nlohmann::json& v, const char* spec) {
     return v.is_number() ? fmt::format(fmt::runtime(spec), v.get<double>()) : std::string("");
   };
@@ -1691,7 +1720,7 @@ std::string report_markdown(const std::string& out, const std::string& command, 
     const uint64_t id = std::stoull(pl[i].substr(0, pl[i].find(',')));
     const auto& r = all[by_id.at(id)];
     auto ms = [&](const char* k) { return r[k].is_number() ? nlohmann::json(r[k].get<double>() * 1e3) : r[k]; };
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", id,
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", id,
                       r["lanes"].dump(), r["block_max"].dump(), r["bits_max"].dump(), r["clock_ghz"].dump(),
                       r["buffer_kib"].dump(), r["memory"].get<std::string>(), r["codebook"].get<std::string>(),
                       r["block"].dump(), r["model"].get<std::string>(), r["context"].dump(), r["batch"].dump(),
@@ -1701,13 +1730,43 @@ std::string report_markdown(const std::string& out, const std::string& command, 
                       f(r["energy_pj_per_token"].is_number() ? nlohmann::json(r["energy_pj_per_token"].get<double>() * 1e-6)
                                                               : r["energy_pj_per_token"],
                         "{:.4g}"),
-                      f(r["rel_mse"], "{:.5f}"), f(r["sqnr_db"], "{:.2f}"));
+                      f(r["rel_mse"], "{:.5f}"), f(r["sqnr_db"], "{:.2f}"),
+                      r.contains("ppl_delta_pct") ? f(r["ppl_delta_pct"], "{:.1f}") : std::string());
   }
   md += "\nEnergy is the accelerator's, each term at its lowest source (energy_table.json); `energy_high_pj` in "
         "points.csv has every term at its highest. TPOT and tokens/s: the host's weight step (host ms) and the "
         "accelerator's attention over the quantized cache (accel ms, at the last token) per decode step; see "
         "Assumptions.\n";
   md += "\n## Validation on the cycle models\n\n" + validation_section(out);
+  if (fs::is_regular_file(out + "/perplexity.json")) {
+    // nqkv dse perplexity: one row per distinct format of the selected points.
+    const auto pj = nlohmann::json::parse(read_file(out + "/perplexity.json"));
+    md += fmt::format("\n## Perplexity ({}, points: {})\n\n`nqkv dse perplexity`: `{}` on `{}`, text {}; PPL +% is "
+                      "against the f32 KV cache (`PPL +%` column of the Pareto table, `ppl`/`ppl_delta_pct` in "
+                      "points.csv with fidelity `{}-eval`). {} formats, {} failed.\n\n",
+                      pj["model"].get<std::string>(), pj["points"].get<std::string>(), pj["command"].get<std::string>(),
+                      fs::path(pj["checkpoint"].get<std::string>()).filename().string(), pj["text"].get<std::string>(),
+                      pj["model"].get<std::string>(), pj["formats"].get<int64_t>(), pj["failed"].get<int64_t>());
+    md += "| codebook | block | elem | PPL | PPL +% | status | error |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& l : split_lines(read_file(out + "/perplexity.csv"))) {
+      if (l.empty() || l.rfind("codebook,", 0) == 0) continue;
+      std::vector<std::string> c;
+      size_t b = 0;
+      for (int k = 0; k < 7; ++k) {
+        const size_t e = l.find(',', b);
+        c.push_back(l.substr(b, e - b));
+        b = e + 1;
+      }
+      std::string err = l.substr(b);  // one line (one_line: commas became ';'); no '|' in a table cell
+      std::replace(err.begin(), err.end(), '|', '/');
+      c.push_back(err);
+      auto num2 = [](const std::string& v, const char* spec) {
+        return v.empty() ? v : fmt::format(fmt::runtime(spec), std::stod(v));
+      };
+      md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", c[0], c[1] == "0" ? "-" : c[1], c[2], num2(c[3], "{:.4f}"),
+                        num2(c[4], "{:+.1f}"), c[5], c[7]);
+    }
+  }
   if (!plots.empty()) {
     md += "\n## Plots\n\n`nqkv dse pareto " + out + " --plot DIR`:\n\n";
     for (const char* f : {"area_vs_tokens.png", "pareto_front.png", "rel_mse_vs_bits.png"})
@@ -1760,6 +1819,122 @@ void Study::write_energy_table(const std::string& dir) const {
 namespace nqkv::dse {
 
 namespace {
+
+// New values of some columns of some points: CSV (column, value) pairs and the JSONL text that
+// replaces the span from `from` up to `to` in the point's line.
+struct PointFill {
+  std::vector<std::pair<std::string, std::string>> csv;
+  std::string json;
+};
+
+// Rows of points.jsonl chosen by --points: pareto, all, sample:N (seeded, from the ok points) or
+// pareto+sample:N; sorted, unique.
+std::vector<size_t> select_points(const std::string& out, const std::vector<nlohmann::json>& recs, const std::string& points,
+                                  uint64_t seed) {
+  std::vector<size_t> ok;
+  for (size_t i = 0; i < recs.size(); ++i)
+    if (recs[i].value("status", "") == "ok") ok.push_back(i);
+  // Selection: the Pareto set, every ok point, or a seeded sample of the ok points (or both).
+  std::vector<size_t> chosen;
+  const std::string& what = points;
+  auto take_pareto = [&] {
+    std::unordered_map<uint64_t, size_t> by_id;
+    for (size_t i = 0; i < recs.size(); ++i) by_id[recs[i]["point_id"].get<uint64_t>()] = i;
+    const auto pl = split_lines(read_file(out + "/pareto.csv"));
+    for (size_t k = 1; k < pl.size(); ++k)
+      if (!pl[k].empty()) chosen.push_back(by_id.at(std::stoull(pl[k].substr(0, pl[k].find(',')))));
+  };
+  auto take_sample = [&](const std::string& n_text) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(n_text.c_str(), &end, 10);
+    if (n_text.empty() || *end || n < 1 || n > 1000000)
+      throw InputError("--points: sample:N needs N in 1..1000000, got 'sample:" + n_text + "'");
+    std::vector<size_t> pool = ok;
+    golden::SplitMix64 rng(seed);
+    const size_t k = std::min<size_t>(static_cast<size_t>(n), pool.size());
+    for (size_t i = 0; i < k; ++i) {
+      const size_t j = i + static_cast<size_t>(rng.next() % (pool.size() - i));
+      std::swap(pool[i], pool[j]);
+      chosen.push_back(pool[i]);
+    }
+  };
+  if (what == "pareto") take_pareto();
+  else if (what == "all") chosen = ok;
+  else if (what.rfind("sample:", 0) == 0) take_sample(what.substr(7));
+  else if (what.rfind("pareto+sample:", 0) == 0) take_pareto(), take_sample(what.substr(14));
+  else throw InputError("--points: expected pareto, all, sample:N or pareto+sample:N, got '" + what + "'");
+  std::sort(chosen.begin(), chosen.end());
+  chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+  return chosen;
+}
+
+// Writes the fills into points.csv, points.jsonl and pareto.csv of OUT (rewritten atomically; every
+// other byte unchanged).
+void fill_points(const std::string& out, const std::unordered_map<uint64_t, PointFill>& res, const std::string& from,
+                 const std::string& to) {
+  const std::string csv_text = read_file(out + "/points.csv");
+  const auto lines = split_lines(csv_text);
+  // Field boundaries of a CSV line (quotes respected).
+  auto fields = [](const std::string& l) {
+    std::vector<std::pair<size_t, size_t>> f;
+    size_t b = 0;
+    bool q = false;
+    for (size_t i = 0; i <= l.size(); ++i) {
+      if (i < l.size() && l[i] == '"') q = !q;
+      if (i == l.size() || (l[i] == ',' && !q)) f.push_back({b, i}), b = i + 1;
+    }
+    return f;
+  };
+  const auto head = fields(lines.at(0));
+  std::unordered_map<std::string, size_t> col;
+  for (size_t k = 0; k < head.size(); ++k) col[lines[0].substr(head[k].first, head[k].second - head[k].first)] = k;
+  std::string out_csv = lines[0] + "\n";
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    if (l.empty()) continue;
+    const auto it = res.find(std::stoull(l.substr(0, l.find(','))));
+    if (it == res.end()) {
+      out_csv += l + "\n";
+      continue;
+    }
+    const auto f = fields(l);
+    std::vector<const std::string*> value(f.size(), nullptr);
+    for (const auto& [name, v] : it->second.csv) {
+      const auto c = col.find(name);
+      if (c == col.end()) throw InputError(out + "/points.csv: no column '" + name + "' (made by an older nqkv dse run?)");
+      value[c->second] = &v;
+    }
+    std::string nl;
+    for (size_t k = 0; k < f.size(); ++k) {
+      if (k) nl += ',';
+      if (value[k]) nl += *value[k];
+      else nl.append(l, f[k].first, f[k].second - f[k].first);
+    }
+    out_csv += nl + "\n";
+  }
+  std::string out_jsonl;
+  for (const auto& l : split_lines(read_file(out + "/points.jsonl"))) {
+    if (l.empty()) continue;
+    const size_t p0 = l.find(':') + 1;
+    const auto it = res.find(std::stoull(l.substr(p0, l.find(',') - p0)));
+    std::string nl = l;
+    const size_t a = nl.find(from);
+    const size_t e = a == std::string::npos ? a : nl.find(to, a);
+    if (it != res.end() && a != std::string::npos && e != std::string::npos)
+      nl = nl.substr(0, a) + it->second.json + nl.substr(e);
+    out_jsonl += nl + "\n";
+  }
+  // pareto.csv holds the same rows: rebuilt from the new lines.
+  std::unordered_map<uint64_t, std::string> by_id;
+  for (const auto& l : split_lines(out_csv))
+    if (!l.empty() && l[0] != 'p') by_id[std::stoull(l.substr(0, l.find(',')))] = l;
+  std::string out_pareto = lines[0] + "\n";
+  for (const auto& l : split_lines(read_file(out + "/pareto.csv")))
+    if (!l.empty() && l[0] != 'p') out_pareto += by_id.at(std::stoull(l.substr(0, l.find(',')))) + "\n";
+  io::write_text_atomically(out + "/points.csv", out_csv);
+  io::write_text_atomically(out + "/points.jsonl", out_jsonl);
+  io::write_text_atomically(out + "/pareto.csv", out_pareto);
+}
 
 struct RtlBuild {
   std::string status, error, key, library;  // status: ok | failed | timeout | not built
@@ -1847,40 +2022,7 @@ ValidateSummary validate(const ValidateOptions& opt) {
   check_out_dir(opt.out);
   const Spec spec = load_spec(opt.out + "/spec.yaml");
   const auto recs = read_jsonl(opt.out + "/points.jsonl");
-  std::vector<size_t> ok;
-  for (size_t i = 0; i < recs.size(); ++i)
-    if (recs[i].value("status", "") == "ok") ok.push_back(i);
-  // Selection: the Pareto set, every ok point, or a seeded sample of the ok points (or both).
-  std::vector<size_t> chosen;
-  std::string what = opt.points;
-  auto take_pareto = [&] {
-    std::unordered_map<uint64_t, size_t> by_id;
-    for (size_t i = 0; i < recs.size(); ++i) by_id[recs[i]["point_id"].get<uint64_t>()] = i;
-    const auto pl = split_lines(read_file(opt.out + "/pareto.csv"));
-    for (size_t k = 1; k < pl.size(); ++k)
-      if (!pl[k].empty()) chosen.push_back(by_id.at(std::stoull(pl[k].substr(0, pl[k].find(',')))));
-  };
-  auto take_sample = [&](const std::string& n_text) {
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(n_text.c_str(), &end, 10);
-    if (n_text.empty() || *end || n < 1 || n > 1000000)
-      throw InputError("--points: sample:N needs N in 1..1000000, got 'sample:" + n_text + "'");
-    std::vector<size_t> pool = ok;
-    golden::SplitMix64 rng(opt.seed);
-    const size_t k = std::min<size_t>(static_cast<size_t>(n), pool.size());
-    for (size_t i = 0; i < k; ++i) {
-      const size_t j = i + static_cast<size_t>(rng.next() % (pool.size() - i));
-      std::swap(pool[i], pool[j]);
-      chosen.push_back(pool[i]);
-    }
-  };
-  if (what == "pareto") take_pareto();
-  else if (what == "all") chosen = ok;
-  else if (what.rfind("sample:", 0) == 0) take_sample(what.substr(7));
-  else if (what.rfind("pareto+sample:", 0) == 0) take_pareto(), take_sample(what.substr(14));
-  else throw InputError("--points: expected pareto, all, sample:N or pareto+sample:N, got '" + what + "'");
-  std::sort(chosen.begin(), chosen.end());
-  chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+  const std::vector<size_t> chosen = select_points(opt.out, recs, opt.points, opt.seed);
 
   struct Row {
     uint64_t id = 0;
@@ -2051,76 +2193,147 @@ ValidateSummary validate(const ValidateOptions& opt) {
                                        {"failed", sum.build_failed}, {"seconds", sum.build_seconds}}}};
   io::write_text_atomically(opt.out + "/validation.json", vs.dump(2) + "\n");
   io::write_text_atomically(opt.out + "/validation-" + opt.backend + ".json", vs.dump(2) + "\n");
-  // RTL results also go into points.csv / points.jsonl (rtl_cycle_diff, bit_exact of each
-  // validated point; rewritten atomically, every other byte unchanged).
+  // RTL results also go into points.csv / points.jsonl / pareto.csv (rtl_cycle_diff, bit_exact of
+  // each validated point).
   if (opt.backend == "rtl") {
-    std::unordered_map<uint64_t, std::pair<std::string, std::string>> res;
+    std::unordered_map<uint64_t, PointFill> res;
     for (const auto& w : rows)
-      if (w.status == "ok")
-        res[w.id] = {fmt::format("{}", w.measured - w.model), w.mismatches == 0 ? "yes" : "no"};
-    const std::string csv_text = read_file(opt.out + "/points.csv");
-    const auto lines = split_lines(csv_text);
-    // Field boundaries of a CSV line (quotes respected).
-    auto fields = [](const std::string& l) {
-      std::vector<std::pair<size_t, size_t>> f;
-      size_t b = 0;
-      bool q = false;
-      for (size_t i = 0; i <= l.size(); ++i) {
-        if (i < l.size() && l[i] == '"') q = !q;
-        if (i == l.size() || (l[i] == ',' && !q)) f.push_back({b, i}), b = i + 1;
+      if (w.status == "ok") {
+        const std::string diff = fmt::format("{}", w.measured - w.model), exact = w.mismatches == 0 ? "yes" : "no";
+        res[w.id] = {{{"rtl_cycle_diff", diff}, {"bit_exact", exact}},
+                     "\"rtl_cycle_diff\":" + diff + ",\"bit_exact\":\"" + exact + "\""};
       }
-      return f;
-    };
-    const auto head = fields(lines.at(0));
-    size_t col_diff = 0, col_exact = 0;
-    for (size_t k = 0; k < head.size(); ++k) {
-      const std::string h = lines[0].substr(head[k].first, head[k].second - head[k].first);
-      if (h == "rtl_cycle_diff") col_diff = k;
-      if (h == "bit_exact") col_exact = k;
-    }
-    std::string out_csv = lines[0] + "\n";
-    for (size_t i = 1; i < lines.size(); ++i) {
-      const std::string& l = lines[i];
-      if (l.empty()) continue;
-      const auto it = res.find(std::stoull(l.substr(0, l.find(','))));
-      if (it == res.end()) {
-        out_csv += l + "\n";
-        continue;
-      }
-      const auto f = fields(l);
-      std::string nl;
-      for (size_t k = 0; k < f.size(); ++k) {
-        if (k) nl += ',';
-        if (k == col_diff) nl += it->second.first;
-        else if (k == col_exact) nl += it->second.second;
-        else nl.append(l, f[k].first, f[k].second - f[k].first);
-      }
-      out_csv += nl + "\n";
-    }
-    std::string out_jsonl;
-    for (const auto& l : split_lines(read_file(opt.out + "/points.jsonl"))) {
-      if (l.empty()) continue;
-      const size_t p0 = l.find(':') + 1;
-      const auto it = res.find(std::stoull(l.substr(p0, l.find(',') - p0)));
-      std::string nl = l;
-      const std::string key = "\"rtl_cycle_diff\":";
-      const size_t a = nl.find(key);
-      const size_t e = nl.find(",\"error\":", a);
-      if (it != res.end() && a != std::string::npos && e != std::string::npos)
-        nl = nl.substr(0, a) + key + it->second.first + ",\"bit_exact\":\"" + it->second.second + "\"" + nl.substr(e);
-      out_jsonl += nl + "\n";
-    }
-    // pareto.csv holds the same rows: rebuilt from the new lines.
-    std::unordered_map<uint64_t, std::string> by_id;
-    for (const auto& l : split_lines(out_csv))
-      if (!l.empty() && l[0] != 'p') by_id[std::stoull(l.substr(0, l.find(',')))] = l;
-    std::string out_pareto = csv_header();
-    for (const auto& l : split_lines(read_file(opt.out + "/pareto.csv")))
-      if (!l.empty() && l[0] != 'p') out_pareto += by_id.at(std::stoull(l.substr(0, l.find(',')))) + "\n";
-    io::write_text_atomically(opt.out + "/points.csv", out_csv);
-    io::write_text_atomically(opt.out + "/points.jsonl", out_jsonl);
-    io::write_text_atomically(opt.out + "/pareto.csv", out_pareto);
+    fill_points(opt.out, res, "\"rtl_cycle_diff\":", ",\"ppl\":");
   }
+  return sum;
+}
+
+std::string default_ppl_checkpoint() { return std::string(NQKV_SOURCE_DIR) + "/../shared/data/tinyllamas/stories260K.bin"; }
+
+PerplexitySummary perplexity(const PerplexityOptions& opt) {
+  check_out_dir(opt.out);
+  if (!fs::is_regular_file(opt.checkpoint)) throw InputError("--checkpoint: not found: " + opt.checkpoint);
+  const auto recs = read_jsonl(opt.out + "/points.jsonl");
+  const std::vector<size_t> chosen = select_points(opt.out, recs, opt.points, opt.seed);
+  // The key: the nqkv binary, the checkpoint, its tokenizer(s) and the text, and the format.
+  std::string inputs = std::string(kToolVersion) + "\nppl\n" + io::sha256_file(opt.exe) + "\n" + io::sha256_file(opt.checkpoint);
+  std::vector<std::string> toks;
+  if (!opt.tokenizer.empty()) toks.push_back(opt.tokenizer);
+  else
+    for (const auto& e : fs::directory_iterator(fs::absolute(opt.checkpoint).parent_path()))
+      if (e.path().filename().string().rfind("tok", 0) == 0 && e.path().extension() == ".bin") toks.push_back(e.path().string());
+  std::sort(toks.begin(), toks.end());
+  for (const auto& t : toks) inputs += "\n" + io::sha256_file(t);
+  if (!opt.text.empty()) inputs += "\ntext " + io::sha256_file(opt.text);
+  const std::string model = fs::path(opt.checkpoint).stem().string();
+  struct Fmt {
+    std::string codebook, elem, key, status, error;
+    int block = 0;
+    double ppl = 0;
+    bool cached = false;
+  };
+  // Index 0: the f32 cache (the reference of ppl_delta_pct); then one per distinct format.
+  std::vector<Fmt> fmts = {{"f32", "f32", "", "", "", 0, 0, false}};
+  std::map<std::tuple<std::string, int, std::string>, size_t> of;
+  std::vector<size_t> fmt_of(chosen.size());
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const auto& r = recs[chosen[i]];
+    const auto k = std::make_tuple(r["codebook"].get<std::string>(), r["block"].get<int>(), r["elem"].get<std::string>());
+    auto it = of.find(k);
+    if (it == of.end()) {
+      it = of.emplace(k, fmts.size()).first;
+      fmts.push_back({std::get<0>(k), std::get<2>(k), "", "", "", std::get<1>(k), 0, false});
+    }
+    fmt_of[i] = it->second;
+  }
+  PerplexitySummary sum;
+  std::atomic<int64_t> runs{0}, hits{0};
+  {
+    Progress pg(opt.progress, "perplexity", static_cast<int64_t>(fmts.size()));
+    parallel_for(static_cast<int64_t>(fmts.size()), opt.jobs, 1, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        Fmt& f = fmts[static_cast<size_t>(t)];
+        f.key = io::sha256_hex(inputs + "\n" + f.codebook + " " + std::to_string(f.block) + " " + f.elem).substr(0, 32);
+        const std::string path = opt.cache_dir + "/ppl/" + f.key + ".json";
+        nlohmann::json j;
+        if (fs::is_regular_file(path)) {
+          try {
+            j = nlohmann::json::parse(read_file(path));
+            f.cached = true;
+            ++hits;
+          } catch (...) {
+            j = nullptr;
+          }
+        }
+        if (!f.cached) {
+          const std::string csv = opt.cache_dir + "/ppl/" + f.key + ".csv.partial-" + std::to_string(getpid());
+          fs::create_directories(opt.cache_dir + "/ppl");
+          std::vector<std::string> argv = {opt.exe, "eval", "--checkpoint", opt.checkpoint, "--kv", f.codebook,
+                                           "--no-baselines", "--gen", "1", "--csv", csv};
+          if (f.block > 0) argv.insert(argv.end(), {"--block", std::to_string(f.block), "--type", f.elem});
+          if (!opt.tokenizer.empty()) argv.insert(argv.end(), {"--tokenizer", opt.tokenizer});
+          if (!opt.text.empty()) argv.insert(argv.end(), {"--text", opt.text});
+          const ChildResult c = run_child(argv, opt.timeout_s, opt.memory_mib);
+          ++runs;
+          j = {{"status", c.status}, {"seconds", c.elapsed_s}, {"model", model}};
+          if (c.status == "ok") {
+            try {
+              const auto lines = split_lines(read_file(csv));
+              // format,block,path,bits_per_element,ppl,...: the one row after the header.
+              const std::string& row = lines.at(1);
+              size_t p = 0;
+              for (int k = 0; k < 4; ++k) p = row.find(',', p) + 1;
+              j["ppl"] = std::stod(row.substr(p, row.find(',', p) - p));
+            } catch (const std::exception& ex) {
+              j["status"] = "failed";
+              j["error"] = std::string("nqkv eval wrote no perplexity row: ") + ex.what();
+            }
+          } else {
+            j["error"] = fmt::format("nqkv eval {} (exit {}): {}", c.status, c.exit_code, one_line(c.err_tail));
+          }
+          fs::remove(csv);
+          if (j["status"] != "timeout") io::write_text_atomically(path, j.dump(1) + "\n");
+        }
+        f.status = j.value("status", "failed");
+        f.error = j.value("error", "");
+        if (f.status == "ok") f.ppl = j["ppl"].get<double>();
+        pg.add(1);
+      }
+    });
+  }
+  sum.formats = static_cast<int64_t>(fmts.size());
+  sum.runs = runs.load(), sum.cache_hits = hits.load();
+  const bool ref = fmts[0].status == "ok";
+  std::string table = "codebook,block,elem,ppl,ppl_delta_pct,status,cached,error\n";
+  for (const auto& f : fmts) {
+    const bool ok = f.status == "ok";
+    table += fmt::format("{},{},{},{},{},{},{},", f.codebook, f.block, f.elem, ok ? fmt::format("{}", f.ppl) : "",
+                         ok && ref ? fmt::format("{}", 100.0 * (f.ppl / fmts[0].ppl - 1.0)) : "", f.status,
+                         f.cached ? "yes" : "no");
+    csv_str(table, f.error);
+    table += '\n';
+    if (!ok) ++sum.failed;
+  }
+  std::unordered_map<uint64_t, PointFill> res;
+  const std::string fid = model + "-eval";
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const Fmt& f = fmts[fmt_of[i]];
+    if (f.status != "ok") continue;
+    const std::string ppl = fmt::format("{}", f.ppl);
+    const std::string delta = ref ? fmt::format("{}", 100.0 * (f.ppl / fmts[0].ppl - 1.0)) : "";
+    res[recs[chosen[i]]["point_id"].get<uint64_t>()] = {
+        {{"ppl", ppl}, {"ppl_delta_pct", delta}, {"fidelity_ppl", fid}},
+        "\"ppl\":" + ppl + ",\"ppl_delta_pct\":" + (delta.empty() ? "null" : delta) + ",\"fidelity_ppl\":\"" + fid + "\""};
+    ++sum.points;
+  }
+  fill_points(opt.out, res, "\"ppl\":", ",\"error\":");
+  io::write_text_atomically(opt.out + "/perplexity.csv", table);
+  const nlohmann::json pj = {{"model", model},         {"checkpoint", opt.checkpoint}, {"text", opt.text.empty() ? "built-in" : opt.text},
+                             {"points", opt.points},   {"rows", chosen.size()},        {"filled", sum.points},
+                             {"formats", sum.formats}, {"runs", sum.runs},             {"cache_hits", sum.cache_hits},
+                             {"failed", sum.failed},   {"reference", "f32 KV cache"},
+                             {"command", "nqkv eval --checkpoint C --kv CODEBOOK --block B --type ELEM --no-baselines --gen 1"}};
+  io::write_text_atomically(opt.out + "/perplexity.json", pj.dump(2) + "\n");
   return sum;
 }
 

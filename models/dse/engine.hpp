@@ -63,6 +63,7 @@ const std::vector<EvaluatorInfo>& evaluators();
 struct AreaResult {
   std::string status;   // ok | failed | timeout | invalid
   double transistors = 0;
+  double area_um2 = 0;  // logic area from `stat -liberty` (evaluators.area.liberty; 0 without)
   double elapsed_s = 0;
   std::string error;
   bool cached = false;
@@ -135,7 +136,7 @@ class Study {
   bool check(const Record& r, int stage, std::string& failed) const;
 
   Spec spec_;
-  std::string cache_dir_, area_script_, rtl_hash_;
+  std::string cache_dir_, area_script_, area_liberty_, rtl_hash_;
   std::vector<workloads::ModelConfig> models_;
   std::shared_ptr<const HostState> host_;  // system.host resolved (models/perf Hardware)
   std::vector<std::string> memory_tech_;
@@ -220,6 +221,28 @@ struct ValidateSummary {
   double build_seconds = 0;  // time of the builds used (from build.json when cached)
 };
 ValidateSummary validate(const ValidateOptions& opt);
+
+// nqkv dse perplexity OUT: perplexity of the selected points' KV formats on a llama2.c checkpoint
+// (stories260K) through `nqkv eval` (golden decode attention, the accelerator's integer
+// dequant-MAC), one child run per distinct (codebook, block, elem) plus the f32 cache as the
+// reference, cached under cache_dir/ppl/ by the nqkv binary, the checkpoint, its tokenizer, the
+// text and the format. Fills ppl, ppl_delta_pct, fidelity_ppl (<model>-eval) of the selected points
+// in points.csv/points.jsonl/pareto.csv; writes OUT/perplexity.csv and perplexity.json. A format the
+// model cannot take (a block not dividing its kv_dim) is a failed row with nqkv eval's reason.
+struct PerplexityOptions {
+  std::string out, exe, cache_dir, checkpoint, tokenizer, text;
+  std::string points = "pareto";
+  uint64_t seed = 1;
+  int jobs = 1;
+  double timeout_s = 600, memory_mib = 4096;
+  bool progress = true;
+};
+struct PerplexitySummary {
+  int64_t formats = 0, runs = 0, cache_hits = 0, failed = 0, points = 0;
+};
+PerplexitySummary perplexity(const PerplexityOptions& opt);
+// ../shared/data/tinyllamas/stories260K.bin beside the source tree (may be absent).
+std::string default_ppl_checkpoint();
 
 // nqkv dse report OUT -o FILE.md
 // plots: path of the PNGs of `nqkv dse pareto --plot` relative to the report ("": no plot section);

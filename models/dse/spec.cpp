@@ -456,9 +456,15 @@ Spec parse_spec(const std::string& content, const std::string& origin) {
           s.quality_elements = static_cast<int64_t>(number(c, q["elements"], "evaluators.quality.elements", true, 1024, 1 << 26));
       }
       if (const auto a = ev["area"]) {
-        check_keys(c, a, "evaluators.area", {"enabled", "script", "timeout_s", "memory_mib"});
+        check_keys(c, a, "evaluators.area", {"enabled", "script", "timeout_s", "memory_mib", "liberty", "sram_um2_per_bit"});
         if (a["enabled"]) s.area = number(c, a["enabled"], "evaluators.area.enabled", true, 0, 1) != 0;
+        if (a["liberty"]) {
+          s.area_liberty = text(c, a["liberty"], "evaluators.area.liberty");
+          s.area_script = "tools/area/nqkv_area_liberty.py";
+        }
         if (a["script"]) s.area_script = text(c, a["script"], "evaluators.area.script");
+        if (a["sram_um2_per_bit"])
+          s.sram_um2_per_bit = number(c, a["sram_um2_per_bit"], "evaluators.area.sram_um2_per_bit", false, 1e-6, 1e3);
         if (a["timeout_s"]) s.area_timeout_s = number(c, a["timeout_s"], "evaluators.area.timeout_s", false, 0.1, 1e6);
         if (a["memory_mib"]) s.area_memory_mib = number(c, a["memory_mib"], "evaluators.area.memory_mib", false, 16, 1 << 24);
       }

@@ -85,6 +85,10 @@ struct Spec {
   bool energy_weights = false;  // DRAM energy also counts the host's weight reads (/ batch) at the memory's pJ/bit
   bool area = true;
   std::string area_script = "tools/area/nqkv_area.py";  // relative to the repository root
+  // A Liberty file: logic area in um^2 from Yosys `stat -liberty` (tools/area/nqkv_area_liberty.py,
+  // the default script then) instead of transistors x a density; "" = none.
+  std::string area_liberty;
+  double sram_um2_per_bit = 0;  // > 0: the buffer's bit-cell area (the spec is its source) instead of the N7 figure
   double area_timeout_s = 3600;
   double area_memory_mib = 8192;
 

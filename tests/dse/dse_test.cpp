@@ -49,6 +49,13 @@ std::string slurp(const std::string& path) {
   ss << f.rdbuf();
   return ss.str();
 }
+std::vector<std::string> slurp_lines(const std::string& path) {
+  std::vector<std::string> v;
+  std::istringstream is(slurp(path));
+  for (std::string l; std::getline(is, l);)
+    if (!l.empty()) v.push_back(l);
+  return v;
+}
 int count_lines(const std::string& path) {
   if (!fs::exists(path)) return 0;
   const std::string s = slurp(path);
@@ -508,6 +515,85 @@ TEST(DseCli, TimeoutAndMemoryBudgetAreRecorded) {
   const Cmd ok = run("dse run " + d + "/m.yaml -o " + d + "/m2 --cache " + d + "/c3 --quiet", "NQKV_FAKE_AREA_ALLOC_MIB=10");
   ASSERT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(nlohmann::json::parse(slurp(d + "/m2/summary.json"))["stages"]["area"]["failed"], 0);
+  fs::remove_all(d);
+}
+
+// evaluators.area.liberty: the logic area comes from the script's area_um2 (Yosys stat -liberty;
+// here the fake: transistors / 4 + the library's size) instead of transistors x density; the
+// library's bytes are in the cache key (an edited library is synthesized again, the same one is
+// not); a missing library is one line, exit 2; sram_um2_per_bit replaces the N7 bit cell.
+TEST(DseCli, LibertyAreaInUm2) {
+  const std::string d = tmpdir("lib");
+  write(d + "/a.lib", "library(a) { }\n");  // 15 bytes
+  std::string spec = small_spec("lanes: [4]");
+  spec.replace(spec.find("timeout_s: 60"), 13, "timeout_s: 60, liberty: " + d + "/a.lib, sram_um2_per_bit: 0.5");
+  write(d + "/s.yaml", spec);
+  const std::string env = "NQKV_FAKE_AREA_LOG=" + d + "/log";
+  ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/o1 --cache " + d + "/c --quiet", env).status, 0);
+  EXPECT_EQ(count_lines(d + "/log"), 2);  // LANES 4 x BITS_MAX 3, 4
+  for (const auto& l : slurp_lines(d + "/o1/points.jsonl")) {
+    const auto j = nlohmann::json::parse(l);
+    if (j["status"] != "ok") continue;
+    const double t = j["transistors"].get<double>();
+    EXPECT_EQ(j["area_logic_mm2"].get<double>(), (0.25 * t + 15) * 1e-6);
+    EXPECT_EQ(j["area_sram_mm2"].get<double>(), 256 * 8192.0 * 0.5 * 2.0 / 1e6);  // default buffer 256 KiB, x2 macro
+    EXPECT_EQ(j["fidelity"]["area"], "yosys-liberty");
+  }
+  const auto sj = nlohmann::json::parse(slurp(d + "/o1/summary.json"));
+  EXPECT_NE(sj["assumptions"]["area_logic"].get<std::string>().find("stat -liberty"), std::string::npos);
+  ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/o2 --cache " + d + "/c --quiet", env).status, 0);
+  EXPECT_EQ(count_lines(d + "/log"), 2);  // same library: cached
+  write(d + "/a.lib", "library(a) { /* edited */ }\n");
+  ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/o3 --cache " + d + "/c --quiet", env).status, 0);
+  EXPECT_EQ(count_lines(d + "/log"), 4);  // an edited library: synthesized again
+  fs::remove(d + "/a.lib");
+  const Cmd m = run("dse run " + d + "/s.yaml -o " + d + "/o4 --cache " + d + "/c --quiet", env);
+  EXPECT_EQ(m.status, 2);
+  EXPECT_EQ(m.err, "nqkv: error: " + d + "/s.yaml: evaluators.area.liberty: not found: " + d + "/a.lib\n");
+  EXPECT_FALSE(fs::exists(d + "/o4"));
+  fs::remove_all(d);
+}
+
+// nqkv dse perplexity (where stories260K is present): one nqkv eval run per distinct format of the
+// Pareto set plus the f32 reference, the ppl columns filled for the points whose format the model
+// takes (block 32: its kv_dim is 32), a failed row with eval's reason for the others, and a re-run
+// evaluates nothing.
+TEST(DseCli, PerplexityOfTheParetoFormatsIsCached) {
+  if (!fs::exists(default_ppl_checkpoint())) GTEST_SKIP() << default_ppl_checkpoint() << " not found";
+  const std::string d = tmpdir("ppl");
+  write(d + "/s.yaml", small_spec("lanes: [4]"));
+  const std::string cache = " --cache " + d + "/cache --quiet";
+  ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/out" + cache).status, 0);
+  const Cmd p1 = run("dse perplexity " + d + "/out --jobs 2" + cache);
+  ASSERT_EQ(p1.status, 0) << p1.err;
+  const auto j1 = nlohmann::json::parse(slurp(d + "/out/perplexity.json"));
+  EXPECT_EQ(j1["runs"], j1["formats"]);
+  EXPECT_EQ(j1["cache_hits"], 0);
+  const std::string table = slurp(d + "/out/perplexity.csv");
+  EXPECT_NE(table.find("f32,0,f32,"), std::string::npos);
+  EXPECT_NE(table.find("does not divide the K/V row of kv_dim = 32"), std::string::npos);
+  double ref = 0;
+  for (const auto& l : slurp_lines(d + "/out/perplexity.csv"))
+    if (l.rfind("f32,0,f32,", 0) == 0) ref = std::stod(l.substr(10));
+  ASSERT_GT(ref, 1.0);
+  int filled = 0;
+  for (const auto& l : slurp_lines(d + "/out/points.jsonl")) {
+    const auto j = nlohmann::json::parse(l);
+    if (!j["ppl"].is_number()) continue;
+    ++filled;
+    EXPECT_EQ(j["block"], 32);
+    EXPECT_EQ(j["fidelity_ppl"], "stories260K-eval");
+    EXPECT_GT(j["ppl"].get<double>(), ref);  // a 3- or 4-bit cache loses to the f32 cache
+    EXPECT_NEAR(j["ppl_delta_pct"].get<double>(), 100.0 * (j["ppl"].get<double>() / ref - 1.0), 1e-9);
+  }
+  EXPECT_EQ(filled, j1["filled"].get<int>());
+  EXPECT_GT(filled, 0);
+  EXPECT_NE(slurp(d + "/out/pareto.csv").find(",stories260K-eval,"), std::string::npos);
+  const Cmd p2 = run("dse perplexity " + d + "/out" + cache);
+  ASSERT_EQ(p2.status, 0) << p2.err;
+  const auto j2 = nlohmann::json::parse(slurp(d + "/out/perplexity.json"));
+  EXPECT_EQ(j2["runs"], 0);
+  EXPECT_EQ(j2["cache_hits"], j1["formats"]);
   fs::remove_all(d);
 }
 

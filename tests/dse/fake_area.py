@@ -3,7 +3,8 @@
 a transistor count that is a known function of the set, no Yosys. Every call appends its set to
 $NQKV_FAKE_AREA_LOG (so tests count syntheses). LANES 8 fails (a deliberately failing point);
 $NQKV_FAKE_AREA_SLEEP seconds of sleep per call (for the kill/resume and timeout tests);
-$NQKV_FAKE_AREA_ALLOC_MIB MiB allocated per call (for the memory-budget test)."""
+$NQKV_FAKE_AREA_ALLOC_MIB MiB allocated per call (for the memory-budget test). With --liberty LIB
+(the interface of nqkv_area_liberty.py) also total.area_um2 = transistors / 4 + the library's size."""
 import json, os, sys, time
 
 args = sys.argv[1:]
@@ -21,4 +22,8 @@ if lanes == 8:
     sys.stderr.write("fake synthesis: LANES 8 fails on purpose\n")
     sys.exit(3)
 t = 1000 * lanes * bits_max + block_max + div_sps
-print(json.dumps([{"params": {"LANES": lanes}, "total": {"transistors": t}}]))
+total = {"transistors": t}
+if "--liberty" in args:  # nqkv_area_liberty.py's interface: the area in um^2 as well
+    with open(args[args.index("--liberty") + 1]) as f:
+        total["area_um2"] = 0.25 * t + len(f.read())
+print(json.dumps([{"params": {"LANES": lanes}, "total": total}]))

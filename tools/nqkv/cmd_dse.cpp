@@ -43,7 +43,7 @@ struct DseArgs {
   int64_t max_context = 256;
   uint64_t seed = 1;
   double timeout_s = 600, memory_mib = 4096, build_timeout_s = 3600, build_memory_mib = 8192;
-  std::string rtl_builder;
+  std::string rtl_builder, checkpoint, tokenizer, text;
   std::vector<std::string> inputs, objectives, also;
   int jobs = 1;
   int64_t index = 0, count = 1;
@@ -228,6 +228,42 @@ NQKV_COMMAND(dse) {
                 static_cast<long long>(s.not_built), static_cast<long long>(s.failed), static_cast<long long>(s.builds),
                 static_cast<long long>(s.build_cache_hits), s.build_seconds, a->out.c_str());
     if (s.cycle_mismatch || s.data_mismatch) std::exit(1);
+  });
+
+  auto* ppl = c->add_subcommand("perplexity",
+                                "Perplexity of the selected points' KV formats on a llama2.c checkpoint (stories260K) "
+                                "through nqkv eval, one cached run per format: ppl columns of points.csv/pareto.csv");
+  ppl->add_option("out", a->out, "A finished nqkv dse output directory")->required();
+  ppl->add_option("--points", a->points, "pareto | all | sample:N | pareto+sample:N")->capture_default_str();
+  ppl->add_option("--checkpoint", a->checkpoint,
+                  "llama2.c checkpoint (default ../shared/data/tinyllamas/stories260K.bin beside the source tree; "
+                  "when absent the command says so and does nothing)");
+  ppl->add_option("--tokenizer", a->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
+  ppl->add_option("--text", a->text, "held-out UTF-8 text (default: nqkv eval's built-in paragraphs)");
+  ppl->add_option("--seed", a->seed, "Seed of a sample:N selection")->check(nqkv::cli::seed_range())->capture_default_str();
+  ppl->add_option("--jobs", a->jobs, "Runs at once (child processes)")->check(nqkv::cli::int_range(1, 256))->capture_default_str();
+  ppl->add_option("--timeout", a->timeout_s, "Seconds per run")->check(nqkv::cli::real_range(1, 86400))->capture_default_str();
+  ppl->add_option("--memory-mib", a->memory_mib, "Address-space budget per run (MiB)")
+      ->check(nqkv::cli::real_range(64, 1 << 24))
+      ->capture_default_str();
+  ppl->add_flag("--quiet", a->quiet, "No progress output");
+  cache_opt(ppl);
+  ppl->callback([a] {
+    nqkv::dse::PerplexityOptions o;
+    o.out = a->out, o.points = a->points, o.seed = a->seed, o.jobs = a->jobs, o.timeout_s = a->timeout_s;
+    o.memory_mib = a->memory_mib, o.progress = !a->quiet, o.cache_dir = cache_of(*a), o.exe = self_exe();
+    o.tokenizer = a->tokenizer, o.text = a->text;
+    const bool given = !a->checkpoint.empty();
+    o.checkpoint = given ? a->checkpoint : nqkv::dse::default_ppl_checkpoint();
+    if (!given && access(o.checkpoint.c_str(), R_OK) != 0) {
+      std::printf("nqkv dse perplexity: skipped: %s not found (give --checkpoint)\n", o.checkpoint.c_str());
+      return;
+    }
+    const auto s = nqkv::dse::perplexity(o);
+    std::printf("nqkv dse perplexity: %lld formats (%lld runs, %lld from the cache, %lld failed), %lld points filled; "
+                "wrote %s/perplexity.csv\n",
+                static_cast<long long>(s.formats), static_cast<long long>(s.runs), static_cast<long long>(s.cache_hits),
+                static_cast<long long>(s.failed), static_cast<long long>(s.points), a->out.c_str());
   });
 
   // One point on a backend, in-process, JSON on stdout: what `validate` runs in each child.
