@@ -1,6 +1,7 @@
 #include "models/dse/engine.hpp"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,6 +55,18 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+// A stage-cache entry: true with its JSON when the file exists and parses (a damaged entry counts as
+// absent: it is recomputed and replaced).
+bool load_cached(const std::string& path, nlohmann::json& j) {
+  if (!fs::is_regular_file(path)) return false;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 // The RTL file list (rtl/nqkv_rtl.f), every source it lists and every include (.svh), concatenated:
@@ -1203,10 +1216,71 @@ nlohmann::json tool_versions(const Study& study) {
 }
 }  // namespace
 
+namespace {
+
+// What `plan` prints and `run` records in summary.json (plan_estimate): counts per stage and the
+// CPU-time estimate.
+struct PlanEstimate {
+  int64_t pruned = 0, survivors = 0, sets = 0, cached = 0, illegal = 0, formats = 0;
+  double mean_area = 0, area_s = 0, quality_s = 0, points_s = 0;
+  double cpu_s() const { return area_s + quality_s + points_s; }
+};
+
+PlanEstimate estimate_plan(const Study& study) {
+  const Spec& spec = study.spec();
+  const uint64_t total = study.point_count();
+  std::vector<char> need_hw(study.hw_count(), 0);
+  PlanEstimate e;
+  std::vector<char> need_fmt(spec.axes[kCodebook].size() * spec.axes[kBlock].size() * spec.axes[kElem].size(), 0);
+  Record r;
+  for (uint64_t id = 0; id < total; ++id) {
+    if (!study.axes_pass(id, r)) {
+      ++e.pruned;
+      continue;
+    }
+    need_hw[study.hw_index(r.idx)] = 1;
+    need_fmt[(r.idx[kCodebook] * spec.axes[kBlock].size() + r.idx[kBlock]) * spec.axes[kElem].size() + r.idx[kElem]] = 1;
+  }
+  for (size_t h = 0; h < need_hw.size(); ++h) {
+    if (!need_hw[h]) continue;
+    if (!hw_config(spec, h).validate().empty()) {
+      ++e.illegal;  // never synthesized: its points are `invalid`
+      continue;
+    }
+    ++e.sets;
+    if (study.area_is_cached(h)) ++e.cached;
+  }
+  e.formats = std::count(need_fmt.begin(), need_fmt.end(), 1);
+  e.survivors = static_cast<int64_t>(total) - e.pruned;
+  e.mean_area = study.mean_cached_area_seconds();
+  e.area_s = spec.area ? static_cast<double>(e.sets - e.cached) * (e.mean_area > 0 ? e.mean_area : 600.0) : 0;
+  // Measured on the shared 2-core development machine: 20 us of CPU per point for the whole run
+  // (evaluation, both renderings, the Pareto scan and the writes: grid_100k.yaml, 103,680 points in
+  // 2.1 s of CPU), ~10 ms per format for the quality sample of 65536 elements.
+  e.quality_s = spec.quality ? e.formats * 0.010 * (static_cast<double>(spec.quality_elements) / 65536.0) : 0;
+  e.points_s = static_cast<double>(e.survivors) * 20e-6;
+  return e;
+}
+
+// CPU seconds (user + system) of this process and of its waited-for children (syntheses, builds).
+double process_cpu_seconds() {
+  double t = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u{};
+    getrusage(who, &u);
+    t += static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  }
+  return t;
+}
+
+}  // namespace
+
 RunSummary run(const Study& study, const RunOptions& opt) {
   if (mpi_size() > 1 && mpi_rank() != 0) return mpi_worker(study, opt);
   const Spec& spec = study.spec();
   const auto t_start = std::chrono::steady_clock::now();
+  const double cpu_start = process_cpu_seconds();
+  const PlanEstimate estimate = estimate_plan(study);  // what `plan` says now (summary.json: plan_estimate)
   if (fs::exists(opt.out)) throw InputError("-o " + opt.out + ": exists (pick another directory or remove it)");
   const std::string partial = opt.out + ".partial";
   if (fs::exists(partial) && !opt.resume)
@@ -1422,6 +1496,14 @@ RunSummary run(const Study& study, const RunOptions& opt) {
     auto j = nlohmann::json::parse(read_file(partial + "/summary.json"));
     j["stages"]["seconds"]["write"] = t_write;
     j["seconds"] = sum.seconds;
+    // plan's CPU-time estimate (whole spec, before the run) against the CPU this process and its
+    // children (syntheses) used; for a shard or an MPI rank 0 the measured part is this process only.
+    const double cpu = process_cpu_seconds() - cpu_start;
+    j["plan_estimate"] = {{"cpu_s", estimate.cpu_s()},      {"area_s", estimate.area_s},
+                          {"quality_s", estimate.quality_s}, {"points_s", estimate.points_s},
+                          {"syntheses", estimate.sets - estimate.cached}, {"measured_cpu_s", cpu},
+                          {"ratio", estimate.cpu_s() > 0 ? cpu / estimate.cpu_s() : 0.0},
+                          {"whole_spec", opt.shard_count == 1 && mpi_size() == 1}};
     io::write_text_atomically(partial + "/summary.json", j.dump(2) + "\n");
   }
   fs::rename(partial, opt.out);
@@ -1431,37 +1513,10 @@ RunSummary run(const Study& study, const RunOptions& opt) {
 std::string plan(const Study& study) {
   const Spec& spec = study.spec();
   const uint64_t total = study.point_count();
-  std::vector<char> need_hw(study.hw_count(), 0);
-  int64_t pruned = 0;
-  std::vector<char> need_fmt(spec.axes[kCodebook].size() * spec.axes[kBlock].size() * spec.axes[kElem].size(), 0);
-  Record r;
-  for (uint64_t id = 0; id < total; ++id) {
-    if (!study.axes_pass(id, r)) {
-      ++pruned;
-      continue;
-    }
-    need_hw[study.hw_index(r.idx)] = 1;
-    need_fmt[(r.idx[kCodebook] * spec.axes[kBlock].size() + r.idx[kBlock]) * spec.axes[kElem].size() + r.idx[kElem]] = 1;
-  }
-  int64_t sets = 0, cached = 0, illegal = 0;
-  for (size_t h = 0; h < need_hw.size(); ++h) {
-    if (!need_hw[h]) continue;
-    if (!hw_config(spec, h).validate().empty()) {
-      ++illegal;  // never synthesized: its points are `invalid`
-      continue;
-    }
-    ++sets;
-    if (study.area_is_cached(h)) ++cached;
-  }
-  const int64_t formats = std::count(need_fmt.begin(), need_fmt.end(), 1);
-  const int64_t survivors = static_cast<int64_t>(total) - pruned;
-  const double mean_area = study.mean_cached_area_seconds();
-  const double area_s = spec.area ? static_cast<double>(sets - cached) * (mean_area > 0 ? mean_area : 600.0) : 0;
-  // Measured on the shared 2-core development machine: 20 us of CPU per point for the whole run
-  // (evaluation, both renderings, the Pareto scan and the writes: grid_100k.yaml, 103,680 points in
-  // 2.1 s of CPU), ~10 ms per format for the quality sample of 65536 elements.
-  const double quality_s = spec.quality ? formats * 0.010 * (static_cast<double>(spec.quality_elements) / 65536.0) : 0;
-  const double points_s = static_cast<double>(survivors) * 20e-6;
+  const PlanEstimate e = estimate_plan(study);
+  const int64_t pruned = e.pruned, survivors = e.survivors, sets = e.sets, cached = e.cached, illegal = e.illegal,
+                formats = e.formats;
+  const double mean_area = e.mean_area, area_s = e.area_s, quality_s = e.quality_s, points_s = e.points_s;
   std::string s;
   s += fmt::format("spec {} ({}), strategy {}, seed {}\n", spec.path, spec.sha256.substr(0, 16),
                    spec.random ? "random:" + std::to_string(spec.random_points) : "grid", spec.seed);
@@ -1704,6 +1759,13 @@ std::string report_markdown(const std::string& out, const std::string& command, 
   md += fmt::format("Area: {} hardware sets, {} syntheses, {} cache hits, {} failed.\n\n",
                     a["hardware_sets"].get<int64_t>(), a["syntheses"].get<int64_t>(), a["cache_hits"].get<int64_t>(),
                     a["failed"].get<int64_t>());
+  if (s.contains("plan_estimate") && s["plan_estimate"]["whole_spec"].get<bool>()) {
+    const auto& pe = s["plan_estimate"];
+    md += fmt::format("CPU time: `nqkv dse plan` estimated {:.2f} s ({} syntheses to run), the run used {:.2f} s "
+                      "(user + system, syntheses included): measured / estimate = {:.2f}.\n\n",
+                      pe["cpu_s"].get<double>(), pe["syntheses"].get<int64_t>(), pe["measured_cpu_s"].get<double>(),
+                      pe["ratio"].get<double>());
+  }
   md += "## Pareto front (" + s["pareto"]["objectives"].dump() + ")\n\n";
   const auto pl = split_lines(read_file(out + "/pareto.csv"));
   std::vector<nlohmann::json> recs;
@@ -1778,8 +1840,8 @@ std::string report_markdown(const std::string& out, const std::string& command, 
     check_out_dir(o);
     const auto so = nlohmann::json::parse(read_file(o + "/summary.json"));
     const auto& co = so["counts"];
-    md += "\n## Also: " + so["spec"]["name"].get<std::string>() + " (`" + o + "`, spec `" +
-          so["spec"]["file"].get<std::string>() + "`)\n\n";
+    md += "\n## Also: " + so["spec"]["name"].get<std::string>() + " (spec `" + so["spec"]["file"].get<std::string>() +
+          "`)\n\n";
     md += fmt::format("Points: {} evaluated, {} ok.\n\n", co["points"].get<int64_t>(), co["ok"].get<int64_t>());
     md += validation_section(o);
     for (const auto& e : fs::directory_iterator(o)) {
@@ -1976,14 +2038,7 @@ void build_rtl_models(const ValidateOptions& opt, std::map<int, RtlBuild>& build
     const std::string dir = opt.cache_dir + "/rtl/" + b.key;
     b.library = fs::absolute(dir + "/libnq_rtl.so").string();
     nlohmann::json j;
-    if (fs::is_regular_file(dir + "/build.json")) {
-      try {
-        j = nlohmann::json::parse(read_file(dir + "/build.json"));
-      } catch (...) {
-        j = nullptr;
-      }
-    }
-    if (j.is_object() && (j.value("status", "") != "ok" || fs::is_regular_file(b.library))) {
+    if (load_cached(dir + "/build.json", j) && j.is_object() && (j.value("status", "") != "ok" || fs::is_regular_file(b.library))) {
       ++n.cached;
     } else {
       const std::string tmp = dir + ".partial-" + std::to_string(getpid());
@@ -2105,15 +2160,7 @@ ValidateSummary validate(const ValidateOptions& opt) {
         Row& w = rows[todo[static_cast<size_t>(t)]];
         const std::string path = opt.cache_dir + "/validate/" + w.key + ".json";
         nlohmann::json j;
-        if (fs::is_regular_file(path)) {
-          try {
-            j = nlohmann::json::parse(read_file(path));
-            w.cached = true;
-            ++hits;
-          } catch (...) {
-            j = nullptr;
-          }
-        }
+        if (load_cached(path, j)) w.cached = true, ++hits;
         if (!w.cached) {
           std::vector<std::string> argv = {
               opt.exe, "dse", "validate-point", "--backend", opt.backend, "--lanes", std::to_string(w.lanes), "--q-heads",
@@ -2256,15 +2303,7 @@ PerplexitySummary perplexity(const PerplexityOptions& opt) {
         f.key = io::sha256_hex(inputs + "\n" + f.codebook + " " + std::to_string(f.block) + " " + f.elem).substr(0, 32);
         const std::string path = opt.cache_dir + "/ppl/" + f.key + ".json";
         nlohmann::json j;
-        if (fs::is_regular_file(path)) {
-          try {
-            j = nlohmann::json::parse(read_file(path));
-            f.cached = true;
-            ++hits;
-          } catch (...) {
-            j = nullptr;
-          }
-        }
+        if (load_cached(path, j)) f.cached = true, ++hits;
         if (!f.cached) {
           const std::string csv = opt.cache_dir + "/ppl/" + f.key + ".csv.partial-" + std::to_string(getpid());
           fs::create_directories(opt.cache_dir + "/ppl");

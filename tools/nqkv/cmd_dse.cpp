@@ -101,6 +101,15 @@ NQKV_COMMAND(dse) {
                   "Stage cache directory (default $NQKV_DSE_CACHE, else $XDG_CACHE_HOME/nqkv/dse or ~/.cache/nqkv/dse)");
   };
   auto cmdline = [a](const std::string& name) { a->command = "nqkv dse " + name; };
+  // --jobs, --timeout, --memory-mib and --quiet of the commands that run child processes per item.
+  auto child_opts = [a](CLI::App* s, const std::string& what) {
+    s->add_option("--jobs", a->jobs, what + "s at once (child processes)")->check(nqkv::cli::int_range(1, 256))->capture_default_str();
+    s->add_option("--timeout", a->timeout_s, "Seconds per " + what)->check(nqkv::cli::real_range(1, 86400))->capture_default_str();
+    s->add_option("--memory-mib", a->memory_mib, "Address-space budget per " + what + " (MiB)")
+        ->check(nqkv::cli::real_range(64, 1 << 24))
+        ->capture_default_str();
+    s->add_flag("--quiet", a->quiet, "No progress output");
+  };
 
   auto* plan = c->add_subcommand("plan", "Points per stage after constraints, cache hits and a CPU-time estimate (no work)");
   plan->add_option("spec", a->spec, "Spec file (YAML or JSON)")->required();
@@ -182,11 +191,7 @@ NQKV_COMMAND(dse) {
   val->add_option("--seed", a->seed, "Seed of the sample, the data and the stall pattern")
       ->check(nqkv::cli::seed_range())
       ->capture_default_str();
-  val->add_option("--jobs", a->jobs, "Simulations at once (child processes)")->check(nqkv::cli::int_range(1, 256))->capture_default_str();
-  val->add_option("--timeout", a->timeout_s, "Seconds per simulation")->check(nqkv::cli::real_range(1, 86400))->capture_default_str();
-  val->add_option("--memory-mib", a->memory_mib, "Address-space budget per simulation (MiB)")
-      ->check(nqkv::cli::real_range(64, 1 << 24))
-      ->capture_default_str();
+  child_opts(val, "simulation");
   val->add_option("--rtl-builder", a->rtl_builder,
                   "Command that builds a missing LANES of the rtl backend (`CMD --lanes L --out DIR` -> DIR/libnq_rtl.so; "
                   "default sim/rtl/build_plugin.sh; none: no on-demand builds)");
@@ -196,7 +201,6 @@ NQKV_COMMAND(dse) {
   val->add_option("--build-memory-mib", a->build_memory_mib, "Address-space budget per on-demand RTL build (MiB)")
       ->check(nqkv::cli::real_range(64, 1 << 24))
       ->capture_default_str();
-  val->add_flag("--quiet", a->quiet, "No progress output");
   cache_opt(val);
   val->callback([a] {
     nqkv::dse::ValidateOptions o;
@@ -241,12 +245,7 @@ NQKV_COMMAND(dse) {
   ppl->add_option("--tokenizer", a->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
   ppl->add_option("--text", a->text, "held-out UTF-8 text (default: nqkv eval's built-in paragraphs)");
   ppl->add_option("--seed", a->seed, "Seed of a sample:N selection")->check(nqkv::cli::seed_range())->capture_default_str();
-  ppl->add_option("--jobs", a->jobs, "Runs at once (child processes)")->check(nqkv::cli::int_range(1, 256))->capture_default_str();
-  ppl->add_option("--timeout", a->timeout_s, "Seconds per run")->check(nqkv::cli::real_range(1, 86400))->capture_default_str();
-  ppl->add_option("--memory-mib", a->memory_mib, "Address-space budget per run (MiB)")
-      ->check(nqkv::cli::real_range(64, 1 << 24))
-      ->capture_default_str();
-  ppl->add_flag("--quiet", a->quiet, "No progress output");
+  child_opts(ppl, "run");
   cache_opt(ppl);
   ppl->callback([a] {
     nqkv::dse::PerplexityOptions o;
