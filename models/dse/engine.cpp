@@ -1800,17 +1800,23 @@ std::string report_markdown(const std::string& out, const std::string& command, 
         "accelerator's attention over the quantized cache (accel ms, at the last token) per decode step; see "
         "Assumptions.\n";
   md += "\n## Validation on the cycle models\n\n" + validation_section(out);
-  if (fs::is_regular_file(out + "/perplexity.json")) {
-    // nqkv dse perplexity: one row per distinct format of the selected points.
-    const auto pj = nlohmann::json::parse(read_file(out + "/perplexity.json"));
+  std::vector<std::string> pfiles;  // nqkv dse perplexity, one file per model
+  for (const auto& e : fs::directory_iterator(out)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("perplexity-", 0) == 0 && e.path().extension() == ".json") pfiles.push_back(e.path().string());
+  }
+  std::sort(pfiles.begin(), pfiles.end());
+  for (const auto& pf : pfiles) {
+    // One row per distinct format of the selected points.
+    const auto pj = nlohmann::json::parse(read_file(pf));
     md += fmt::format("\n## Perplexity ({}, points: {})\n\n`nqkv dse perplexity`: `{}` on `{}`, text {}; PPL +% is "
-                      "against the f32 KV cache (`PPL +%` column of the Pareto table, `ppl`/`ppl_delta_pct` in "
-                      "points.csv with fidelity `{}-eval`). {} formats, {} failed.\n\n",
+                      "against the f32 KV cache. {} formats, {} failed. (`ppl`, `ppl_delta_pct` and `fidelity_ppl` "
+                      "in points.csv, and the Pareto table's PPL +%, hold the model run last.)\n\n",
                       pj["model"].get<std::string>(), pj["points"].get<std::string>(), pj["command"].get<std::string>(),
                       fs::path(pj["checkpoint"].get<std::string>()).filename().string(), pj["text"].get<std::string>(),
-                      pj["model"].get<std::string>(), pj["formats"].get<int64_t>(), pj["failed"].get<int64_t>());
+                      pj["formats"].get<int64_t>(), pj["failed"].get<int64_t>());
     md += "| codebook | block | elem | PPL | PPL +% | status | error |\n|---|---|---|---|---|---|---|\n";
-    for (const auto& l : split_lines(read_file(out + "/perplexity.csv"))) {
+    for (const auto& l : split_lines(read_file(pf.substr(0, pf.size() - 5) + ".csv"))) {
       if (l.empty() || l.rfind("codebook,", 0) == 0) continue;
       std::vector<std::string> c;
       size_t b = 0;
@@ -2259,20 +2265,25 @@ std::string default_ppl_checkpoint() { return std::string(NQKV_SOURCE_DIR) + "/.
 
 PerplexitySummary perplexity(const PerplexityOptions& opt) {
   check_out_dir(opt.out);
-  if (!fs::is_regular_file(opt.checkpoint)) throw InputError("--checkpoint: not found: " + opt.checkpoint);
+  const bool gguf = !opt.gguf.empty();
+  if (gguf == !opt.checkpoint.empty()) throw InputError("nqkv dse perplexity: give --checkpoint or --gguf (one of them)");
+  const std::string model_file = gguf ? opt.gguf : opt.checkpoint;
+  if (!fs::is_regular_file(model_file)) throw InputError((gguf ? "--gguf: not found: " : "--checkpoint: not found: ") + model_file);
+  if (!opt.text.empty() && !fs::is_regular_file(opt.text)) throw InputError("--text: not found: " + opt.text);
   const auto recs = read_jsonl(opt.out + "/points.jsonl");
   const std::vector<size_t> chosen = select_points(opt.out, recs, opt.points, opt.seed);
-  // The key: the nqkv binary, the checkpoint, its tokenizer(s) and the text, and the format.
-  std::string inputs = std::string(kToolVersion) + "\nppl\n" + io::sha256_file(opt.exe) + "\n" + io::sha256_file(opt.checkpoint);
+  // The key: the nqkv binary, the model file, a llama2.c checkpoint's tokenizer(s), the text, the format.
+  std::string inputs = std::string(kToolVersion) + "\nppl\n" + io::sha256_file(opt.exe) + "\n" + (gguf ? "gguf " : "") +
+                       io::sha256_file(model_file);
   std::vector<std::string> toks;
   if (!opt.tokenizer.empty()) toks.push_back(opt.tokenizer);
-  else
+  else if (!gguf)
     for (const auto& e : fs::directory_iterator(fs::absolute(opt.checkpoint).parent_path()))
       if (e.path().filename().string().rfind("tok", 0) == 0 && e.path().extension() == ".bin") toks.push_back(e.path().string());
   std::sort(toks.begin(), toks.end());
   for (const auto& t : toks) inputs += "\n" + io::sha256_file(t);
   if (!opt.text.empty()) inputs += "\ntext " + io::sha256_file(opt.text);
-  const std::string model = fs::path(opt.checkpoint).stem().string();
+  const std::string model = fs::path(model_file).stem().string();
   struct Fmt {
     std::string codebook, elem, key, status, error;
     int block = 0;
@@ -2307,7 +2318,7 @@ PerplexitySummary perplexity(const PerplexityOptions& opt) {
         if (!f.cached) {
           const std::string csv = opt.cache_dir + "/ppl/" + f.key + ".csv.partial-" + std::to_string(getpid());
           fs::create_directories(opt.cache_dir + "/ppl");
-          std::vector<std::string> argv = {opt.exe, "eval", "--checkpoint", opt.checkpoint, "--kv", f.codebook,
+          std::vector<std::string> argv = {opt.exe, "eval", gguf ? "--gguf" : "--checkpoint", model_file, "--kv", f.codebook,
                                            "--no-baselines", "--gen", "1", "--csv", csv};
           if (f.block > 0) argv.insert(argv.end(), {"--block", std::to_string(f.block), "--type", f.elem});
           if (!opt.tokenizer.empty()) argv.insert(argv.end(), {"--tokenizer", opt.tokenizer});
@@ -2366,13 +2377,14 @@ PerplexitySummary perplexity(const PerplexityOptions& opt) {
     ++sum.points;
   }
   fill_points(opt.out, res, "\"ppl\":", ",\"error\":");
-  io::write_text_atomically(opt.out + "/perplexity.csv", table);
-  const nlohmann::json pj = {{"model", model},         {"checkpoint", opt.checkpoint}, {"text", opt.text.empty() ? "built-in" : opt.text},
+  io::write_text_atomically(opt.out + "/perplexity-" + model + ".csv", table);
+  const nlohmann::json pj = {{"model", model},         {"checkpoint", model_file}, {"text", opt.text.empty() ? "built-in" : opt.text},
                              {"points", opt.points},   {"rows", chosen.size()},        {"filled", sum.points},
                              {"formats", sum.formats}, {"runs", sum.runs},             {"cache_hits", sum.cache_hits},
                              {"failed", sum.failed},   {"reference", "f32 KV cache"},
-                             {"command", "nqkv eval --checkpoint C --kv CODEBOOK --block B --type ELEM --no-baselines --gen 1"}};
-  io::write_text_atomically(opt.out + "/perplexity.json", pj.dump(2) + "\n");
+                             {"command", std::string("nqkv eval ") + (gguf ? "--gguf" : "--checkpoint") +
+                                             " MODEL --kv CODEBOOK --block B --type ELEM --no-baselines --gen 1"}};
+  io::write_text_atomically(opt.out + "/perplexity-" + model + ".json", pj.dump(2) + "\n");
   return sum;
 }
 

@@ -223,14 +223,15 @@ struct ValidateSummary {
 ValidateSummary validate(const ValidateOptions& opt);
 
 // nqkv dse perplexity OUT: perplexity of the selected points' KV formats on a llama2.c checkpoint
-// (stories260K) through `nqkv eval` (golden decode attention, the accelerator's integer
-// dequant-MAC), one child run per distinct (codebook, block, elem) plus the f32 cache as the
-// reference, cached under cache_dir/ppl/ by the nqkv binary, the checkpoint, its tokenizer, the
-// text and the format. Fills ppl, ppl_delta_pct, fidelity_ppl (<model>-eval) of the selected points
-// in points.csv/points.jsonl/pareto.csv; writes OUT/perplexity.csv and perplexity.json. A format the
-// model cannot take (a block not dividing its kv_dim) is a failed row with nqkv eval's reason.
+// (stories260K) or a GGUF model (SmolLM2) through `nqkv eval` (golden decode attention, the
+// accelerator's integer dequant-MAC), one child run per distinct (codebook, block, elem) plus the
+// f32 cache as the reference, cached under cache_dir/ppl/ by the nqkv binary, the model file, a
+// checkpoint's tokenizer, the text and the format. Fills ppl, ppl_delta_pct, fidelity_ppl
+// (<model>-eval) of the selected points in points.csv/points.jsonl/pareto.csv (the last model run);
+// writes OUT/perplexity-<model>.csv and .json. A format the model cannot take (a block not
+// dividing its kv_dim) is a failed row with nqkv eval's reason.
 struct PerplexityOptions {
-  std::string out, exe, cache_dir, checkpoint, tokenizer, text;
+  std::string out, exe, cache_dir, checkpoint, gguf, tokenizer, text;  // checkpoint or gguf
   std::string points = "pareto";
   uint64_t seed = 1;
   int jobs = 1;

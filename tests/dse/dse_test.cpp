@@ -566,14 +566,14 @@ TEST(DseCli, PerplexityOfTheParetoFormatsIsCached) {
   ASSERT_EQ(run("dse run " + d + "/s.yaml -o " + d + "/out" + cache).status, 0);
   const Cmd p1 = run("dse perplexity " + d + "/out --jobs 2" + cache);
   ASSERT_EQ(p1.status, 0) << p1.err;
-  const auto j1 = nlohmann::json::parse(slurp(d + "/out/perplexity.json"));
+  const auto j1 = nlohmann::json::parse(slurp(d + "/out/perplexity-stories260K.json"));
   EXPECT_EQ(j1["runs"], j1["formats"]);
   EXPECT_EQ(j1["cache_hits"], 0);
-  const std::string table = slurp(d + "/out/perplexity.csv");
+  const std::string table = slurp(d + "/out/perplexity-stories260K.csv");
   EXPECT_NE(table.find("f32,0,f32,"), std::string::npos);
   EXPECT_NE(table.find("does not divide the K/V row of kv_dim = 32"), std::string::npos);
   double ref = 0;
-  for (const auto& l : slurp_lines(d + "/out/perplexity.csv"))
+  for (const auto& l : slurp_lines(d + "/out/perplexity-stories260K.csv"))
     if (l.rfind("f32,0,f32,", 0) == 0) ref = std::stod(l.substr(10));
   ASSERT_GT(ref, 1.0);
   int filled = 0;
@@ -591,9 +591,18 @@ TEST(DseCli, PerplexityOfTheParetoFormatsIsCached) {
   EXPECT_NE(slurp(d + "/out/pareto.csv").find(",stories260K-eval,"), std::string::npos);
   const Cmd p2 = run("dse perplexity " + d + "/out" + cache);
   ASSERT_EQ(p2.status, 0) << p2.err;
-  const auto j2 = nlohmann::json::parse(slurp(d + "/out/perplexity.json"));
+  const auto j2 = nlohmann::json::parse(slurp(d + "/out/perplexity-stories260K.json"));
   EXPECT_EQ(j2["runs"], 0);
   EXPECT_EQ(j2["cache_hits"], j1["formats"]);
+  // Bad input: one line, exit 2, the outputs untouched.
+  const std::string before = slurp(d + "/out/points.csv");
+  const Cmd both = run("dse perplexity " + d + "/out --checkpoint " + default_ppl_checkpoint() + " --gguf x.gguf" + cache);
+  EXPECT_EQ(both.status, 2);
+  EXPECT_EQ(both.err, "nqkv: error: nqkv dse perplexity: give --checkpoint or --gguf (one of them)\n");
+  const Cmd missing = run("dse perplexity " + d + "/out --gguf " + d + "/none.gguf" + cache);
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.err, "nqkv: error: --gguf: not found: " + d + "/none.gguf\n");
+  EXPECT_EQ(slurp(d + "/out/points.csv"), before);
   fs::remove_all(d);
 }
 

@@ -43,7 +43,7 @@ struct DseArgs {
   int64_t max_context = 256;
   uint64_t seed = 1;
   double timeout_s = 600, memory_mib = 4096, build_timeout_s = 3600, build_memory_mib = 8192;
-  std::string rtl_builder, checkpoint, tokenizer, text;
+  std::string rtl_builder, checkpoint, gguf, tokenizer, text;
   std::vector<std::string> inputs, objectives, also;
   int jobs = 1;
   int64_t index = 0, count = 1;
@@ -242,6 +242,7 @@ NQKV_COMMAND(dse) {
   ppl->add_option("--checkpoint", a->checkpoint,
                   "llama2.c checkpoint (default ../shared/data/tinyllamas/stories260K.bin beside the source tree; "
                   "when absent the command says so and does nothing)");
+  ppl->add_option("--gguf", a->gguf, "A llama-architecture GGUF model instead (e.g. SmolLM2-135M-Instruct; give a short --text)");
   ppl->add_option("--tokenizer", a->tokenizer, "llama2.c tokenizer (default: tok<vocab>.bin beside the checkpoint)");
   ppl->add_option("--text", a->text, "held-out UTF-8 text (default: nqkv eval's built-in paragraphs)");
   ppl->add_option("--seed", a->seed, "Seed of a sample:N selection")->check(nqkv::cli::seed_range())->capture_default_str();
@@ -251,8 +252,8 @@ NQKV_COMMAND(dse) {
     nqkv::dse::PerplexityOptions o;
     o.out = a->out, o.points = a->points, o.seed = a->seed, o.jobs = a->jobs, o.timeout_s = a->timeout_s;
     o.memory_mib = a->memory_mib, o.progress = !a->quiet, o.cache_dir = cache_of(*a), o.exe = self_exe();
-    o.tokenizer = a->tokenizer, o.text = a->text;
-    const bool given = !a->checkpoint.empty();
+    o.tokenizer = a->tokenizer, o.text = a->text, o.gguf = a->gguf;
+    const bool given = !a->checkpoint.empty() || !a->gguf.empty();
     o.checkpoint = given ? a->checkpoint : nqkv::dse::default_ppl_checkpoint();
     if (!given && access(o.checkpoint.c_str(), R_OK) != 0) {
       std::printf("nqkv dse perplexity: skipped: %s not found (give --checkpoint)\n", o.checkpoint.c_str());
@@ -260,7 +261,7 @@ NQKV_COMMAND(dse) {
     }
     const auto s = nqkv::dse::perplexity(o);
     std::printf("nqkv dse perplexity: %lld formats (%lld runs, %lld from the cache, %lld failed), %lld points filled; "
-                "wrote %s/perplexity.csv\n",
+                "wrote %s/perplexity-<model>.csv\n",
                 static_cast<long long>(s.formats), static_cast<long long>(s.runs), static_cast<long long>(s.cache_hits),
                 static_cast<long long>(s.failed), static_cast<long long>(s.points), a->out.c_str());
   });
