@@ -109,6 +109,9 @@ class Study {
   std::string hw_label(size_t hw) const;
   std::string area_key(size_t hw) const;      // cache key ("" when area is off)
   bool area_is_cached(size_t hw) const;
+  // Not in the stage cache, but tools/area/nqkv_area.py (the default script) has it in its own
+  // cache (reports/area/cache, same key as the script's): filling the stage cache is then a read.
+  bool area_script_has(size_t hw) const;
   // Computes (or loads) the area of a set; thread-safe, once per set per process.
   const AreaResult& area(size_t hw) const;
   // MPI (`mpirun nqkv dse run`): rank 0's area results of the given sets as text, and their import
