@@ -35,31 +35,19 @@ void run_eval(const EvalOptions& o) {
   using namespace nqkv;
   using namespace nqkv::llama;
   // Inputs, then outputs (writable, distinct, none of them an input), before any work.
-  if (o.checkpoint.empty() == o.gguf.empty()) throw InputError("give exactly one of --checkpoint and --gguf");
-  if (o.gguf.empty()) check_model_inputs(o.checkpoint, o.tokenizer, "");
-  else io::check_input_file(o.gguf, "--gguf", io::kMaxTensorFileBytes);
-  for (const std::string& t : o.text_files) io::check_input_file(t, "--text", io::kMaxTextFileBytes);
-  std::vector<std::string> inputs{o.checkpoint, o.tokenizer, o.gguf};
-  inputs.insert(inputs.end(), o.text_files.begin(), o.text_files.end());
-  const std::vector<std::pair<std::string, std::string>> outputs = {{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}, {o.reference, "--reference"}};
-  auto check_outputs = [&](const std::vector<std::string>& inputs) {
-    for (const auto& [p, f] : outputs)
-      if (!p.empty()) check_output_path(p, f, inputs);
-  };
-  check_outputs(inputs);
-  io::check_distinct_outputs(outputs);
+  const RunFiles files = check_run_files(o.checkpoint, o.tokenizer, o.gguf, o.text_files,
+                                         {{o.csv, "--csv"}, {o.md, "--md"}, {o.plot, "--plot"}, {o.reference, "--reference"}});
   const golden::ElemType type = parse_elem_type(o.type);
   if (type == golden::ElemType::F32) throw InputError("--type: quantized KV caches hold f16 or bf16 elements");
   if (o.path != "auto" && o.path != "golden" && o.path != "dequant" && o.path != "both")
     throw InputError("--path must be auto, golden, dequant or both");
   if (o.gen < 1) throw InputError("--gen must be positive");
   gguf::TextModel tm = gguf::load_text_model(o.checkpoint, o.tokenizer, o.gguf);
-  check_outputs(tm.inputs);  // the default tokenizer beside a checkpoint included
+  files.check_outputs_against(tm.inputs);  // the default tokenizer beside a checkpoint included
   const Config c = tm.checkpoint.config;
   const int context = gguf::resolve_context(tm, o.context);
   const std::string model_name = tm.is_gguf ? "SmolLM2/GGUF" : "stories260K";
-  std::string text_label = o.text_files.empty() ? "built-in" : "";
-  for (const std::string& t : o.text_files) text_label += (text_label.empty() ? "" : ", ") + t;
+  const std::string text_label = llama::text_label(o.text_files);
   std::vector<KVFormat> formats;
   if (!o.no_baselines) {
     formats.push_back({"f32", 0, "", golden::ElemType::F32});

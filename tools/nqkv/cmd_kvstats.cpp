@@ -61,22 +61,11 @@ void run_kvstats(const KvstatsOptions& o) {
   using namespace nqkv;
   using namespace nqkv::llama;
   // Inputs, then outputs (writable, distinct, none of them an input), before any work.
-  if (o.checkpoint.empty() == o.gguf.empty()) throw InputError("give exactly one of --checkpoint and --gguf");
-  if (o.gguf.empty()) check_model_inputs(o.checkpoint, o.tokenizer, "");
-  else io::check_input_file(o.gguf, "--gguf", io::kMaxTensorFileBytes);
-  for (const std::string& t : o.text_files) io::check_input_file(t, "--text", io::kMaxTextFileBytes);
-  std::vector<std::string> inputs{o.checkpoint, o.tokenizer, o.gguf};
-  inputs.insert(inputs.end(), o.text_files.begin(), o.text_files.end());
   std::vector<std::pair<std::string, std::string>> outputs = {{o.dump, "--dump"}, {o.csv, "--csv"}, {o.md, "--md"}};
   if (!o.plot_prefix.empty())
     for (const char* suffix : {"_normality.png", "_sqnr_k.png", "_sqnr_v.png"})
       outputs.emplace_back(o.plot_prefix + suffix, "--plot-prefix");
-  auto check_outputs = [&](const std::vector<std::string>& inputs) {
-    for (const auto& [p, f] : outputs)
-      if (!p.empty()) check_output_path(p, f, inputs);
-  };
-  check_outputs(inputs);
-  io::check_distinct_outputs(outputs);
+  const RunFiles files = check_run_files(o.checkpoint, o.tokenizer, o.gguf, o.text_files, std::move(outputs));
   const golden::ElemType type = parse_elem_type(o.type);
   std::vector<const golden::Codebook*> cbs;
   if (o.codebooks.empty())
@@ -85,12 +74,11 @@ void run_kvstats(const KvstatsOptions& o) {
     for (const auto& n : o.codebooks) cbs.push_back(&golden::codebook_by_name(n));
 
   gguf::TextModel tm = gguf::load_text_model(o.checkpoint, o.tokenizer, o.gguf);
-  check_outputs(tm.inputs);  // the default tokenizer beside a checkpoint included
+  files.check_outputs_against(tm.inputs);  // the default tokenizer beside a checkpoint included
   const Config c = tm.checkpoint.config;
   const int context = gguf::resolve_context(tm, o.context);
   const std::string model_name = tm.is_gguf ? "SmolLM2/GGUF" : "stories260K";
-  std::string text_label = o.text_files.empty() ? "built-in" : "";
-  for (const std::string& t : o.text_files) text_label += (text_label.empty() ? "" : ", ") + t;
+  const std::string text_label = llama::text_label(o.text_files);
   for (int b : o.blocks)
     if (b < 8 || c.kv_dim() % b != 0)
       throw InputError(fmt::format("--blocks: {} must be at least 8 (the K^2 test needs n >= 8) and divide the "

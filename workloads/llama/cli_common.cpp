@@ -36,6 +36,31 @@ void check_model_inputs(const std::string& checkpoint, const std::string& tokeni
   if (!text.empty()) io::check_input_file(text, "--text", io::kMaxTextFileBytes);
 }
 
+void RunFiles::check_outputs_against(const std::vector<std::string>& more_inputs) const {
+  for (const auto& [path, flag] : outputs)
+    if (!path.empty()) check_output_path(path, flag, more_inputs);
+}
+
+RunFiles check_run_files(const std::string& checkpoint, const std::string& tokenizer, const std::string& gguf,
+                         const std::vector<std::string>& text_files,
+                         std::vector<std::pair<std::string, std::string>> outputs) {
+  if (checkpoint.empty() == gguf.empty()) throw InputError("give exactly one of --checkpoint and --gguf");
+  if (gguf.empty()) check_model_inputs(checkpoint, tokenizer, "");
+  else io::check_input_file(gguf, "--gguf", io::kMaxTensorFileBytes);
+  for (const std::string& t : text_files) io::check_input_file(t, "--text", io::kMaxTextFileBytes);
+  RunFiles f{{checkpoint, tokenizer, gguf}, std::move(outputs)};
+  f.inputs.insert(f.inputs.end(), text_files.begin(), text_files.end());
+  f.check_outputs_against(f.inputs);
+  io::check_distinct_outputs(f.outputs);
+  return f;
+}
+
+std::string text_label(const std::vector<std::string>& text_files) {
+  std::string label = text_files.empty() ? "built-in" : "";
+  for (const std::string& t : text_files) label += (label.empty() ? "" : ", ") + t;
+  return label;
+}
+
 std::vector<int> text_tokens(const Tokenizer& tok, const std::string& text) { return tok.encode(text, false, false); }
 
 }  // namespace nqkv::llama
