@@ -13,6 +13,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <tuple>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -1873,6 +1874,21 @@ std::string report_markdown(const std::string& out, const std::string& command, 
     md += "\n## Also: " + so["spec"]["name"].get<std::string>() + " (spec `" + so["spec"]["file"].get<std::string>() +
           "`)\n\n";
     md += fmt::format("Points: {} evaluated, {} ok.\n\n", co["points"].get<int64_t>(), co["ok"].get<int64_t>());
+    if (so["stages"]["area"]["enabled"].get<bool>()) {
+      // The logic area of each hardware set (one synthesis each) and how it was obtained.
+      md += "Area: " + so["assumptions"]["area_logic"].get<std::string>() + "; buffer: " +
+            so["assumptions"]["area_sram"].get<std::string>() + ".\n\n";
+      md += "| lanes | block_max | bits_max | div_sps | fidelity | transistors | logic mm2 |\n|---|---|---|---|---|---|---|\n";
+      std::set<std::string> seen;
+      for (const auto& r : read_jsonl(o + "/points.jsonl")) {
+        if (r["status"] != "ok") continue;
+        const std::string row = fmt::format("| {} | {} | {} | {} | {} | {} | {:.4f} |\n", r["lanes"].dump(), r["block_max"].dump(),
+                                            r["bits_max"].dump(), r["div_sps"].dump(), r["fidelity"]["area"].get<std::string>(),
+                                            r["transistors"].dump(), r["area_logic_mm2"].get<double>());
+        if (seen.insert(row).second) md += row;
+      }
+      md += "\n";
+    }
     md += validation_section(o);
     for (const auto& e : fs::directory_iterator(o)) {
       const std::string n = e.path().filename().string();
