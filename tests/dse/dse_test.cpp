@@ -21,6 +21,7 @@
 
 #include "golden/codebook.hpp"
 #include "io/error.hpp"
+#include "io/sanitizers.hpp"
 #include "models/dse/engine.hpp"
 #include "models/perf/hardware.hpp"
 #include "models/perf/memory_model.hpp"
@@ -560,6 +561,7 @@ TEST(DseCli, LibertyAreaInUm2) {
 // evaluates nothing.
 TEST(DseCli, PerplexityOfTheParetoFormatsIsCached) {
   if (!fs::exists(default_ppl_checkpoint())) GTEST_SKIP() << default_ppl_checkpoint() << " not found";
+  if (nqkv::io::kAddressSanitizer) GTEST_SKIP() << "nqkv eval runs are slow under AddressSanitizer (CI time)";
   const std::string d = tmpdir("ppl");
   write(d + "/s.yaml", small_spec("lanes: [4]"));
   const std::string cache = " --cache " + d + "/cache --quiet";
