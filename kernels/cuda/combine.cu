@@ -11,23 +11,6 @@
 
 namespace nqkv::cuda::detail {
 
-// Section 9.2, per partition: a_p from d = M_p - M (exp2 table T[f] * 2^n, 0 below n = -1000),
-// L_p 2^-31 and 2^(e_p - 15); one fixed-order step of an output's chain; the final division.
-__device__ __forceinline__ void partition_factors(const uint32_t* exp2, int64_t d, uint64_t Lp, int e, double& a,
-                                                  double& l, double& f) {
-  const int64_t n = d >> 10;
-  a = n < -1000 ? 0.0 : __dmul_rn(static_cast<double>(exp2[d & 1023]), pow2d(static_cast<int>(n)));
-  l = __dmul_rn(__ull2double_rn(Lp), pow2d(-31));
-  f = pow2d(e - 15);
-}
-__device__ __forceinline__ void combine_step(double a, double l, double f, int64_t O, double& den, double& num) {
-  den = __dadd_rn(den, __dmul_rn(a, l));
-  num = __dadd_rn(num, __dmul_rn(a, __dmul_rn(__ll2double_rn(O), f)));
-}
-__device__ __forceinline__ float combine_output(double num, double den) {
-  return __double2float_rn(__ddiv_rn(num, __dmul_rn(den, 127.0)));
-}
-
 // The combine (section 9.2), after the partition kernel: CTA (slab, kv head, sequence) runs the
 // fixed-order chains of kCombineSlab consecutive outputs of one query head, staging up to
 // kCombineChunk partitions at a time; when a (sequence, kv head) has an error, its last CTA resets the

@@ -65,6 +65,16 @@ __device__ __forceinline__ void tma_load_2d_kv(uint32_t dst, const CUtensorMap* 
       "l"(mk), "l"(mv), "r"(bar), "r"(y), "r"(voff), "r"(0)
       : "memory");
 }
+// One code box (one page of one kv head) into dst, completing on bar.
+__device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* m, int y, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %2}], [%4];\n" ::"r"(dst),
+      "l"(m), "r"(y), "r"(0), "r"(bar)
+      : "memory");
+}
+// Orders this thread's earlier generic-proxy accesses of shared memory before later async-proxy (TMA)
+// writes to it (a buffer that is refilled by TMA after the threads wrote into it).
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
 __device__ __forceinline__ void ldsm4(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"

@@ -345,6 +345,7 @@ __global__ void __launch_bounds__(kThreads, 2) decode_kernel(const DecodeParams 
   }
 
   publish_partition_errors(p, b, kvh, s_err);
+  trigger_dependents();
 }
 
 }  // namespace nqkv::cuda::detail

@@ -6,10 +6,13 @@
 // value pass (MMA), the CTA sum and the partition partials (partials.cuh). Moving a stage into a
 // __forceinline__ function of its own changes the register allocation (tried for the copies, the query,
 // its fragments and the score pass: 4 to 68 SASS lines of decode_mma_kernel<1, 1> differ), so the split
-// by role stops at this body until such a change is timed.
+// by role stops at this body until such a change is timed. The same body, with PIPE > 0, is the persistent,
+// software-pipelined kernel of the build option NQKV_CUDA_PERSISTENT (a CTA walks several items with the next
+// item's copies in flight; measured slower than one CTA per item, reports/gpu.md).
 #pragma once
 #include <climits>
 
+#include "kernels/cuda/combine.cuh"
 #include "kernels/cuda/copy.cuh"
 #include "kernels/cuda/epilogue.cuh"
 #include "kernels/cuda/page_table.cuh"
@@ -31,111 +34,218 @@ namespace nqkv::cuda::detail {
 // TMA = true: each warp's pages arrive by bulk copies (one lane per (page, K|V, codes|scales); codes
 // through the tensor maps with the same 64-byte swizzle), completing on two mbarriers per warp, instead
 // of 16-byte cp.async per lane. The dynamic shared memory is then aligned up to 1 KB (swizzle period).
-template <int NB, int G, bool SPLIT, bool TMA>
+// PIPE: 0 = one item per CTA; the persistent kernel with 2 = two K slots (2 CTAs per SM: the next item's K
+// copies in flight during the whole current item, its V copies from the end of the current value pass) or
+// 1 = one K slot (3 CTAs per SM: the next item's K copies from the end of the warp's value pass, its V
+// copies when the item starts; the O partials over the V rows).
+template <int NB, int G, bool SPLIT, bool TMA, int PIPE>
 __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const CodeMaps* maps) {
+  constexpr bool PERSIST = PIPE != 0;
   constexpr int NW = kFW, NT = 32 * NW, TOK = 64 * NW;  // warps, threads, tokens of this CTA
   extern __shared__ __align__(16) uint8_t smem_raw[];
   uint8_t* const smem =
       TMA ? smem_raw + ((1024u - static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw))) & 1023u) : smem_raw;
-  __shared__ __align__(8) unsigned long long s_bar[TMA ? NW : 1][2];
+  // mbarriers per warp: [0] K codes (slot 0), [1] V codes, [2] K codes of slot 1 (persistent kernel)
+  __shared__ __align__(8) unsigned long long s_bar[TMA ? NW : 1][PIPE == 2 ? 3 : 2];
   __shared__ int s_err, s_emax, s_qshift[G];
   __shared__ long long s_Mw[NW][G];
   __shared__ unsigned long long s_Lw[NW][G];
   constexpr int D = 128, SPB = 4 / NB;  // k-steps (32 dims) per block
   const PagedCache& c = p.c;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, tig = lane & 3;
-  const int part = blockIdx.x;
-  const int kvh = blockIdx.y, b = blockIdx.z;
   const int Hq = p.q_heads, H = c.kv_heads, ps = c.page_size;
   const int is_bf16 = c.type == golden::ElemType::BF16;
+  // Shared memory (fast_smem_bytes): K codes (the persistent kernel: two slots, the second after the V
+  // codes), V codes, K scales (two slots), V scales, the query rows, the exp2 table.
+  constexpr int SC = PIPE == 2 ? 192 * TOK : 128 * TOK;  // first scale byte
   uint8_t* Kc = smem;
-  uint8_t* Vc = smem + 64 * TOK;
-  uint16_t* Ks = reinterpret_cast<uint16_t*>(smem + 128 * TOK);
-  uint16_t* Vs = Ks + TOK * NB;
-  int16_t* qs = reinterpret_cast<int16_t*>(smem + 128 * TOK + 4 * TOK * NB);
-  uint32_t* const s_exp2 = reinterpret_cast<uint32_t*>(smem + 128 * TOK + 4 * TOK * NB + G * 128 * 2);  // if exp2_in_smem
+  uint8_t* const Vc = smem + 64 * TOK;
+  uint16_t* Ks = reinterpret_cast<uint16_t*>(smem + SC);
+  uint16_t* const Vs = reinterpret_cast<uint16_t*>(smem + SC) + TOK * NB;
+  int16_t* qs = reinterpret_cast<int16_t*>(smem + SC + (PIPE == 2 ? 6 : 4) * TOK * NB);
+  uint32_t* const s_exp2 = reinterpret_cast<uint32_t*>(smem + SC + (PIPE == 2 ? 6 : 4) * TOK * NB + G * 128 * 2);  // if exp2_in_smem
 
   // The page-table entries (lane i of each warp: page i of the warp's 64 tokens) and (warps < G) the
   // query are loaded before the sequence length is known, so the CTA's first three global round trips
   // overlap instead of following each other; each warp then works from its own lanes' entries (shuffles),
   // with no shared-memory page list and no barrier before its copies.
   const int pshift = ps == 64 ? 6 : 4;  // validate_cache: page_size is 16 or 64
-  const int wt0 = warp * 64;
+  const int wt0 = warp * 64, tl0 = 2 * lane;
   wait_for_previous_kernel();
-  const int pg_pre = lane < (64 >> pshift) ? prefetch_page(c, b, part * kPartTokens + wt0, pshift, lane) : -1;
+  // The work: one (partition, kv head, sequence) per CTA, or (persistent kernel) the items [w, w_end) of
+  // the host's schedule, in (sequence, kv head, partition) order; fetch_item skips items past their
+  // sequence's end (and writes the NaN outputs of an invalid length at partition 0).
+  int part, kvh, b, len, pg_pre;
   float qraw[4];
-  if (warp < G) {
-    const float* qv = p.q + (int64_t(b) * Hq + kvh * G + warp) * D;
+  int w = 0, w_end = 0;
+  auto fetch_item = [&](int& it, int& f_part, int& f_kvh, int& f_b, int& f_len, int& f_pg, float (&f_q)[4]) -> bool {
+    while (it < w_end) {
+      const int r = it / p.max_parts;
+      f_part = it - r * p.max_parts;
+      f_kvh = r % H;
+      f_b = r / H;
+      f_pg = lane < (64 >> pshift) ? prefetch_page(c, f_b, f_part * kPartTokens + wt0, pshift, lane) : -1;
+      if (warp < G) {
+        const float* qv = p.q + (int64_t(f_b) * Hq + f_kvh * G + warp) * D;
 #pragma unroll
-    for (int k = 0; k < 4; ++k) qraw[k] = __ldg(&qv[lane + 32 * k]);
+        for (int k = 0; k < 4; ++k) f_q[k] = __ldg(&qv[lane + 32 * k]);
+      }
+      f_len = checked_seq_len(p, f_b, f_kvh, G, D, f_part == 0, NT);
+      if (f_part * kPartTokens < f_len) return true;
+      it = (r + 1) * p.max_parts;  // the rest of this (sequence, kv head) is past its end (or invalid)
+    }
+    return false;
+  };
+  if constexpr (PERSIST) {
+    const int64_t n = int64_t(c.batch) * H * p.max_parts;
+    w = static_cast<int>(n * blockIdx.x / gridDim.x);
+    w_end = static_cast<int>(n * (blockIdx.x + 1) / gridDim.x);
+    if (!fetch_item(w, part, kvh, b, len, pg_pre, qraw)) {
+      trigger_dependents();
+      return;
+    }
+  } else {
+    part = blockIdx.x;
+    kvh = blockIdx.y;
+    b = blockIdx.z;
+    pg_pre = lane < (64 >> pshift) ? prefetch_page(c, b, part * kPartTokens + wt0, pshift, lane) : -1;
+    if (warp < G) {
+      const float* qv = p.q + (int64_t(b) * Hq + kvh * G + warp) * D;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) qraw[k] = __ldg(&qv[lane + 32 * k]);
+    }
+    len = checked_seq_len(p, b, kvh, G, D, part == 0, NT);
+    if (len == 0) return;
+    if (part >= (len + kPartTokens - 1) / kPartTokens) return;
   }
-  const int len = checked_seq_len(p, b, kvh, G, D, part == 0, NT);
-  if (len == 0) return;
-  const int nparts = (len + kPartTokens - 1) / kPartTokens;
-  if (part >= nparts) return;
-  const int t0 = part * kPartTokens;  // this CTA's first token
-  const int ntok = max(0, min(TOK, len - t0));
-  const int wn = max(0, min(64, ntok - wt0));
-  const int npw = (wn + ps - 1) >> pshift;  // pages of this warp; lane i < npw holds page i (-1: outside the pool)
-  const bool pg_ok = pg_pre >= 0 && pg_pre < c.num_pages;
-  const int wpage = lane < npw && pg_ok ? pg_pre : -1;
-  // Errors found before the query barrier are added to s_err after it (tid 0 resets s_err before it).
-  int early_err = __any_sync(0xffffffffu, lane < npw && !pg_ok) ? kErrPageOutOfRange : 0;
-  if (tid == 0) {
-    s_err = 0;
-    s_emax = INT_MIN;
+  // This warp's tokens of an item and its pages (lane i < the warp's page count holds page i; -1: outside
+  // the pool or the sequence).
+  auto warp_tokens = [&](int i_part, int i_len) { return max(0, min(64, min(TOK, i_len - i_part * kPartTokens) - wt0)); };
+  auto warp_page = [&](int i_wn, int i_pg, bool& bad) {
+    const int npw = (i_wn + ps - 1) >> pshift;
+    const bool ok = i_pg >= 0 && i_pg < c.num_pages;
+    bad = __any_sync(0xffffffffu, lane < npw && !ok);
+    return lane < npw && ok ? i_pg : -1;
+  };
+  // Persistent kernel: the next item (its K copies go out when the current item starts, its V copies once
+  // this warp's value pass is done) and the one after it (fetched during the current item's value pass).
+  int n_part = 0, n_kvh = 0, n_b = 0, n_len = 0, n_pg = -1;
+  float n_q[4];
+  bool has_next = false;
+  int wn, wpage, early_err;
+  {
+    wn = warp_tokens(part, len);
+    bool bad;
+    wpage = warp_page(wn, pg_pre, bad);
+    early_err = bad ? kErrPageOutOfRange : 0;
   }
-  // ---- this warp's copies: group 0 = K codes + scales, group 1 = V codes + scales.
-  // Scales: each lane copies the K and V scales of the two tokens it owns in the epilogue (wt0 + 2 lane
-  // and + 1, always in one page: pages hold 16 or 64 tokens), 4 NB bytes each, by cp.async; the 64-bit
-  // source offset is shared by K and V.
-  const uint32_t bar_k = static_cast<uint32_t>(__cvta_generic_to_shared(&s_bar[TMA ? warp : 0][0])), bar_v = bar_k + 8;
-  // The exp2 table rides in group 0 (every thread's wait<0> and the CTA barrier before E_t cover it).
+  if constexpr (!PERSIST) {  // (the persistent kernel resets them per item)
+    if (tid == 0) {
+      s_err = 0;
+      s_emax = INT_MIN;
+    }
+  }
+  // ---- copies: group "K" = K codes + scales, group "V" = V codes + scales (one cp.async group each; the
+  // TMA path's codes complete on the warp's mbarriers instead). Scales: each lane copies the K and V
+  // scales of the two tokens it owns in the epilogue (wt0 + 2 lane and + 1, always in one page: pages
+  // hold 16 or 64 tokens), 4 NB bytes each; a warp's copies land in its own rows only, so a warp needs no
+  // CTA barrier before it refills them.
+  const uint32_t bar0 = static_cast<uint32_t>(__cvta_generic_to_shared(&s_bar[TMA ? warp : 0][0]));
+  // The exp2 table rides in the first K group (every thread's wait and the CTA barrier before E_t cover it).
   if constexpr (exp2_in_smem(NB, G)) {
 #pragma unroll
     for (int i = tid; i < 256; i += NT) cp_async16(s_exp2 + 4 * i, p.exp2 + 4 * i);
   }
-  const int tl0 = 2 * lane;
-  const int spage_l = __shfl_sync(0xffffffffu, wpage, tl0 >> pshift);
-  const int spage = tl0 < wn ? spage_l : -1;
-  const uint64_t soff =
-      (uint64_t(uint32_t(spage) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps) + uint32_t((wt0 + tl0) & (ps - 1))) * (2 * NB);
-  const uint32_t sdst = static_cast<uint32_t>(__cvta_generic_to_shared(Ks + (wt0 + tl0) * NB));
-  auto copy_scales = [&](int is_v) {
-    cp_async_if<4 * NB>(sdst + (is_v ? 2 * TOK * NB : 0),
-                        reinterpret_cast<const uint8_t*>(is_v ? c.v_scales : c.k_scales) + soff, spage >= 0);
-    cp_async_commit();
-  };
   if constexpr (TMA) {
-    // Lane i < the warp's page count issues the K and the V code copies of page i (tensor maps, one box =
-    // the page's rows of this kv head). A page of the warp starts at a page boundary (64-token warps,
-    // page_size 16 or 64).
     if (lane == 0) {
-      mbar_init(bar_k, 1);
-      mbar_init(bar_v, 1);
+      mbar_init(bar0, 1);
+      mbar_init(bar0 + 8, 1);
+      if constexpr (PIPE == 2) mbar_init(bar0 + 16, 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncwarp();
-    const int page = wpage;
-    const int nvalid = __popc(__ballot_sync(0xffffffffu, page >= 0));
+  }
+  // Copies of one item's K (is_v = 0, into K slot ks) or V codes and scales; wn, wpage from warp_tokens /
+  // warp_page of the item.
+  auto issue_copies = [&](int is_v, int ks, int i_b, int i_kvh, int i_wn, int i_wpage) {
+    uint8_t* const cdst = is_v ? Vc : smem + (ks ? 128 * TOK : 0);
+    uint16_t* const sbase = is_v ? Vs : reinterpret_cast<uint16_t*>(smem + SC) + (ks ? 2 * TOK * NB : 0);
+    const int spage_l = __shfl_sync(0xffffffffu, i_wpage, tl0 >> pshift);
+    const int spage = tl0 < i_wn ? spage_l : -1;
+    const uint64_t soff = (uint64_t(uint32_t(spage) * uint32_t(H) + uint32_t(i_kvh)) * uint32_t(ps) +
+                           uint32_t((wt0 + tl0) & (ps - 1))) * (2 * NB);
+    if constexpr (TMA) {
+      // Lane i < the warp's page count issues the code box of page i (tensor map, one box = the page's
+      // rows of this kv head). A page of the warp starts at a page boundary (64-token warps, pages of 16 or 64).
+      const uint32_t bar = is_v ? bar0 + 8 : bar0 + (ks ? 16 : 0);
+      if constexpr (PERSIST) fence_proxy_async();  // the rows held generic-proxy accesses of the previous item
+      const int nvalid = __popc(__ballot_sync(0xffffffffu, i_wpage >= 0));
+      if (lane == 0) mbar_arrive_expect_tx(bar, static_cast<uint32_t>(nvalid * ps * 64));
+      __syncwarp();
+      if (i_wpage >= 0) {
+        const int row = (i_wpage * H + i_kvh) * ps;  // < 2^31: checked on the host
+        tma_load_2d(static_cast<uint32_t>(__cvta_generic_to_shared(cdst + (wt0 + lane * ps) * 64)), is_v ? &maps->v : &maps->k,
+                    row, bar);
+      }
+    } else {
+      // Lane: 16-byte chunk lane & 3 of tokens lane / 4 + 8j. Tokens 16m + tr and 16m + 8 + tr share a page
+      // (pages of 16 or 64 tokens), so 4 page lookups and 64-bit offsets serve the 8 rows (32-bit page row
+      // index: the host checks num_pages * kv_heads < 2^31); the destinations are one base plus immediates,
+      // and the copies are predicated rather than branched around.
+      const int ch = lane & 3, tr = lane >> 2;
+      const uint32_t sw = static_cast<uint32_t>((ch ^ ((tr >> 1) & 3)) << 4);
+      const uint8_t* gc = is_v ? c.v_codes : c.k_codes;
+      const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(cdst + (wt0 + tr) * 64 + sw));
+#pragma unroll
+      for (int m = 0; m < 4; ++m) {
+        const int pm = __shfl_sync(0xffffffffu, i_wpage, (16 * m) >> pshift);  // page of rows 16m .. 16m + 15
+        const int page = tr + 16 * m < i_wn ? pm : -1;
+        const uint64_t goff = uint64_t(uint32_t(page) * uint32_t(H) + uint32_t(i_kvh)) * uint32_t(ps * 64) +
+                              uint32_t((((tr + 16 * m) & (ps - 1)) << 6) + ch * 16);
+        cp_async16_if(dst + 1024 * m, gc + goff, page >= 0);
+        cp_async16_if(dst + 1024 * m + 512, gc + goff + 512, page >= 0 && tr + 16 * m + 8 < i_wn);
+      }
+    }
+    cp_async_if<4 * NB>(static_cast<uint32_t>(__cvta_generic_to_shared(sbase + (wt0 + tl0) * NB)),
+                        reinterpret_cast<const uint8_t*>(is_v ? c.v_scales : c.k_scales) + soff, spage >= 0);
+    cp_async_commit();
+  };
+  if constexpr (PERSIST) {
+    issue_copies(0, 0, b, kvh, wn, wpage);
+    issue_copies(1, 0, b, kvh, wn, wpage);
+    ++w;
+    has_next = fetch_item(w, n_part, n_kvh, n_b, n_len, n_pg, n_q);
+  } else if constexpr (TMA) {
+    // K and V code boxes of page i from lane i in one asm statement (V lands 64 TOK bytes after K).
+    const int nvalid = __popc(__ballot_sync(0xffffffffu, wpage >= 0));
     if (lane == 0) {
       const uint32_t bytes = static_cast<uint32_t>(nvalid * ps * 64);
-      mbar_arrive_expect_tx(bar_k, bytes);
-      mbar_arrive_expect_tx(bar_v, bytes);
+      mbar_arrive_expect_tx(bar0, bytes);
+      mbar_arrive_expect_tx(bar0 + 8, bytes);
     }
     __syncwarp();
-    if (page >= 0) {
-      const int row = (page * H + kvh) * ps;  // < 2^31: checked on the host
+    if (wpage >= 0) {
+      const int row = (wpage * H + kvh) * ps;  // < 2^31: checked on the host
       const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(Kc + (wt0 + lane * ps) * 64));
-      tma_load_2d_kv(dst, &maps->k, &maps->v, row, bar_k, 64 * TOK);  // Vc = Kc + 64 TOK, bar_v = bar_k + 8
+      tma_load_2d_kv(dst, &maps->k, &maps->v, row, bar0, 64 * TOK);  // Vc = Kc + 64 TOK, bar_v = bar_k + 8
     }
-    copy_scales(0);
-    copy_scales(1);
+    const int spage_l = __shfl_sync(0xffffffffu, wpage, tl0 >> pshift);
+    const int spage = tl0 < wn ? spage_l : -1;
+    const uint64_t soff =
+        (uint64_t(uint32_t(spage) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps) + uint32_t((wt0 + tl0) & (ps - 1))) * (2 * NB);
+    const uint32_t sdst = static_cast<uint32_t>(__cvta_generic_to_shared(Ks + (wt0 + tl0) * NB));
+    for (int is_v = 0; is_v < 2; ++is_v) {
+      cp_async_if<4 * NB>(sdst + (is_v ? 2 * TOK * NB : 0),
+                          reinterpret_cast<const uint8_t*>(is_v ? c.v_scales : c.k_scales) + soff, spage >= 0);
+      cp_async_commit();
+    }
   } else {
-    // Lane: 16-byte chunk lane & 3 of tokens lane / 4 + 8j. Tokens 16m + tr and 16m + 8 + tr share a page
-    // (pages of 16 or 64 tokens), so 4 page lookups and 64-bit offsets serve the 8 rows (32-bit page row
-    // index: the host checks num_pages * kv_heads < 2^31); the destinations are one base plus immediates,
-    // and the copies are predicated rather than branched around.
+    // Lane: 16-byte chunk lane & 3 of tokens lane / 4 + 8j (as issue_copies, K and V from one set of offsets).
+    const int spage_l = __shfl_sync(0xffffffffu, wpage, tl0 >> pshift);
+    const int spage = tl0 < wn ? spage_l : -1;
+    const uint64_t soff =
+        (uint64_t(uint32_t(spage) * uint32_t(H) + uint32_t(kvh)) * uint32_t(ps) + uint32_t((wt0 + tl0) & (ps - 1))) * (2 * NB);
+    const uint32_t sdst = static_cast<uint32_t>(__cvta_generic_to_shared(Ks + (wt0 + tl0) * NB));
     const int ch = lane & 3, tr = lane >> 2;
     const uint32_t sw = static_cast<uint32_t>((ch ^ ((tr >> 1) & 3)) << 4);
     uint64_t goff[4];
@@ -155,10 +265,45 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       const uint32_t dst = kdst + (is_v ? 64 * TOK : 0);  // Vc = Kc + 64 TOK
 #pragma unroll
       for (int j = 0; j < 8; ++j) cp_async16_if(dst + 512 * j, gc + goff[j >> 1] + (j & 1) * 512, (okm >> j) & 1u);
-      copy_scales(is_v);
+      cp_async_if<4 * NB>(sdst + (is_v ? 2 * TOK * NB : 0),
+                          reinterpret_cast<const uint8_t*>(is_v ? c.v_scales : c.k_scales) + soff, spage >= 0);
+      cp_async_commit();
     }
   }
 
+  for (int item = 0;; ++item) {
+  const int t0 = part * kPartTokens;  // this item's first token
+  const int nparts = (len + kPartTokens - 1) / kPartTokens;
+  const int kslot = PIPE == 2 ? (item & 1) : 0;
+  if constexpr (PIPE == 1) {
+    // This item's V copies (the V rows were free after the previous item's CTA sum), then the next item.
+    if (item > 0) {
+      issue_copies(1, 0, b, kvh, wn, wpage);
+      int it = w + 1;
+      has_next = fetch_item(it, n_part, n_kvh, n_b, n_len, n_pg, n_q);
+      w = it;
+    }
+  }
+  if constexpr (PIPE == 2) {
+    Kc = smem + (kslot ? 128 * TOK : 0);
+    Ks = reinterpret_cast<uint16_t*>(smem + SC) + (kslot ? 2 * TOK * NB : 0);
+    // The next item's K copies go into the other slot (free: its last reader, the previous item, ended
+    // with the CTA barrier of publish_partition_errors). Always one group, empty without a next item.
+    if (has_next) {
+      const int nwn = warp_tokens(n_part, n_len);
+      bool bad;
+      const int nwp = warp_page(nwn, n_pg, bad);
+      issue_copies(0, kslot ^ 1, n_b, n_kvh, nwn, nwp);
+    } else {
+      cp_async_commit();
+    }
+  }
+  if constexpr (PERSIST) {
+    if (tid == 0) {
+      s_err = 0;
+      s_emax = INT_MIN;
+    }
+  }
   // ---- query in fixed point (section 7.1), one warp per head, natural order
   if (warp < G) {
     const int h = warp, hq = kvh * G + h;
@@ -255,8 +400,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       }
   }
 
-  cp_async_wait<1>();
-  if constexpr (TMA) mbar_wait(bar_k, 0);
+  cp_async_wait<PIPE == 2 ? 2 : 1>();  // this item's K group (V and with PIPE 2 the next K may be in flight)
+  if constexpr (TMA) mbar_wait(bar0 + (kslot ? 16 : 0), PIPE == 2 ? (item >> 1) & 1 : item & 1);
   __syncwarp();
   const uint32_t kbase = static_cast<uint32_t>(__cvta_generic_to_shared(Kc));
   const uint32_t vbase = static_cast<uint32_t>(__cvta_generic_to_shared(Vc));
@@ -464,8 +609,8 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   }
 
   // ---- scale scan of this warp's tokens: non-finite blocks, e_p (7.3.1)
-  cp_async_wait<0>();
-  if constexpr (TMA) mbar_wait(bar_v, 0);
+  cp_async_wait<PIPE == 2 ? 1 : 0>();  // this item's V group
+  if constexpr (TMA) mbar_wait(bar0 + 8, item & 1);
   __syncwarp();
   uint32_t vsw[NB];  // this lane's V scales: the scan, and for G = 1 also W
   if constexpr (G == 1 || NB == 2) load_scale_words<NB>(Vs + (wt0 + tl0) * NB, vsw);
@@ -704,6 +849,35 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       }
     }
   }
+  int nn_part = 0, nn_kvh = 0, nn_b = 0, nn_len = 0, nn_pg = -1;
+  float nn_q[4];
+  bool nn_has = false;
+  if constexpr (PIPE == 1) {
+    // This warp's K rows (W) and scales are consumed: the next item's K copies go out now.
+    __syncwarp();
+    if (has_next) {
+      const int nwn = warp_tokens(n_part, n_len);
+      bool bad;
+      const int nwp = warp_page(nwn, n_pg, bad);
+      issue_copies(0, 0, n_b, n_kvh, nwn, nwp);
+    }
+  }
+  if constexpr (PIPE == 2) {
+    // This warp's V rows and scales are consumed: the next item's V copies go out now (one group, empty
+    // without a next item), and the item after it is fetched, its loads overlapping the CTA sum.
+    __syncwarp();
+    if (has_next) {
+      const int nwn = warp_tokens(n_part, n_len);
+      bool bad;
+      const int nwp = warp_page(nwn, n_pg, bad);
+      issue_copies(1, 0, n_b, n_kvh, nwn, nwp);
+      int it = w + 1;
+      nn_has = fetch_item(it, nn_part, nn_kvh, nn_b, nn_len, nn_pg, nn_q);
+      w = it;
+    } else {
+      cp_async_commit();
+    }
+  }
   // ---- CTA sum of the per-warp partials (int32 per warp, int64 sum; exact, fixed order), over the free K/V rows,
   // then the partition partials.
   __syncthreads();
@@ -713,7 +887,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   // runs over all NW warps with a compile-time count. Tiles m = 2c, 2c + 1 are dims 32c + 4g .. + 3.
   constexpr int RS = D + 8;
   static_assert(NW % 2 == 0, "warp pairs");
-  int* Op = reinterpret_cast<int*>(smem);  // [NW][G][RS]
+  int* Op = reinterpret_cast<int*>(PIPE == 1 ? Vc : Kc);  // [NW][G][RS]
   if (tig < G) {
 #pragma unroll
     for (int c4 = 0; c4 < 4; ++c4) {
@@ -759,16 +933,65 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
       p.part_L[pi] = L;
     }
   }
-  publish_partition_errors(p, b, kvh, s_err);
+  // The partials are out; with the fused combine the last item of a (sequence, kv head) runs its combine.
+  if (PERSIST && p.fuse_combine) {
+    __shared__ int s_last;
+    __threadfence();  // this thread's partials, before the CTA's arrival
+    publish_partition_errors(p, b, kvh, s_err);
+    if (tid == 0) {
+      __threadfence();
+      s_last = atomicAdd(&p.counters[b * H + kvh], 1) == nparts - 1;
+    }
+    __syncthreads();
+    if (s_last) {
+      __threadfence();
+      combine_in_cta<G, NT>(p, b, kvh, nparts, reinterpret_cast<double*>(PIPE == 1 ? Vc : Kc));
+    }
+  } else {
+    publish_partition_errors(p, b, kvh, s_err);
+  }
+  if constexpr (!PERSIST) {
+    break;
+  } else {
+    if (!has_next) break;
+    part = n_part, kvh = n_kvh, b = n_b, len = n_len, pg_pre = n_pg;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) qraw[k] = n_q[k];
+    wn = warp_tokens(part, len);
+    bool bad;
+    wpage = warp_page(wn, pg_pre, bad);
+    early_err = bad ? kErrPageOutOfRange : 0;
+    if constexpr (PIPE == 2) {
+      has_next = nn_has;
+      n_part = nn_part, n_kvh = nn_kvh, n_b = nn_b, n_len = nn_len, n_pg = nn_pg;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) n_q[k] = nn_q[k];
+    } else {
+      has_next = false;  // fetched when the item starts
+    }
+  }
+  }  // items
+  trigger_dependents();
 }
 template <int NB, int G, bool SPLIT = true>
 __global__ void __launch_bounds__(kThreads, 3) decode_mma_kernel(const DecodeParams p) {
-  decode_mma_body<NB, G, SPLIT, false>(p, nullptr);
+  decode_mma_body<NB, G, SPLIT, false, 0>(p, nullptr);
 }
 template <int NB, int G>
 __global__ void __launch_bounds__(kThreads, 3) decode_mma_tma_kernel(const __grid_constant__ DecodeParams p,
                                                                      const __grid_constant__ CodeMaps maps) {
-  decode_mma_body<NB, G, true, true>(p, &maps);
+  decode_mma_body<NB, G, true, true, 0>(p, &maps);
 }
+#if NQKV_CUDA_PERSISTENT
+// The persistent, software-pipelined partition kernel (build option NQKV_CUDA_PERSISTENT; measured slower
+// than decode_mma_kernel on every shape, reports/gpu.md): gridDim.x CTAs walk contiguous ranges of the
+// host's (sequence, kv head, partition) item order, PIPE as decode_mma_body (2: 2 CTAs per SM,
+// fast_smem_bytes with persist; 1: 3 CTAs per SM). TMA copies at G = 1, cp.async at G = 2, 4.
+template <int NB, int G, int PIPE>
+__global__ void __launch_bounds__(kThreads, PIPE == 2 ? 2 : 3)
+    decode_mma_persistent_kernel(const __grid_constant__ DecodeParams p, const __grid_constant__ CodeMaps maps) {
+  decode_mma_body<NB, G, true, G == 1, PIPE>(p, &maps);
+}
+#endif
 
 }  // namespace nqkv::cuda::detail

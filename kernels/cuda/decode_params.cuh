@@ -17,6 +17,7 @@ struct DecodeParams {
   const float* q;
   float* out;
   int q_heads, group, max_parts, max_seq_len;
+  int fuse_combine;  // fast path: the last item of each (sequence, kv head) runs the combine (combine_in_cta)
   int64_t cfix;
   const uint32_t* exp2;
   int32_t* err;

@@ -76,6 +76,18 @@ static bool encode_code_maps(const PagedCache& c, CodeMaps& maps) {
   return one(&maps.k, c.k_codes) && one(&maps.v, c.v_codes);
 }
 
+// Multiprocessor count of a device, once per device.
+static int sm_count(int dev) {
+  static std::mutex mu;
+  static std::map<int, int> n;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = n.find(dev);
+  if (it != n.end()) return it->second;
+  int v = 0;
+  if (cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || v <= 0) v = 1;
+  return n[dev] = v;
+}
+
 namespace {
 
 // Launches one partition kernel over grid with bytes of dynamic shared memory; with partition_uses_pdl()
@@ -101,7 +113,18 @@ Result launch_partition(Kernel kernel, dim3 grid, int bytes, cudaStream_t s, con
 
 // The fast-path kernels of one (NB, G): split / select-based LUT, cp.async / TMA (G = 1 only).
 template <int NB, int G>
-Result launch_mma(const DecodeVariant& v, const DecodeParams& p, const CodeMaps& maps, dim3 grid, cudaStream_t s) {
+Result launch_mma(const DecodeVariant& v, const DecodeSchedule& sc, const DecodeParams& p, const CodeMaps& maps, dim3 grid,
+                  cudaStream_t s) {
+#if NQKV_CUDA_PERSISTENT
+  if (sc.pipe == 2)
+    return launch_partition(decode_mma_persistent_kernel<NB, G, 2>, dim3(sc.ctas), fast_smem_bytes(NB, G, true) + (G == 1 ? 1024 : 0),
+                            s, p, maps);
+  if (sc.pipe == 1)
+    return launch_partition(decode_mma_persistent_kernel<NB, G, 1>, dim3(sc.ctas), fast_smem_bytes(NB, G) + (G == 1 ? 1024 : 0), s, p,
+                            maps);
+#else
+  (void)sc;
+#endif
   const int bytes = fast_smem_bytes(NB, G);
   if constexpr (G == 1)
     if (v.kind == DecodeVariant::MmaTma)
@@ -110,23 +133,23 @@ Result launch_mma(const DecodeVariant& v, const DecodeParams& p, const CodeMaps&
   return launch_partition(decode_mma_kernel<NB, G>, grid, bytes, s, p);
 }
 
-Result launch_variant(const DecodeVariant& v, const DecodeParams& p, const CodeMaps& maps, dim3 grid, int generic_bytes,
-                      cudaStream_t s) {
+Result launch_variant(const DecodeVariant& v, const DecodeSchedule& sc, const DecodeParams& p, const CodeMaps& maps, dim3 grid,
+                      int generic_bytes, cudaStream_t s) {
   if (v.kind == DecodeVariant::Generic) switch (v.bits) {
       case 4: return launch_partition(decode_kernel<4>, grid, generic_bytes, s, p);
       case 3: return launch_partition(decode_kernel<3>, grid, generic_bytes, s, p);
       default: return launch_partition(decode_kernel<2>, grid, generic_bytes, s, p);
     }
   switch (v.nb * 8 + v.G) {
-    case 9: return launch_mma<1, 1>(v, p, maps, grid, s);
-    case 10: return launch_mma<1, 2>(v, p, maps, grid, s);
-    case 12: return launch_mma<1, 4>(v, p, maps, grid, s);
-    case 17: return launch_mma<2, 1>(v, p, maps, grid, s);
-    case 18: return launch_mma<2, 2>(v, p, maps, grid, s);
-    case 20: return launch_mma<2, 4>(v, p, maps, grid, s);
-    case 33: return launch_mma<4, 1>(v, p, maps, grid, s);
-    case 34: return launch_mma<4, 2>(v, p, maps, grid, s);
-    default: return launch_mma<4, 4>(v, p, maps, grid, s);
+    case 9: return launch_mma<1, 1>(v, sc, p, maps, grid, s);
+    case 10: return launch_mma<1, 2>(v, sc, p, maps, grid, s);
+    case 12: return launch_mma<1, 4>(v, sc, p, maps, grid, s);
+    case 17: return launch_mma<2, 1>(v, sc, p, maps, grid, s);
+    case 18: return launch_mma<2, 2>(v, sc, p, maps, grid, s);
+    case 20: return launch_mma<2, 4>(v, sc, p, maps, grid, s);
+    case 33: return launch_mma<4, 1>(v, sc, p, maps, grid, s);
+    case 34: return launch_mma<4, 2>(v, sc, p, maps, grid, s);
+    default: return launch_mma<4, 4>(v, sc, p, maps, grid, s);
   }
 }
 
@@ -195,10 +218,13 @@ Result decode_attention(const PagedCache& c, const float* q, int q_heads, float 
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   DecodeVariant v =
       choose_decode_variant(cb.bits, c.head_dim, c.block, G, int64_t(c.num_pages) * c.kv_heads, split_ok);
-  CodeMaps maps;
+  CodeMaps maps{};
   if (v.kind == DecodeVariant::MmaTma && !encode_code_maps(c, maps)) v.kind = DecodeVariant::Mma;
-  r = launch_variant(v, p, maps, grid, L.total, s);
-  if (!r.ok()) return r;
+  DecodeSchedule sc = choose_decode_schedule(v, int64_t(max_parts) * c.kv_heads * c.batch, sm_count(dev));
+  if (G == 1 && v.kind != DecodeVariant::MmaTma) sc = DecodeSchedule{};  // the persistent G = 1 kernel copies by TMA
+  p.fuse_combine = sc.fuse ? 1 : 0;
+  r = launch_variant(v, sc, p, maps, grid, L.total, s);
+  if (!r.ok() || sc.fuse) return r;
   return launch_combine(p, G, c.head_dim, c.kv_heads, c.batch, s, combine_uses_pdl());
 }
 

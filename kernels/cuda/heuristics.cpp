@@ -1,6 +1,7 @@
 // Kernel selection of the decode (heuristics.hpp). Measured reasons for each rule: reports/archive/cuda-kernel-history-2026-12-06.md.
 #include "kernels/cuda/heuristics.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace nqkv::cuda::detail {
@@ -28,6 +29,31 @@ DecodeVariant choose_decode_variant(int bits, int head_dim, int block, int G, in
   // Codebooks without a split table (fp4, e2m1, int4sym) keep cp.async.
   v.kind = G == 1 && split_ok && !tma_off ? DecodeVariant::MmaTma : DecodeVariant::Mma;
   return v;
+}
+
+// One CTA per item unless the build has NQKV_CUDA_PERSISTENT and NQKV_CUDA_PERSIST asks for the persistent
+// kernel (slower on every measured shape, with and without the fused combine: reports/gpu.md).
+DecodeSchedule choose_decode_schedule(const DecodeVariant& v, int64_t items, int sms) {
+  DecodeSchedule s;
+#if NQKV_CUDA_PERSISTENT
+  static const char* persist_env = std::getenv("NQKV_CUDA_PERSIST");
+  static const bool fuse = env_is("NQKV_CUDA_FUSE", '1');
+  static const int max_ctas = [] {
+    const char* e = std::getenv("NQKV_CUDA_PERSIST_CTAS");
+    return e ? std::atoi(e) : 0;
+  }();
+  if (v.kind == DecodeVariant::Generic || !v.split || !persist_env) return s;
+  if (persist_env[0] == '1') s.pipe = 2;
+  if (persist_env[0] == '3') s.pipe = 1;
+  if (!s.pipe) return s;
+  int64_t ctas = std::min<int64_t>(items, (s.pipe == 2 ? 2 : 3) * int64_t(sms));
+  if (max_ctas > 0) ctas = std::min<int64_t>(ctas, max_ctas);
+  s.ctas = static_cast<int>(std::max<int64_t>(ctas, 1));
+  s.fuse = fuse;
+#else
+  (void)v, (void)items, (void)sms;
+#endif
+  return s;
 }
 
 // The partition kernel as a programmatic dependent of the previous kernel (issue 18): in CUDA graphs of

@@ -14,10 +14,11 @@ __device__ __forceinline__ void publish_partition_errors(const DecodeParams& p, 
     atomicOr(&p.seq_err[b * p.c.kv_heads + kvh], s_err);
     atomicOr(p.err, s_err);
   }
-  // combine_kernel may be scheduled once every partition CTA is here (programmatic dependent launch;
-  // its griddepcontrol.wait still waits for this grid's completion and memory flush).
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 }
+// End of a partition CTA (after its last item): the next kernel (the combine, or the next call's partition
+// kernel when the combine is fused) may be scheduled once every partition CTA is here (programmatic
+// dependent launch; its griddepcontrol.wait still waits for this grid's completion and memory flush).
+__device__ __forceinline__ void trigger_dependents() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
 
 // Start of a partition CTA: the partition kernel is a programmatic dependent (unless NQKV_CUDA_PDL_PARTITION=0)
 // of the previous kernel in the stream (the previous call's combine, an append, ...), so it may be scheduled

@@ -33,8 +33,9 @@ __host__ __device__ inline Layout make_layout(int D, int bits, int nb, int G) {
 // reports/archive/cuda-kernel-history-2026-12-06.md, exp2 table).
 // At block 32 the table would cost the third CTA per SM (228 KB).
 __host__ __device__ constexpr bool exp2_in_smem(int nb, int G) { return nb <= 2 && G == 1; }
-__host__ __device__ inline int fast_smem_bytes(int nb, int G) {
-  return (65536 + 2048 * nb) + G * 128 * 2 + (exp2_in_smem(nb, G) ? 4096 : 0);
+// The persistent kernel (persist) double-buffers the K codes and K scales: 32 KB + 2 KB nb more, 2 CTAs per SM.
+__host__ __device__ inline int fast_smem_bytes(int nb, int G, bool persist = false) {
+  return (persist ? 98304 + 3072 * nb : 65536 + 2048 * nb) + G * 128 * 2 + (exp2_in_smem(nb, G) ? 4096 : 0);
 }
 
 // P_b tiles at G = 4, block 32 (NB G = 16 ints, 64 bytes per token): a lane reads its token pair

@@ -534,6 +534,20 @@ TEST(CudaHeuristics, VariantForShape) {
   EXPECT_EQ(d::choose_decode_variant(4, 128, 64, 4, (int64_t(1) << 31) - 1, true).kind, K::Mma);
 }
 
+// The decode schedule: one CTA per item (the persistent kernel and the fused combine exist only in a build with
+// NQKV_CUDA_PERSISTENT and are chosen there only by NQKV_CUDA_PERSIST, reports/gpu.md).
+TEST(CudaHeuristics, ScheduleIsOneCtaPerItemByDefault) {
+  if (std::getenv("NQKV_CUDA_PERSIST")) GTEST_SKIP() << "NQKV_CUDA_PERSIST is set";
+  namespace d = nc::detail;
+  for (const int64_t items : {int64_t(1), int64_t(128), int64_t(16384)}) {
+    const auto s = d::choose_decode_schedule(d::choose_decode_variant(4, 128, 64, 4, 1000, true), items, 132);
+    EXPECT_EQ(s.pipe, 0) << items;
+    EXPECT_EQ(s.ctas, 0) << items;
+    EXPECT_FALSE(s.fuse) << items;
+  }
+  EXPECT_EQ(d::choose_decode_schedule(d::choose_decode_variant(3, 128, 64, 4, 1000, true), 128, 132).pipe, 0);
+}
+
 // split_mac_table: known answers (all-zero table; a table with no split: C[j] = -128 and C[j + 8] = 127 leave
 // no sign choice in range), then the defining identities A[j] + sgn(B[j]) = C[j], sgn(A[j]) + B[j] = C[j + 8]
 // on seeded random tables.
