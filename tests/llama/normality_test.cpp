@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "golden/rng.hpp"
+#include "golden/codebook.hpp"
+#include "workloads/llama/kvstats.hpp"
 #include "workloads/llama/normality.hpp"
 
 namespace nqkv::llama {
@@ -86,6 +88,33 @@ TEST(Normality, HeavyAndLightTailsFailAtLargeN) {
   EXPECT_LT(pass_rate("uniform", 256, 1000, 6), 0.15);
   // And the power grows with n.
   EXPECT_LT(pass_rate("laplace", 128, 2000, 7), pass_rate("laplace", 32, 2000, 8));
+}
+
+}  // namespace
+}  // namespace nqkv::llama
+
+
+namespace nqkv::llama {
+namespace {
+// Codebook error of slices (the per-layer rows of `nqkv kvstats`) summed into the overall figure:
+// one part is returned unchanged; the parts of a split capture give the whole capture's relative
+// MSE (float64 sums in another order: equal to 1e-12); dropping one part (a planted fault) is seen.
+TEST(CodebookErrorParts, SlicesSumToTheWhole) {
+  const golden::Codebook& nf4 = golden::codebook_by_name("nf4");
+  const int C = 64, rows_per = 50, parts = 4;
+  const std::vector<float> x = synthetic_rows("laplace", parts * rows_per, C, 17);
+  const CodebookError whole = codebook_error(nf4, golden::ElemType::F16, "K", x.data(), parts * rows_per, C, 32);
+  std::vector<CodebookError> p;
+  for (int i = 0; i < parts; ++i)
+    p.push_back(codebook_error(nf4, golden::ElemType::F16, "K", x.data() + i * rows_per * C, rows_per, C, 32));
+  const CodebookError one = combine_codebook_errors({p[0]});
+  EXPECT_EQ(one.rel_mse, p[0].rel_mse);
+  EXPECT_EQ(one.sqnr_db, p[0].sqnr_db);
+  const CodebookError sum = combine_codebook_errors(p);
+  EXPECT_NEAR(sum.rel_mse / whole.rel_mse, 1.0, 1e-12);
+  EXPECT_EQ(sum.bits_per_element, whole.bits_per_element);
+  p.pop_back();
+  EXPECT_GT(std::abs(combine_codebook_errors(p).rel_mse / whole.rel_mse - 1.0), 1e-6);
 }
 
 }  // namespace

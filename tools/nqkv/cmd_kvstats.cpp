@@ -63,7 +63,7 @@ void run_kvstats(const KvstatsOptions& o) {
   // Inputs, then outputs (writable, distinct, none of them an input), before any work.
   std::vector<std::pair<std::string, std::string>> outputs = {{o.dump, "--dump"}, {o.csv, "--csv"}, {o.md, "--md"}};
   if (!o.plot_prefix.empty())
-    for (const char* suffix : {"_normality.png", "_sqnr_k.png", "_sqnr_v.png"})
+    for (const char* suffix : {"_normality.png", "_sqnr_k.png", "_sqnr_v.png", "_sqnr_k_layers.png"})
       outputs.emplace_back(o.plot_prefix + suffix, "--plot-prefix");
   const RunFiles files = check_run_files(o.checkpoint, o.tokenizer, o.gguf, o.text_files, std::move(outputs));
   const golden::ElemType type = parse_elem_type(o.type);
@@ -199,10 +199,34 @@ void run_kvstats(const KvstatsOptions& o) {
   md << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
   std::map<std::string, std::vector<double>> sqnr_k, sqnr_v;
   std::map<double, std::vector<std::pair<double, std::string>>> rank_k, rank_v;  // by bits/elem
+  // Per layer (CSV rows with the layer's index; the md table below), summed into the overall figure.
+  std::map<std::string, std::vector<std::string>> layer_cells_k, layer_cells_v;  // column -> cell per layer
+  std::vector<std::string> layer_columns;
+  std::map<std::string, std::vector<double>> layer_sqnr_k;  // plot: K SQNR per layer at the largest block
+  auto add_layer_cell = [&](const std::string& column, int l, double k_db, double v_db) {
+    if (layer_cells_k.find(column) == layer_cells_k.end()) {
+      layer_columns.push_back(column);
+      layer_cells_k[column].assign(L, "");
+      layer_cells_v[column].assign(L, "");
+    }
+    auto add = [](std::string& cell, double db) { cell += fmt::format("{}{:.2f}", cell.empty() ? "" : " / ", db); };
+    add(layer_cells_k[column][l], k_db);
+    add(layer_cells_v[column][l], v_db);
+  };
+  const int max_block = *std::max_element(o.blocks.begin(), o.blocks.end());
   for (const golden::Codebook* cb : cbs) {
     for (int b : o.blocks) {
-      const CodebookError k = codebook_error(*cb, type, "K", Kall.data(), R, C, b);
-      const CodebookError v = codebook_error(*cb, type, "V", Vall.data(), R, C, b);
+      std::vector<CodebookError> kl, vl;
+      for (int l = 0; l < L; ++l) {
+        kl.push_back(codebook_error(*cb, type, "K", cap.k[l].data(), T, C, b));
+        vl.push_back(codebook_error(*cb, type, "V", cap.v[l].data(), T, C, b));
+        csvrow("codebook", "K", l, b, cb->name, "sqnr_db", kl.back().sqnr_db);
+        csvrow("codebook", "V", l, b, cb->name, "sqnr_db", vl.back().sqnr_db);
+        add_layer_cell(cb->name, l, kl.back().sqnr_db, vl.back().sqnr_db);
+        if (b == max_block && cb->bits == 4) layer_sqnr_k[fmt::format("{} B{}", cb->name, b)].push_back(kl.back().sqnr_db);
+      }
+      const CodebookError k = combine_codebook_errors(kl);
+      const CodebookError v = combine_codebook_errors(vl);
       const CodebookError g = codebook_error(*cb, type, "gaussian", gauss.data(), R, C, b);
       md << fmt::format("| {} | {} | {:.3f} | {:.5f} | {:.2f} | {:.5f} | {:.2f} | {:.2f} |\n", cb->name, b,
                         k.bits_per_element, k.rel_mse, k.sqnr_db, v.rel_mse, v.sqnr_db, g.sqnr_db);
@@ -231,6 +255,11 @@ void run_kvstats(const KvstatsOptions& o) {
           for (float x : cap.k[l]) ek += static_cast<double>(x) * x;
           for (float x : cap.v[l]) ev += static_cast<double>(x) * x;
           km += rk * ek, kd += ek, vm += rv * ev, vd += ev;
+          csvrow("codebook", "K", l, g, fmt::format("kivi{}", bits), "sqnr_db", -10 * std::log10(rk));
+          csvrow("codebook", "V", l, g, fmt::format("kivi{}", bits), "sqnr_db", -10 * std::log10(rv));
+          add_layer_cell(fmt::format("kivi{}", bits), l, -10 * std::log10(rk),
+                         -10 * std::log10(rv));
+          if (bits == 4 && g == 32) layer_sqnr_k["kivi4 G32 (per channel)"].push_back(-10 * std::log10(rk));
         }
         const double k_rel = km / kd, v_rel = vm / vd;
         const std::string name = fmt::format("kivi{} (K per channel, V per token)", bits);
@@ -241,6 +270,22 @@ void run_kvstats(const KvstatsOptions& o) {
         csvrow("codebook", "V", -1, g, fmt::format("kivi{}", bits), "rel_mse", v_rel);
         csvrow("codebook", "V", -1, g, fmt::format("kivi{}", bits), "sqnr_db", -10 * std::log10(v_rel));
       }
+  }
+  for (const auto& [title, cells] : {std::pair<std::string, const std::map<std::string, std::vector<std::string>>*>{
+                                         "K", &layer_cells_k},
+                                     {"V", &layer_cells_v}}) {
+    std::string blocks;
+    for (int b : o.blocks) blocks += (blocks.empty() ? "B" : " / B") + std::to_string(b);
+    md << fmt::format("\n### {} SQNR per layer (dB; each cell {}, KIVI G 32 / 64)\n\n| layer |", title, blocks);
+    for (const std::string& col : layer_columns) md << ' ' << col << " |";
+    md << "\n|---:|";
+    for (size_t i = 0; i < layer_columns.size(); ++i) md << "---:|";
+    md << '\n';
+    for (int l = 0; l < L; ++l) {
+      md << "| " << l << " |";
+      for (const std::string& col : layer_columns) md << ' ' << cells->at(col)[l] << " |";
+      md << '\n';
+    }
   }
   md << "\nBest 4-bit format by SQNR at equal storage (bits/elem, scales counted):\n\n";
   md << "| bits/elem | candidates | best on K | best on V |\n|---:|---|---|---|\n";
@@ -279,6 +324,14 @@ void run_kvstats(const KvstatsOptions& o) {
                                "block size (elements)", "SQNR (dB)", true, false},
                               ps);
     }
+  }
+  if (!o.plot_prefix.empty() && !layer_sqnr_k.empty()) {
+    std::vector<double> layers(L);
+    for (int l = 0; l < L; ++l) layers[l] = l;
+    std::vector<io::PlotSeries> ps;
+    for (const auto& [name, y] : layer_sqnr_k) ps.push_back({name, layers, y});
+    io::write_line_plot_png(o.plot_prefix + "_sqnr_k_layers.png",
+                            {"SQNR on real keys per layer (" + model_name + ")", "layer", "SQNR (dB)", false, false}, ps);
   }
   if (!o.dump.empty())
     dump_capture(cap, o.dump, o.text_files.empty() ? "built-in kvstats text" : "text file(s) " + text_label);

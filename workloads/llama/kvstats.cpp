@@ -153,7 +153,20 @@ CodebookError codebook_error(const golden::Codebook& cb, golden::ElemType type, 
         den += static_cast<double>(in[i]) * in[i];
       }
     }
+  e.sq_err = num;
+  e.sq_in = den;
   e.rel_mse = den > 0 ? num / den : 0;
+  e.sqnr_db = -10 * std::log10(e.rel_mse);
+  return e;
+}
+
+CodebookError combine_codebook_errors(const std::vector<CodebookError>& parts) {
+  CodebookError e;
+  if (parts.empty()) return e;
+  e = parts.front();
+  e.sq_err = e.sq_in = 0;
+  for (const CodebookError& p : parts) e.sq_err += p.sq_err, e.sq_in += p.sq_in;
+  e.rel_mse = e.sq_in > 0 ? e.sq_err / e.sq_in : 0;
   e.sqnr_db = -10 * std::log10(e.rel_mse);
   return e;
 }

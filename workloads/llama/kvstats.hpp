@@ -60,11 +60,16 @@ struct CodebookError {
   std::string codebook, source;  // source: "K", "V", "gaussian"
   int block = 0;
   double rel_mse = 0, sqnr_db = 0, bits_per_element = 0;
+  double sq_err = 0, sq_in = 0;  // sum (x - x^)^2 and sum x^2 (rel_mse = sq_err / sq_in)
 };
 // Round to `type`, quantize each block with golden::quantize_block, dequantize, and compare
 // with the rounded input: rel_mse = sum (x - x^)^2 / sum x^2, SQNR = -10 log10(rel_mse).
 CodebookError codebook_error(const golden::Codebook& cb, golden::ElemType type, const std::string& source,
                              const float* x, int64_t rows, int cols, int block);
+
+// The error of slices summed: rel_mse = sum of sq_err / sum of sq_in (the per-layer slices of the
+// KV capture give the overall figure without quantizing everything twice).
+CodebookError combine_codebook_errors(const std::vector<CodebookError>& parts);
 
 // Seeded synthetic rows (golden::SplitMix64): "gaussian" N(0,1) or "laplace".
 std::vector<float> synthetic_rows(const std::string& kind, int64_t rows, int cols, uint64_t seed);
