@@ -124,6 +124,8 @@ def run_jobs(cmds, out, lanes, nice):
 
 
 def merge_table(out):
+    """OUT/eval_table.md: one row per KV format and block (or KIVI group), perplexity with K and V
+    quantized, K only and V only, each against the f32 cache; top-1 agreement of the K-and-V run."""
     rows = []
     for job, _ in EVAL_JOBS:
         p = os.path.join(out, job + ".csv")
@@ -132,29 +134,41 @@ def merge_table(out):
                 rows += list(csv.DictReader(f))
     base = [r for r in rows if r["format"] == "f32"]
     if not base:
-        sys.exit("no f32 row yet (job eval_base_nf4_b64)")
+        sys.exit("no f32 row yet (job eval_f32)")
     b = float(base[0]["ppl"])
-    order = {"f32": 0, "f16": 1, "bf16": 2}
-    seen, lines = set(), []
-    def key(r):
+    cells = {}  # (family, block) -> {"kv"|"k"|"v": row}
+    for r in rows:
         name = r["format"]
-        tensors = "K only" if name.endswith("_konly") else "V only" if name.endswith("_vonly") else "K and V"
-        return (order.get(name, 3), tensors, name.split("_")[0], int(r["block"]))
-    for r in sorted(rows, key=key):
-        name = r["format"]
-        tensors = "K only" if name.endswith("_konly") else "V only" if name.endswith("_vonly") else "K and V"
-        k = (name, r["block"])
-        if k in seen:
-            continue
-        seen.add(k)
-        fmt_name = name.replace("_konly", "").replace("_vonly", "").replace("_R", " R")
-        block = "-" if r["block"] == "0" else (f"G {r['block']}" if fmt_name.startswith("kivi") else r["block"])
-        ppl = float(r["ppl"])
-        lines.append(f"| {fmt_name} | {tensors if r['block'] != '0' else '-'} | {block} | "
-                     f"{float(r['bits_per_element']):.3f} | {ppl:.4f} | {100 * (ppl / b - 1):+.2f}% | "
-                     f"{100 * float(r['text_top1']):.1f}% |")
-    table = ("| KV format | quantized | block / group | bits/elem | PPL | ΔPPL vs f32 | top-1 agreement with f32 |\n"
-             "|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(lines) + "\n")
+        tensors = "k" if name.endswith("_konly") else "v" if name.endswith("_vonly") else "kv"
+        fam = name.replace("_konly", "").replace("_vonly", "")
+        cells.setdefault((fam, int(r["block"])), {})[tensors] = r
+    order = ["f32", "f16", "bf16"] + CODEBOOKS.split(",") + ["kivi4_R128", "kivi2_R128"]
+    def key(k):
+        fam, block = k
+        return (order.index(fam) if fam in order else len(order), fam, -block)
+    def ppl(c, t):
+        if t not in c:
+            return "-", "-"
+        v = float(c[t]["ppl"])
+        return f"{v:.4f}", f"{100 * (v / b - 1):+.2f}%"
+    lines = []
+    for k in sorted(cells, key=key):
+        fam, block = k
+        c = cells[k]
+        any_row = c.get("kv") or c.get("k") or c.get("v")
+        label = fam.replace("_R", " R")
+        blk = "-" if block == 0 else (f"G {block}" if fam.startswith("kivi") else str(block))
+        bits = float(any_row["bits_per_element"]) if "kv" in c else None
+        kv, dkv = ppl(c, "kv")
+        kk, dk = ppl(c, "k")
+        vv, dv = ppl(c, "v")
+        top1 = f"{100 * float(c['kv']['text_top1']):.1f}%" if "kv" in c else "-"
+        lines.append(f"| {label} | {blk} | {bits:.3f} | {kv} | {dkv} | {kk} | {dk} | {vv} | {dv} | {top1} |"
+                     if bits is not None else
+                     f"| {label} | {blk} | - | {kv} | {dkv} | {kk} | {dk} | {vv} | {dv} | {top1} |")
+    table = ("| KV format | block / group | bits/elem (K and V) | PPL, K and V | ΔPPL | PPL, K only | ΔPPL | "
+             "PPL, V only | ΔPPL | top-1 agreement (K and V) |\n"
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(lines) + "\n")
     with open(os.path.join(out, "eval_table.md.tmp"), "w") as f:
         f.write(table)
     os.replace(os.path.join(out, "eval_table.md.tmp"), os.path.join(out, "eval_table.md"))
