@@ -210,6 +210,12 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
                         reinterpret_cast<const uint8_t*>(is_v ? c.v_scales : c.k_scales) + soff, spage >= 0);
     cp_async_commit();
   };
+  // Persistent kernel: the next item's K (is_v = 0, into K slot ks) or V copies.
+  auto issue_next = [&](int is_v, int ks) {
+    const int nwn = warp_tokens(n_part, n_len);
+    bool bad;
+    issue_copies(is_v, ks, n_b, n_kvh, nwn, warp_page(nwn, n_pg, bad));
+  };
   if constexpr (PERSIST) {
     issue_copies(0, 0, b, kvh, wn, wpage);
     issue_copies(1, 0, b, kvh, wn, wpage);
@@ -290,10 +296,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     // The next item's K copies go into the other slot (free: its last reader, the previous item, ended
     // with the CTA barrier of publish_partition_errors). Always one group, empty without a next item.
     if (has_next) {
-      const int nwn = warp_tokens(n_part, n_len);
-      bool bad;
-      const int nwp = warp_page(nwn, n_pg, bad);
-      issue_copies(0, kslot ^ 1, n_b, n_kvh, nwn, nwp);
+      issue_next(0, kslot ^ 1);
     } else {
       cp_async_commit();
     }
@@ -856,10 +859,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     // This warp's K rows (W) and scales are consumed: the next item's K copies go out now.
     __syncwarp();
     if (has_next) {
-      const int nwn = warp_tokens(n_part, n_len);
-      bool bad;
-      const int nwp = warp_page(nwn, n_pg, bad);
-      issue_copies(0, 0, n_b, n_kvh, nwn, nwp);
+      issue_next(0, 0);
     }
   }
   if constexpr (PIPE == 2) {
@@ -867,10 +867,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     // without a next item), and the item after it is fetched, its loads overlapping the CTA sum.
     __syncwarp();
     if (has_next) {
-      const int nwn = warp_tokens(n_part, n_len);
-      bool bad;
-      const int nwp = warp_page(nwn, n_pg, bad);
-      issue_copies(1, 0, n_b, n_kvh, nwn, nwp);
+      issue_next(1, 0);
       int it = w + 1;
       nn_has = fetch_item(it, nn_part, nn_kvh, nn_b, nn_len, nn_pg, nn_q);
       w = it;
