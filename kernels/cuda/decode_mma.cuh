@@ -78,19 +78,23 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
   int part, kvh, b, len, pg_pre;
   float qraw[4];
   int w = 0, w_end = 0;
+  // An item's start: its page-table entries and query (warps < G), then its checked length (0: invalid).
+  auto start_item = [&](int i_part, int i_kvh, int i_b, int& f_pg, float (&f_q)[4]) {
+    f_pg = lane < (64 >> pshift) ? prefetch_page(c, i_b, i_part * kPartTokens + wt0, pshift, lane) : -1;
+    if (warp < G) {
+      const float* qv = p.q + (int64_t(i_b) * Hq + i_kvh * G + warp) * D;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) f_q[k] = __ldg(&qv[lane + 32 * k]);
+    }
+    return checked_seq_len(p, i_b, i_kvh, G, D, i_part == 0, NT);
+  };
   auto fetch_item = [&](int& it, int& f_part, int& f_kvh, int& f_b, int& f_len, int& f_pg, float (&f_q)[4]) -> bool {
     while (it < w_end) {
       const int r = it / p.max_parts;
       f_part = it - r * p.max_parts;
       f_kvh = r % H;
       f_b = r / H;
-      f_pg = lane < (64 >> pshift) ? prefetch_page(c, f_b, f_part * kPartTokens + wt0, pshift, lane) : -1;
-      if (warp < G) {
-        const float* qv = p.q + (int64_t(f_b) * Hq + f_kvh * G + warp) * D;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) f_q[k] = __ldg(&qv[lane + 32 * k]);
-      }
-      f_len = checked_seq_len(p, f_b, f_kvh, G, D, f_part == 0, NT);
+      f_len = start_item(f_part, f_kvh, f_b, f_pg, f_q);
       if (f_part * kPartTokens < f_len) return true;
       it = (r + 1) * p.max_parts;  // the rest of this (sequence, kv head) is past its end (or invalid)
     }
@@ -108,13 +112,7 @@ __device__ __forceinline__ void decode_mma_body(const DecodeParams& p, const Cod
     part = blockIdx.x;
     kvh = blockIdx.y;
     b = blockIdx.z;
-    pg_pre = lane < (64 >> pshift) ? prefetch_page(c, b, part * kPartTokens + wt0, pshift, lane) : -1;
-    if (warp < G) {
-      const float* qv = p.q + (int64_t(b) * Hq + kvh * G + warp) * D;
-#pragma unroll
-      for (int k = 0; k < 4; ++k) qraw[k] = __ldg(&qv[lane + 32 * k]);
-    }
-    len = checked_seq_len(p, b, kvh, G, D, part == 0, NT);
+    len = start_item(part, kvh, b, pg_pre, qraw);
     if (len == 0) return;
     if (part >= (len + kPartTokens - 1) / kPartTokens) return;
   }
